@@ -1,0 +1,43 @@
+from django.conf import settings
+from django.db import models
+
+from chats.append_only import AppendOnlyModel
+
+
+class AuditEvent(AppendOnlyModel):
+    """One compliance-relevant happening. Rows are never changed or deleted."""
+
+    class Kind(models.TextChoices):
+        MESSAGE_QUEUED = "message.queued", "Message queued"
+        MESSAGE_RECEIVED = "message.received", "Message received"
+        MESSAGE_STATUS = "message.status", "Message status changed"
+        MESSAGE_FAILED = "message.failed", "Message failed"
+        SEND_REFUSED = "send.refused", "Send refused"
+        RESTRICTED_PHRASES = "send.restricted_phrases", "Restricted phrases rejected"
+        WINDOW_OPENED = "window.opened", "Window opened"
+        WINDOW_ROLLED = "window.rolled", "Window rolled"
+        WINDOW_ENDED = "window.ended", "Window ended"
+        WINDOW_EXPIRED = "window.expired", "Window expired"
+        ROUTED = "routing.decision", "Routing decision"
+        LINK_OPENED = "link.opened", "Tracked link opened"
+        ADMIN_CHANGE = "admin.change", "Admin change"
+
+    kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    account = models.ForeignKey("chats.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    phone_number = models.ForeignKey(
+        "chats.PhoneNumber", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    thread = models.ForeignKey("chats.Thread", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    message = models.ForeignKey("chats.Message", null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["account", "at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"

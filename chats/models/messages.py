@@ -1,0 +1,113 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .accounts import Account
+from .numbers import PhoneNumber
+from .threads import Thread
+
+
+class Message(models.Model):
+    """One WhatsApp message, outbound or inbound.
+
+    An inbound message that cannot be given to a rep keeps `thread` empty and
+    says why in `unrouted_reason`; it is never dropped.
+    """
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", "Outbound"
+        INBOUND = "inbound", "Inbound"
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        TEMPLATE = "template", "Template"
+        MEDIA_LINK = "media_link", "Media link"
+        INBOUND_MEDIA = "inbound_media", "Inbound media"
+        SYSTEM = "system", "System"
+        UNSUPPORTED = "unsupported", "Unsupported"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+        RECEIVED = "received", "Received"
+
+    # Statuses only move forward; failed may follow queued or sent only.
+    STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+
+    thread = models.ForeignKey(Thread, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    phone_number = models.ForeignKey(
+        PhoneNumber, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    body = models.TextField(blank=True)
+    template = models.ForeignKey(
+        "templates_app.MessageTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    template_variables = models.JSONField(default=dict, blank=True)
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    wamid = models.CharField("WhatsApp message id", max_length=255, null=True, blank=True, unique=True)
+    wa_type = models.CharField(max_length=32, blank=True, help_text="Meta's message type, as received.")
+    wa_timestamp = models.DateTimeField(null=True, blank=True, help_text="When WhatsApp says it happened.")
+    wa_from = models.CharField(max_length=32, blank=True, help_text="Sender wa_id, as received.")
+    wa_phone_number_id = models.CharField(max_length=32, blank=True, help_text="Business number id, as received.")
+    media = models.JSONField(default=dict, blank=True, help_text="Inbound media metadata or link details.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure_code = models.CharField(max_length=40, blank=True, help_text="Rapport's reason code, e.g. window_closed.")
+    failure_reason = models.TextField(blank=True, help_text="A human reason.")
+    error_code = models.IntegerField(null=True, blank=True, help_text="Meta's error code.")
+    error_title = models.CharField(max_length=255, blank=True)
+    error_details = models.TextField(blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    client_id = models.UUIDField(null=True, blank=True)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="sent_messages"
+    )
+    unrouted_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread", "client_id"], condition=Q(client_id__isnull=False), name="unique_client_id_per_thread"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["thread", "created_at", "id"]),
+            models.Index(fields=["account", "created_at"]),
+            models.Index(fields=["status", "created_at"]),
+        ]
+
+    def __str__(self):
+        arrow = "→" if self.direction == self.Direction.OUTBOUND else "←"
+        return f"{arrow} {self.body[:40] or self.kind} ({self.status})"
+
+    @property
+    def is_unrouted(self) -> bool:
+        return self.direction == self.Direction.INBOUND and self.thread_id is None
+
+
+class WebhookEvent(models.Model):
+    """A raw, signature-checked webhook body, stored before it is processed."""
+
+    body = models.BinaryField()
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        state = "processed" if self.processed_at else "pending"
+        return f"Webhook #{self.pk} ({state})"

@@ -1,0 +1,2 @@
+"""WebSocket routes. The chat consumer arrives with the live web chat."""
+websocket_urlpatterns: list = []

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MediaLinksConfig(AppConfig):
+    name = "media_links"
+    verbose_name = "Media library"

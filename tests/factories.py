@@ -1,0 +1,114 @@
+"""factory-boy factories for the domain. Defaults make a valid, opted-in HCP."""
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from chats.models import Account, PhoneAssignment, PhoneNumber, Thread, UserProfile, WhatsAppBusinessAccount
+from consent.models import ConsentRecord, ConsentType
+from media_links.models import MediaItem
+from templates_app.models import MessageTemplate
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"rep{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.PostGenerationMethodCall("set_password", "rapport-demo")
+
+    @factory.post_generation
+    def licensed(obj, create, extracted, **kwargs):
+        UserProfile.objects.update_or_create(user=obj, defaults={"has_engage_license": extracted is not False})
+
+
+class WabaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WhatsAppBusinessAccount
+        django_get_or_create = ("waba_id",)
+
+    waba_id = factory.Sequence(lambda n: f"2000000000{n:05d}")
+    name = factory.Sequence(lambda n: f"Business {n}")
+
+
+class PhoneNumberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PhoneNumber
+
+    phone_number_id = factory.Sequence(lambda n: f"1000000001{n:05d}")
+    display_phone_number = factory.Sequence(lambda n: f"+1 555 011 {n % 10000:04d}")
+    verified_name = "Rapport Pharma"
+    waba = factory.SubFactory(WabaFactory)
+
+    @factory.post_generation
+    def reps(obj, create, extracted, **kwargs):
+        for user in extracted or []:
+            PhoneAssignment.objects.create(user=user, phone_number=obj)
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Dr. Test {n}")
+    specialty = "Cardiology"
+    whatsapp_number = factory.Sequence(lambda n: f"+4477009{n % 100000:05d}")
+    language = "en"
+
+    @factory.post_generation
+    def team(obj, create, extracted, **kwargs):
+        if extracted:
+            obj.team.add(*extracted)
+
+    @factory.post_generation
+    def consent(obj, create, extracted, **kwargs):
+        status = "opted_in" if extracted is None else extracted
+        if status in ("opted_in", "opted_out"):
+            ConsentRecord.objects.create(account=obj, status=status, captured_via="admin", captured_at=timezone.now())
+
+
+class ThreadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Thread
+
+    user = factory.SubFactory(UserFactory)
+    account = factory.SubFactory(AccountFactory)
+    phone_number = factory.SubFactory(PhoneNumberFactory)
+
+
+class ConsentTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConsentType
+        django_get_or_create = ("language",)
+
+    language = "en"
+    subscribe_keywords = "START"
+    unsubscribe_keywords = "STOP"
+
+
+class TemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MessageTemplate
+
+    waba = factory.SubFactory(WabaFactory)
+    name = factory.Sequence(lambda n: f"template_{n}")
+    language = "en"
+    kind = MessageTemplate.Kind.META
+    usage = MessageTemplate.Usage.GENERAL
+    meta_category = MessageTemplate.MetaCategory.MARKETING
+    meta_status = MessageTemplate.MetaStatus.APPROVED
+    body = "Hello {{1}}, this is {{2}}."
+    bindings = factory.LazyFunction(lambda: {"1": "account.name", "2": "rep.full_name"})
+    display_order = factory.Sequence(lambda n: n + 1)
+
+
+class MediaItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MediaItem
+
+    kind = MediaItem.Kind.WEBSITE
+    title = factory.Sequence(lambda n: f"Media {n}")
+    url = factory.Sequence(lambda n: f"https://example.com/media/{n}")
+    web_link_enabled = True
