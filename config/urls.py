@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from config import views
+from media_links.views import open_link
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,4 +11,5 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("l/<str:token>", open_link, name="weblink-open"),
 ]

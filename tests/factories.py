@@ -13,6 +13,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"rep{n}")
     first_name = factory.Faker("first_name")
@@ -36,6 +37,7 @@ class WabaFactory(factory.django.DjangoModelFactory):
 class PhoneNumberFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = PhoneNumber
+        skip_postgeneration_save = True
 
     phone_number_id = factory.Sequence(lambda n: f"1000000001{n:05d}")
     display_phone_number = factory.Sequence(lambda n: f"+1 555 011 {n % 10000:04d}")
@@ -51,6 +53,7 @@ class PhoneNumberFactory(factory.django.DjangoModelFactory):
 class AccountFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Account
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Dr. Test {n}")
     specialty = "Cardiology"

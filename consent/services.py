@@ -1,0 +1,98 @@
+"""Consent: capture by a rep, and the HCP's own keywords on WhatsApp.
+
+Every change writes a ConsentEvent (append-only) and tells the reps who have a
+thread with the HCP, after commit.
+"""
+from django.db import transaction
+from django.utils import timezone
+
+from chats.events import publish_on_commit
+from chats.models import Account, Message, Thread
+from consent.models import ConsentChannel, ConsentEvent, ConsentRecord, ConsentStatus, ConsentType, keyword_key
+
+
+def consent_status_of(*, account: Account) -> str:
+    record = ConsentRecord.objects.filter(account=account).only("status").first()
+    return record.status if record else ConsentStatus.NOT_CAPTURED
+
+
+def consent_type_for(*, language: str) -> ConsentType | None:
+    """The keywords in `language`, else its base language (pt_BR → pt), else English."""
+    candidates = [language, language.split("_")[0], "en"]
+    found = {t.language: t for t in ConsentType.objects.filter(language__in=candidates)}
+    return next((found[c] for c in candidates if c in found), None)
+
+
+def _set_status(*, account: Account, status: str, via: str, actor=None, message: Message | None = None,
+                consent_type: ConsentType | None = None, now=None) -> tuple[ConsentRecord, bool]:
+    """Set the account's consent; returns (record, changed). Locks the record row."""
+    now = now or timezone.now()
+    record = ConsentRecord.objects.select_for_update().filter(account=account).first()
+    previous = record.status if record else ConsentStatus.NOT_CAPTURED
+    if record is None:
+        record = ConsentRecord(account=account)
+    record.status = status
+    record.captured_via = via
+    record.captured_by = actor
+    record.captured_at = now
+    record.consent_type = consent_type or record.consent_type
+    record.save()
+    ConsentEvent.objects.create(
+        account=account, previous_status=previous, status=status, via=via, actor=actor, message=message,
+        details={"keyword": message.body.strip()} if message is not None else {},
+    )
+    payload = {"account": account.pk, "consent": status}
+    for user_id, thread_id in Thread.objects.filter(account=account).values_list("user_id", "id"):
+        publish_on_commit(user_id, "consent.changed", {**payload, "thread": thread_id})
+    return record, previous != status
+
+
+@transaction.atomic
+def consent_capture(*, account: Account, actor, via: str = ConsentChannel.REP) -> tuple[ConsentRecord, bool]:
+    """Opt the HCP in on a rep's (or admin's) word. Returns (record, changed)."""
+    consent_type = consent_type_for(language=account.language)
+    return _set_status(account=account, status=ConsentStatus.OPTED_IN, via=via, actor=actor, consent_type=consent_type)
+
+
+def keyword_intent(text: str) -> tuple[str, ConsentType] | None:
+    """('opted_in'|'opted_out', type) when the whole text is a consent keyword in any language."""
+    key = keyword_key(text)
+    if not key:
+        return None
+    for consent_type in ConsentType.objects.all():
+        if key in {keyword_key(k) for k in consent_type.unsubscribe_list}:
+            return ConsentStatus.OPTED_OUT, consent_type
+        if key in {keyword_key(k) for k in consent_type.subscribe_list}:
+            return ConsentStatus.OPTED_IN, consent_type
+    return None
+
+
+@transaction.atomic
+def consent_apply_keyword(*, message: Message) -> str | None:
+    """Opt the HCP in or out when an inbound message is only a keyword. Returns the new status, or None.
+
+    An opt-out also fails every outbound message to the HCP that is still
+    queued and not yet handed to Meta (reason `opted_out`).
+    """
+    if message.direction != Message.Direction.INBOUND or message.account_id is None or message.kind != Message.Kind.TEXT:
+        return None
+    intent = keyword_intent(message.body)
+    if intent is None:
+        return None
+    status, consent_type = intent
+    _set_status(account=message.account, status=status, via=ConsentChannel.KEYWORD, message=message,
+                consent_type=consent_type)
+    if status == ConsentStatus.OPTED_OUT:
+        fail_queued_messages(account=message.account)
+    return status
+
+
+def fail_queued_messages(*, account: Account, now=None) -> int:
+    """Fail outbound messages to `account` that no worker has handed to Meta yet."""
+    now = now or timezone.now()
+    return Message.objects.filter(
+        account=account, direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED, wamid__isnull=True
+    ).update(
+        status=Message.Status.FAILED, failed_at=now, failure_code="opted_out",
+        failure_reason="The HCP opted out before this message was sent.",
+    )
