@@ -18,7 +18,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"rep{n}")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
-    password = factory.PostGenerationMethodCall("set_password", "rapport-demo")
+    password = factory.django.Password("rapport-demo")
 
     @factory.post_generation
     def licensed(obj, create, extracted, **kwargs):

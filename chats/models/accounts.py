@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from chats.phones import validate_e164
+from chats.phones import normalize_e164, validate_e164
 from templates_app.languages import validate_language_code
 
 
@@ -42,15 +42,14 @@ class Account(models.Model):
     def __str__(self):
         return self.name
 
-    def clean(self):
-        super().clean()
+    def clean_fields(self, exclude=None):
+        # Normalise before the E.164 validator runs, so "+44 7700 900123" is accepted as +447700900123.
         if self.whatsapp_number:
-            from chats.phones import normalize_e164
-
             try:
                 self.whatsapp_number = normalize_e164(self.whatsapp_number)
-            except ValidationError as exc:
-                raise ValidationError({"whatsapp_number": exc.messages}) from exc
+            except ValidationError:
+                pass  # the field validator reports it with the field's name
+        super().clean_fields(exclude=exclude)
 
     @property
     def wa_id(self) -> str:
