@@ -32,6 +32,7 @@ from chats.models import (
     WhatsAppBusinessAccount,
 )
 from consent.models import ConsentChannel, ConsentEvent, ConsentRecord, ConsentStatus, ConsentType
+from consent.services import consent_type_for
 from media_links.models import MediaItem
 from templates_app.models import MessageTemplate
 
@@ -262,7 +263,6 @@ def _seed_numbers(report: SeedReport, users: dict) -> WhatsAppBusinessAccount:
 
 def _seed_accounts(report: SeedReport, users: dict, generated: int) -> None:
     reps = [users[name] for name in REPS]
-    consent_types = {ct.language: ct for ct in ConsentType.objects.all()}
     now = timezone.now()
     for name, specialty, number, language, consent in NAMED_ACCOUNTS + generated_account_rows(generated):
         account = _upsert(
@@ -274,7 +274,7 @@ def _seed_accounts(report: SeedReport, users: dict, generated: int) -> None:
         if consent is None or ConsentRecord.objects.filter(account=account).exists():
             continue
         record = ConsentRecord(
-            account=account, consent_type=consent_types.get(language), status=consent,
+            account=account, consent_type=consent_type_for(language=language), status=consent,
             captured_via=ConsentChannel.IMPORT, captured_at=now,
         )
         record.full_clean()

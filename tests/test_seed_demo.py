@@ -139,6 +139,7 @@ def test_named_accounts_with_language_and_consent(seeded):
         assert (record.status if record else None) == consent, name
         if record:
             assert record.captured_via == "import"
+            assert record.consent_type.language == language
             event = ConsentEvent.objects.get(account=account)
             assert (event.previous_status, event.status, event.via) == ("not_captured", consent, "import")
         else:
