@@ -16,11 +16,6 @@ from templates_app.models import BINDING_FIELDS, MessageTemplate
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """PBKDF2's deliberate slowness is not under test here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 REPS = ["rep.alex", "rep.blair", "rep.casey", "rep.drew"]
 NAMED = {
     "+447700900001": ("Dr. Ada Lovelace", "en", "opted_in"),
