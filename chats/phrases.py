@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import unicodedata
 from bisect import bisect_right
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import ahocorasick
-from django.db.models import Count, Max
+from re import _constants as _re_c, _parser as _re_parser
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
@@ -58,37 +60,10 @@ class _Normalized:
     __slots__ = ("text", "_starts", "_segments")
 
     def __init__(self, original: str):
-        parts: list[str] = []
-        segments: list[tuple[int, int, int, int, bool]] = []
-        pos = 0
-
-        def add(norm: str, orig_start: int, orig_len: int, identity: bool):
-            nonlocal pos
-            if not norm:
-                return
-            if norm.isspace():
-                # Any whitespace, including what NFKC made of a no-break space, is one space;
-                # a run that touches the previous one joins it.
-                if parts and parts[-1] == " ":
-                    s = segments[-1]
-                    segments[-1] = (s[0], 1, s[2], orig_start + orig_len - s[2], False)
-                    return
-                norm, identity = " ", orig_len == 1
-            parts.append(norm)
-            segments.append((pos, len(norm), orig_start, orig_len, identity))
-            pos += len(norm)
-
-        for token in _TOKENS.finditer(original):
-            start = token.start()
-            if token.lastgroup == "ascii":
-                add(token.group().lower(), start, token.end() - start, True)
-            elif token.lastgroup == "space":
-                add(" ", start, token.end() - start, token.end() - start == 1)
-            else:
-                for cluster_start, cluster in _clusters(token.group(), start):
-                    folded = unicodedata.normalize("NFKC", cluster).casefold()
-                    for piece in _split_spaces(folded):
-                        add(piece, cluster_start, len(cluster), False)
+        built = _build_fast(original)
+        if built is None:
+            built = _build_slow(original)
+        parts, segments = built
         self.text = "".join(parts)
         self._segments = segments
         self._starts = [s[0] for s in segments]
@@ -105,6 +80,79 @@ class _Normalized:
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original offsets for the normalised half-open range [start, end)."""
         return self._locate(start)[0], self._locate(end - 1)[1]
+
+
+# What the fast path must treat specially; everything between is ASCII that maps to itself
+# (lower-cased): runs of 2+ whitespace, any whitespace but a plain space, and non-ASCII
+# (with the ASCII character before it, which a combining mark may belong to).
+_EXCEPTIONS = re.compile(r"\s{2,}|[^\S ]|[\x21-\x7e]?[^\x00-\x7f\s]+")
+
+
+def _build_fast(original: str):
+    """Segments for identity stretches and each exception; None if NFKC produced
+    whitespace out of a non-space character (rare), which the slow path handles."""
+    parts: list[str] = []
+    segments: list[tuple[int, int, int, int, bool]] = []
+    pos = last = 0
+    for m in _EXCEPTIONS.finditer(original):
+        start, end = m.span()
+        if start > last:
+            parts.append(original[last:start].lower())
+            segments.append((pos, start - last, last, start - last, True))
+            pos += start - last
+        token = m.group()
+        if token.isspace():
+            parts.append(" ")
+            segments.append((pos, 1, start, end - start, False))
+            pos += 1
+        else:
+            for cluster_start, cluster in _clusters(token, start):
+                folded = unicodedata.normalize("NFKC", cluster).casefold()
+                if any(ch.isspace() for ch in folded):
+                    return None
+                parts.append(folded)
+                segments.append((pos, len(folded), cluster_start, len(cluster), False))
+                pos += len(folded)
+        last = end
+    if last < len(original):
+        parts.append(original[last:].lower())
+        segments.append((pos, len(original) - last, last, len(original) - last, True))
+    return parts, segments
+
+
+def _build_slow(original: str):
+    """Token by token, merging whitespace that NFKC produced with its neighbours."""
+    parts: list[str] = []
+    segments: list[tuple[int, int, int, int, bool]] = []
+    pos = 0
+
+    def add(norm: str, orig_start: int, orig_len: int, identity: bool):
+        nonlocal pos
+        if not norm:
+            return
+        if norm.isspace():
+            # Any whitespace is one space; a run that touches the previous one joins it.
+            if parts and parts[-1] == " ":
+                s = segments[-1]
+                segments[-1] = (s[0], 1, s[2], orig_start + orig_len - s[2], False)
+                return
+            norm, identity = " ", orig_len == 1
+        parts.append(norm)
+        segments.append((pos, len(norm), orig_start, orig_len, identity))
+        pos += len(norm)
+
+    for token in _TOKENS.finditer(original):
+        start = token.start()
+        if token.lastgroup == "ascii":
+            add(token.group().lower(), start, token.end() - start, True)
+        elif token.lastgroup == "space":
+            add(" ", start, token.end() - start, token.end() - start == 1)
+        else:
+            for cluster_start, cluster in _clusters(token.group(), start):
+                folded = unicodedata.normalize("NFKC", cluster).casefold()
+                for piece in _split_spaces(folded):
+                    add(piece, cluster_start, len(cluster), False)
+    return parts, segments
 
 
 def _clusters(chunk: str, offset: int):
@@ -140,6 +188,52 @@ class _Entry:
         return (self.active_from is None or self.active_from <= now) and (self.active_to is None or now < self.active_to)
 
 
+def _required_literals(pattern: str) -> set[str] | None:
+    """Literals of which every match of `pattern` contains at least one, or None.
+
+    Lets most regexes be skipped: they run only when the automaton saw one of their
+    literals in the text. Only ASCII literals count, lower-cased, as the text is
+    case-folded; anything the analysis does not understand means "always run".
+    """
+    try:
+        return _required_in(_re_parser.parse(pattern, re.IGNORECASE))
+    except Exception:  # an analysis failure must only cost speed
+        return None
+
+
+def _required_in(sequence) -> set[str] | None:
+    best: set[str] | None = None
+    run: list[str] = []
+
+    def consider(candidates):
+        nonlocal best
+        if candidates and all(candidates) and (
+            best is None or min(map(len, candidates)) > min(map(len, best))
+        ):
+            best = candidates
+
+    for op, arg in sequence:
+        if op is _re_c.LITERAL and arg < 128:
+            run.append(chr(arg).lower())
+            continue
+        if run:
+            consider({"".join(run)})
+            run = []
+        if op is _re_c.SUBPATTERN:
+            consider(_required_in(arg[-1]))
+        elif op in (_re_c.MAX_REPEAT, _re_c.MIN_REPEAT, _re_c.POSSESSIVE_REPEAT) and arg[0] >= 1:
+            consider(_required_in(arg[2]))
+        elif op is _re_c.ATOMIC_GROUP:
+            consider(_required_in(arg))
+        elif op is _re_c.BRANCH:
+            alternatives = [_required_in(branch) for branch in arg[1]]
+            if all(alternatives):
+                consider(set().union(*alternatives))
+    if run:
+        consider({"".join(run)})
+    return best
+
+
 class PhraseMatcher:
     """Compiled phrases. Inactive rules stay compiled and are skipped at match time,
     so the passing of time never forces a rebuild."""
@@ -169,6 +263,21 @@ class PhraseMatcher:
         self.size = len(phrases)
         if keys:
             self.automaton.make_automaton()
+        # Regex prefilter: a second automaton over each regex's required literals.
+        self.regex_literals = ahocorasick.Automaton()
+        self.always: list[int] = []
+        by_literal: dict[str, list[int]] = {}
+        for index, (_pattern, entry) in enumerate(self.regexes):
+            literals = _required_literals(unicodedata.normalize("NFKC", entry.phrase))
+            if literals is None:
+                self.always.append(index)
+            else:
+                for literal in literals:
+                    by_literal.setdefault(literal, []).append(index)
+        for literal, indexes in by_literal.items():
+            self.regex_literals.add_word(literal, tuple(indexes))
+        if by_literal:
+            self.regex_literals.make_automaton()
 
     def find(self, text: str, *, now: datetime) -> list[Match]:
         if not text:
@@ -188,7 +297,12 @@ class PhraseMatcher:
                         continue
                     if entry.active(now):
                         found.add(Match(*norm.span(start, end + 1), entry.phrase, entry.rule, entry.match_type))
-        for pattern, entry in self.regexes:
+        candidates = set(self.always)
+        if self.regex_literals.kind == ahocorasick.AHOCORASICK:
+            for _end, indexes in self.regex_literals.iter(haystack):
+                candidates.update(indexes)
+        for index in sorted(candidates):
+            pattern, entry = self.regexes[index]
             if not entry.active(now):
                 continue
             for m in pattern.finditer(haystack):
@@ -197,18 +311,30 @@ class PhraseMatcher:
         return sorted(found)
 
 
+# How long a process trusts its compiled matcher before asking the database again.
+# Saves in this process invalidate at once (signals below); other processes see an
+# admin's change within this many seconds.
+VERSION_TTL_SECONDS = 1.0
+
 _cache_lock = threading.Lock()
 _cache: tuple[tuple, PhraseMatcher] | None = None
+_checked_at = 0.0
 
 
 def _version() -> tuple:
     """Changes whenever a phrase is added, removed or edited, or a rule is edited.
 
-    In-place phrase edits touch the rule's updated_at (see `_touch_rule`), so every
-    process sees them, not only the one that saved.
+    In-place phrase edits touch the rule's updated_at (see `_touch_rule`). Subqueries
+    on each table, not a join, so the cost stays an index read and a count.
     """
-    agg = RestrictedPhrase.objects.aggregate(n=Count("id"), m=Max("id"), t=Max("rule__updated_at"))
-    return agg["n"], agg["m"], agg["t"]
+    phrase_table = connection.ops.quote_name(RestrictedPhrase._meta.db_table)
+    rule_table = connection.ops.quote_name(RestrictedPhraseRule._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT COUNT(*) FROM {phrase_table}), (SELECT MAX(id) FROM {phrase_table}), "
+            f"(SELECT COUNT(*) FROM {rule_table}), (SELECT MAX(updated_at) FROM {rule_table})"
+        )
+        return tuple(cursor.fetchone())
 
 
 def build_matcher() -> PhraseMatcher:
@@ -219,21 +345,23 @@ def build_matcher() -> PhraseMatcher:
 
 
 def get_matcher() -> PhraseMatcher:
-    """The process's compiled matcher, rebuilt when the tables changed (one cheap query)."""
-    global _cache
-    version = _version()
+    """The process's compiled matcher; the tables' version is re-read at most once per
+    VERSION_TTL_SECONDS, and the matcher rebuilt only when it changed."""
+    global _cache, _checked_at
     cached = _cache
-    if cached is not None and cached[0] == version:
+    if cached is not None and time.time() - _checked_at < VERSION_TTL_SECONDS:
         return cached[1]
+    version = _version()
     with _cache_lock:
         if _cache is None or _cache[0] != version:
             _cache = (version, build_matcher())
+        _checked_at = time.time()
         return _cache[1]
 
 
 def clear_matcher_cache() -> None:
-    global _cache
-    _cache = None
+    global _cache, _checked_at
+    _cache, _checked_at = None, 0.0
 
 
 def check_restricted_phrases(*, text: str, now: datetime | None = None) -> list[Match]:
@@ -254,5 +382,11 @@ def _touch_rule(sender, instance, **kwargs):
     clear_matcher_cache()
 
 
+def _rule_changed(sender, instance, **kwargs):
+    clear_matcher_cache()
+
+
 post_save.connect(_touch_rule, sender=RestrictedPhrase, dispatch_uid="phrases-touch-rule-save")
+post_save.connect(_rule_changed, sender=RestrictedPhraseRule, dispatch_uid="phrases-rule-save")
+post_delete.connect(_rule_changed, sender=RestrictedPhraseRule, dispatch_uid="phrases-rule-delete")
 post_delete.connect(_touch_rule, sender=RestrictedPhrase, dispatch_uid="phrases-touch-rule-delete")

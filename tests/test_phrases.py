@@ -1,8 +1,10 @@
 """The restricted-phrase matcher: types, normalisation, offsets, active dates, caching."""
 import random
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import time_machine
 
 from chats import phrases
 from chats.errors import RestrictedPhrasesFound
@@ -98,7 +100,7 @@ def test_nothing_to_match():
 
 def test_normalized_text_agrees_with_whole_string_normalisation():
     random.seed(7)
-    alphabet = "aBc Z\t\n\u00a0\u3000ｆＡß\u0301e1-_İﬁ한"
+    alphabet = "aBc Z\t\n\u00a0\u3000ｆＡß\u0301e1-_İﬁ한\u00a8´"
     for _ in range(3000):
         text = "".join(random.choice(alphabet) for _ in range(random.randint(0, 14)))
         assert _Normalized(text).text.strip() == normalize(text), repr(text)
@@ -140,30 +142,46 @@ def test_rules_respect_active_dates():
 def test_matcher_is_cached_and_rebuilt_on_change(django_assert_num_queries):
     rule = RestrictedPhraseRule.objects.create(name="Off-label claims")
     phrase = RestrictedPhrase.objects.create(rule=rule, phrase="cure", match_type="exact")
-    assert [m.phrase for m in check_restricted_phrases(text="a cure")] == ["cure"]
-    # a second check costs only the version query
-    with django_assert_num_queries(1):
-        check_restricted_phrases(text="a cure")
-    # editing a phrase in place is seen, by other processes too: the rule's updated_at moves
-    before = phrases._version()
-    phrase.phrase = "miracle"
-    phrase.save()
-    assert phrases._version() != before
-    assert check_restricted_phrases(text="a cure") == []
-    assert [m.phrase for m in check_restricted_phrases(text="a miracle")] == ["miracle"]
-    # deleting is seen
-    phrase.delete()
-    assert check_restricted_phrases(text="a miracle") == []
+    with time_machine.travel(NOW, tick=False) as clock:
+        assert [m.phrase for m in check_restricted_phrases(text="a cure")] == ["cure"]
+        # within the TTL a check costs no query at all
+        with django_assert_num_queries(0):
+            check_restricted_phrases(text="a cure")
+        # after it, one version query and no rebuild
+        clock.shift(phrases.VERSION_TTL_SECONDS + 0.1)
+        with django_assert_num_queries(1):
+            check_restricted_phrases(text="a cure")
+        # editing a phrase in place is seen at once here, and by other processes through the version
+        before = phrases._version()
+        phrase.phrase = "miracle"
+        phrase.save()
+        assert phrases._version() != before
+        assert check_restricted_phrases(text="a cure") == []
+        assert [m.phrase for m in check_restricted_phrases(text="a miracle")] == ["miracle"]
+        phrase.delete()
+        assert check_restricted_phrases(text="a miracle") == []
 
 
 @pytest.mark.django_db
 def test_version_catches_edits_made_by_another_process():
     rule = RestrictedPhraseRule.objects.create(name="R")
     RestrictedPhrase.objects.create(rule=rule, phrase="cure", match_type="exact")
-    assert check_restricted_phrases(text="cure")
-    # another process (no signal here) adds a phrase with a bulk insert: count and max id change
-    RestrictedPhrase.objects.bulk_create([RestrictedPhrase(rule=rule, phrase="miracle", match_type="contains")])
-    assert [m.phrase for m in check_restricted_phrases(text="miracles")] == ["miracle"]
+    with time_machine.travel(NOW, tick=False) as clock:
+        assert check_restricted_phrases(text="cure")
+        # another process (no signal here) adds a phrase: seen once the TTL has passed
+        RestrictedPhrase.objects.bulk_create([RestrictedPhrase(rule=rule, phrase="miracle", match_type="contains")])
+        clock.shift(phrases.VERSION_TTL_SECONDS + 0.1)
+        assert [m.phrase for m in check_restricted_phrases(text="miracles")] == ["miracle"]
+
+
+@pytest.mark.django_db
+def test_rule_date_change_is_seen_at_once():
+    rule = RestrictedPhraseRule.objects.create(name="R")
+    RestrictedPhrase.objects.create(rule=rule, phrase="cure", match_type="exact")
+    assert check_restricted_phrases(text="cure", now=NOW)
+    rule.active_to = NOW - timedelta(days=1)
+    rule.save()
+    assert check_restricted_phrases(text="cure", now=NOW) == []
 
 
 @pytest.mark.django_db
@@ -175,3 +193,28 @@ def test_ensure_raises_422_error_with_matches():
     assert caught.value.status_code == 422
     assert caught.value.code == "restricted_phrases"
     assert caught.value.extra["matches"] == [{"start": 2, "end": 6, "phrase": "cure", "rule": "R", "match_type": "exact"}]
+
+
+def test_regex_prefilter_finds_the_same_as_running_every_regex():
+    # the literal prefilter may only skip regexes that cannot match
+    patterns = [r"100\s*%\s*(safe|effective)", r"(cures?|heals?)\s+\w+", r"x*y", r"best[- ]in[- ]class|abc\d+",
+                r"(?:ab)+c", r"\bno\s+side[- ]effects?\b", r"[0-9]+ ?mg", r"(?i)RISK", r"a{0,3}b"]
+    m = matcher(*[(p, "regex") for p in patterns])
+    assert m.always == []  # every one of these has a literal to wait for
+    brute = [(re.compile(p, re.IGNORECASE), p) for p in patterns]
+    random.seed(11)
+    words = ["100", "%", "safe", "Cure", "heals", "x", "y", "best-in class", "abc12", "abab", "c", "no", "side",
+             "effects", "5", "mg", "Risk", "aaab", "b", "  "]
+    for _ in range(1500):
+        text = " ".join(random.choice(words) for _ in range(random.randint(1, 8)))
+        expected = {(p, mm.start(), mm.end()) for rx, p in brute for mm in rx.finditer(_Normalized(text).text)
+                    if mm.end() > mm.start()}
+        got = {(x.phrase, x.start, x.end) for x in m.find(text, now=NOW)}
+        assert {e[0] for e in expected} == {g[0] for g in got}, text
+
+
+def test_required_literals():
+    assert phrases._required_literals(r"100\s*%\s*(safe|effective)") == {"safe", "effective"}
+    assert phrases._required_literals(r"(cures?|heals?)\s+\w+") == {"cure", "heal"}
+    assert phrases._required_literals(r"x*") is None
+    assert phrases._required_literals(r"(?i)RISK") == {"risk"}
