@@ -132,12 +132,22 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "chats.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rapport API",
     "DESCRIPTION": "WhatsApp chat between field reps and HCPs, with compliance rules enforced.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a `kind` or `status`; name each choice set once.
+    "ENUM_NAME_OVERRIDES": {
+        "MessageKindEnum": "chats.models.messages.Message.Kind",
+        "MessageStatusEnum": "chats.models.messages.Message.Status",
+        "MediaKindEnum": "media_links.models.MediaItem.Kind",
+        "TemplateKindEnum": "templates_app.models.MessageTemplate.Kind",
+        "ConsentStatusEnum": "consent.models.ConsentStatus",
+        "WindowStatusEnum": "chats.selectors.WindowStatus.ALL",
+    },
 }
 
 # --- WhatsApp -----------------------------------------------------------------

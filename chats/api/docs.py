@@ -1,0 +1,30 @@
+"""OpenAPI building blocks: the error responses every endpoint shares, with examples."""
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+
+from chats.api.serializers import ErrorSerializer, RestrictedPhrasesErrorSerializer, ValidationErrorSerializer
+
+
+def _error(description: str, code: str, detail: str, serializer=ErrorSerializer, **extra) -> OpenApiResponse:
+    return OpenApiResponse(
+        response=serializer,
+        description=description,
+        examples=[OpenApiExample(code, value={"code": code, "detail": detail, **extra})],
+    )
+
+
+INVALID = _error(
+    "The request is not valid (`invalid`, field errors under `errors`).",
+    "invalid", "The request is not valid.", ValidationErrorSerializer, errors={"account": ["This field is required."]},
+)
+UNAUTHENTICATED = _error("No or bad credentials (`not_authenticated`, `authentication_failed`).",
+                         "not_authenticated", "Authentication credentials were not provided.")
+LICENSE = _error("The user has no Engage license (`license_required`).",
+                 "license_required", "Chat needs the Engage license; ask your administrator.")
+NOT_FOUND = _error("Not there, or not yours (`not_found`).", "not_found", "Not found.")
+RESTRICTED = _error(
+    "The text holds restricted phrases (`restricted_phrases`).", "restricted_phrases",
+    "The text contains restricted phrases; remove them and try again.", RestrictedPhrasesErrorSerializer,
+    matches=[{"start": 10, "end": 19, "phrase": "off-label", "rule": "Off-label claims", "match_type": "contains"}],
+)
+
+CHAT_ERRORS = {401: UNAUTHENTICATED, 403: LICENSE}

@@ -1,0 +1,230 @@
+"""Input and output shapes of API v1. No rule lives here."""
+from rest_framework import serializers
+
+from chats.models import Account, Message, PhoneNumber, Thread
+from chats.selectors import WindowStatus
+from consent.models import ConsentStatus
+from media_links.models import MediaItem
+from templates_app.models import MessageTemplate
+
+PREVIEW_CHARS = 120
+QUOTE_CHARS = 80
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- errors ----------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. `license_required`.")
+    detail = serializers.CharField(help_text="Human-readable explanation.")
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), help_text="Field name → messages."
+    )
+
+
+class MatchSerializer(serializers.Serializer):
+    start = serializers.IntegerField(help_text="Offset of the first character, in the text as sent.")
+    end = serializers.IntegerField(help_text="Offset after the last character (exclusive).")
+    phrase = serializers.CharField(help_text="The restricted phrase as the admin wrote it.")
+    rule = serializers.CharField(help_text="Name of the rule the phrase belongs to.")
+    match_type = serializers.ChoiceField(choices=["contains", "exact", "regex"])
+
+
+class RestrictedPhrasesErrorSerializer(ErrorSerializer):
+    matches = MatchSerializer(many=True)
+
+
+# --- auth and me -----------------------------------------------------------------
+
+
+class TokenInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenOutput(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class PhoneNumberOutput(serializers.ModelSerializer):
+    is_shared = serializers.BooleanField(help_text="More than one rep is assigned to this number.")
+
+    class Meta:
+        model = PhoneNumber
+        fields = ["id", "phone_number_id", "display_phone_number", "is_shared"]
+
+
+class PhoneNumberBrief(serializers.ModelSerializer):
+    class Meta:
+        model = PhoneNumber
+        fields = ["id", "phone_number_id", "display_phone_number"]
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.CharField(source="get_full_name")
+
+
+class MeOutput(serializers.Serializer):
+    user = UserOutput()
+    has_engage_license = serializers.BooleanField()
+    phone_numbers = PhoneNumberOutput(many=True)
+
+
+# --- accounts --------------------------------------------------------------------
+
+
+class AccountOutput(serializers.ModelSerializer):
+    has_thread = serializers.BooleanField(help_text="You already have a thread with this HCP.")
+    consent_status = serializers.ChoiceField(choices=ConsentStatus.choices)
+
+    class Meta:
+        model = Account
+        fields = ["id", "name", "specialty", "whatsapp_number", "language", "has_thread", "consent_status"]
+
+
+class AccountBrief(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = ["id", "name", "whatsapp_number", "language"]
+
+
+# --- threads ---------------------------------------------------------------------
+
+
+class LastMessageOutput(serializers.ModelSerializer):
+    body_preview = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "direction", "kind", "body_preview", "status", "created_at"]
+
+    def get_body_preview(self, message) -> str:
+        return _clip(message.body, PREVIEW_CHARS)
+
+
+class ThreadListOutput(serializers.ModelSerializer):
+    account = AccountBrief()
+    phone_number = PhoneNumberBrief()
+    last_message = LastMessageOutput(allow_null=True)
+    unread_count = serializers.IntegerField()
+
+    class Meta:
+        model = Thread
+        fields = ["id", "account", "phone_number", "last_activity_at", "last_read_at", "last_message", "unread_count"]
+
+
+class ThreadInput(serializers.Serializer):
+    account = serializers.IntegerField(min_value=1, help_text="Account id.")
+    phone_number = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True,
+        help_text="PhoneNumber id (not Meta's phone_number_id). Optional when you have exactly one number.",
+    )
+
+
+class WindowOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=WindowStatus.ALL)
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class StateOutput(serializers.Serializer):
+    consent = serializers.ChoiceField(choices=ConsentStatus.choices)
+    window = WindowOutput()
+    locked_by_other = serializers.BooleanField()
+    pending_template_by_other = serializers.BooleanField()
+    shared_history = serializers.BooleanField()
+    can_send_text = serializers.BooleanField()
+    can_send_template = serializers.BooleanField()
+
+
+class TemplateOutput(serializers.ModelSerializer):
+    preview = serializers.CharField(help_text="The body with placeholders filled for this thread.")
+    parameters = serializers.DictField(child=serializers.CharField(allow_blank=True))
+
+    class Meta:
+        model = MessageTemplate
+        fields = ["id", "name", "language", "kind", "usage", "meta_category", "display_order", "preview", "parameters"]
+
+
+class ThreadDetailOutput(serializers.ModelSerializer):
+    account = AccountBrief()
+    phone_number = PhoneNumberBrief()
+    state = StateOutput()
+    quick_templates = TemplateOutput(many=True)
+
+    class Meta:
+        model = Thread
+        fields = ["id", "account", "phone_number", "created_at", "last_activity_at", "last_read_at", "state",
+                  "quick_templates"]
+
+
+class ReadOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    last_read_at = serializers.DateTimeField()
+
+
+# --- messages --------------------------------------------------------------------
+
+
+class ReplyToOutput(serializers.ModelSerializer):
+    quote = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "direction", "quote"]
+
+    def get_quote(self, message) -> str:
+        return _clip(message.body, QUOTE_CHARS)
+
+
+class SenderOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.CharField(source="get_full_name")
+
+
+class MessageOutput(serializers.ModelSerializer):
+    reply_to = ReplyToOutput(allow_null=True)
+    template_name = serializers.CharField(source="template.name", allow_null=True, default=None)
+    sender = SenderOutput(allow_null=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id", "direction", "kind", "body", "status", "created_at", "sent_at", "delivered_at", "read_at",
+            "failed_at", "failure_code", "failure_reason", "reply_to", "template_name", "sender",
+        ]
+
+
+# --- templates, media, phrases ---------------------------------------------------
+
+
+class TemplateQuery(serializers.Serializer):
+    thread = serializers.IntegerField(min_value=1)
+    category = serializers.ChoiceField(choices=MessageTemplate.Usage.choices, required=False, allow_blank=True)
+
+
+class MediaOutput(serializers.ModelSerializer):
+    share_template = serializers.CharField(source="share_template.name", allow_null=True, default=None)
+
+    class Meta:
+        model = MediaItem
+        fields = ["id", "kind", "title", "description", "url", "thumbnail_url", "share_template"]
+
+
+class PhraseCheckInput(serializers.Serializer):
+    # WhatsApp caps a text message at 4,096 characters; longer can never be sent.
+    text = serializers.CharField(max_length=4096, allow_blank=True, trim_whitespace=False)
+
+
+class PhraseCheckOutput(serializers.Serializer):
+    matches = MatchSerializer(many=True)

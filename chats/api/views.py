@@ -1,0 +1,239 @@
+"""API v1 views: parse input, call a selector or service, shape the output. No rules here."""
+from django.contrib.auth import authenticate
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chats import selectors
+from chats.api import serializers as s
+from chats.api.docs import CHAT_ERRORS, INVALID, NOT_FOUND, UNAUTHENTICATED, _error
+from chats.api.pagination import MessageCursorPagination, PeekLimitOffsetPagination
+from chats.api.permissions import HasEngageLicense
+from chats.errors import DomainError
+from chats.phrases import check_restricted_phrases
+from chats.threads import thread_get_or_create, thread_mark_read
+from media_links.selectors import media_for_web_links
+from templates_app.rendering import binding_values, render_with
+from templates_app.selectors import quick_templates, templates_for_thread
+
+CHAT = [IsAuthenticated, HasEngageLicense]
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token (created once, then reused)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["auth"], request=s.TokenInput,
+        responses={200: s.TokenOutput, 400: _error("Wrong username or password (`invalid_credentials`), or `invalid`.",
+                                                   "invalid_credentials", "Unable to log in with these credentials.")},
+        examples=[OpenApiExample("login", value={"username": "rep.alex", "password": "rapport-demo"}, request_only=True),
+                  OpenApiExample("token", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True)],
+        auth=[],
+    )
+    def post(self, request):
+        data = s.TokenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None:
+            raise DomainError("invalid_credentials", "Unable to log in with these credentials.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class MeView(APIView):
+    """The signed-in user, their license and their numbers. Open to users without the license."""
+
+    @extend_schema(tags=["me"], responses={200: s.MeOutput, 401: UNAUTHENTICATED})
+    def get(self, request):
+        user = request.user
+        return Response(s.MeOutput({
+            "user": user,
+            "has_engage_license": selectors.has_engage_license(user=user),
+            "phone_numbers": selectors.phone_numbers_for_user(user=user),
+        }).data)
+
+
+class AccountListView(generics.ListAPIView):
+    """Accounts you may see; those you have a thread with first, then by name."""
+
+    permission_classes = CHAT
+    serializer_class = s.AccountOutput
+    pagination_class = PeekLimitOffsetPagination
+
+    def get_queryset(self):
+        return selectors.accounts_for_search(user=self.request.user, search=self.request.query_params.get("search", ""))
+
+    @extend_schema(
+        tags=["accounts"],
+        parameters=[OpenApiParameter("search", OpenApiTypes.STR, description="Part of the name, or digits of the number.")],
+        responses={200: s.AccountOutput(many=True), **CHAT_ERRORS},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class AccountDetailView(APIView):
+    permission_classes = CHAT
+
+    @extend_schema(tags=["accounts"], responses={200: s.AccountOutput, 404: NOT_FOUND, **CHAT_ERRORS})
+    def get(self, request, account_id: int):
+        return Response(s.AccountOutput(selectors.account_for_user(user=request.user, account_id=account_id)).data)
+
+
+class ThreadListView(generics.ListAPIView):
+    """Your threads, latest activity first, with the last message and the unread count."""
+
+    permission_classes = CHAT
+    serializer_class = s.ThreadListOutput
+    pagination_class = PeekLimitOffsetPagination
+
+    def get_queryset(self):
+        return selectors.threads_for_user(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        page = selectors.attach_last_messages(self.paginate_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(tags=["threads"], responses={200: s.ThreadListOutput(many=True), **CHAT_ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["threads"], request=s.ThreadInput,
+        responses={
+            201: s.ThreadDetailOutput, 200: s.ThreadDetailOutput,
+            400: _error("`invalid`, `no_phone_number`, `phone_number_required` or `phone_number_not_assigned`.",
+                        "phone_number_required", "You have several numbers; say which one to chat from."),
+            404: NOT_FOUND, **CHAT_ERRORS,
+        },
+        examples=[OpenApiExample("start", value={"account": 12, "phone_number": 1}, request_only=True)],
+        description="Get or create your thread with an account: 201 when created, 200 when it existed.",
+    )
+    def post(self, request):
+        data = s.ThreadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = selectors.account_for_user(user=request.user, account_id=data.validated_data["account"])
+        thread, created = thread_get_or_create(
+            user=request.user, account=account, phone_number_id=data.validated_data.get("phone_number")
+        )
+        thread = selectors.thread_for_user(user=request.user, thread_id=thread.pk)
+        return Response(thread_detail(thread, request.user), status=status.HTTP_201_CREATED if created else 200)
+
+
+def thread_detail(thread, user) -> dict:
+    state = selectors.thread_state(thread=thread)
+    waba = thread.phone_number.waba
+    values = binding_values(account=thread.account, user=user, phone_number=thread.phone_number)
+    # Offered whatever the state: the client shows them when no window is open, and
+    # `state` says whether sending is allowed at all.
+    quick = quick_templates(waba=waba, language=thread.account.language)
+    for template in quick:
+        template.preview, template.parameters = render_with(template=template, values=values)
+    thread.state, thread.quick_templates = state, quick
+    return s.ThreadDetailOutput(thread).data
+
+
+class ThreadDetailView(APIView):
+    permission_classes = CHAT
+
+    @extend_schema(
+        tags=["threads"], responses={200: s.ThreadDetailOutput, 404: NOT_FOUND, **CHAT_ERRORS},
+        description="The thread with its `state` (computed now from stored timestamps) and up to two quick templates.",
+    )
+    def get(self, request, thread_id: int):
+        thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
+        return Response(thread_detail(thread, request.user))
+
+
+class ThreadReadView(APIView):
+    permission_classes = CHAT
+
+    @extend_schema(tags=["threads"], request=None, responses={200: s.ReadOutput, 404: NOT_FOUND, **CHAT_ERRORS},
+                   description="Mark everything in the thread read now; its unread count drops to 0.")
+    def post(self, request, thread_id: int):
+        thread = thread_mark_read(thread=selectors.thread_for_user(user=request.user, thread_id=thread_id))
+        return Response({"id": thread.pk, "last_read_at": thread.last_read_at})
+
+
+class ThreadMessagesView(generics.ListAPIView):
+    """The thread's own messages, oldest first, in cursor pages."""
+
+    permission_classes = CHAT
+    serializer_class = s.MessageOutput
+    pagination_class = MessageCursorPagination
+
+    def get_queryset(self):
+        thread = selectors.thread_for_user(user=self.request.user, thread_id=self.kwargs["thread_id"])
+        return selectors.messages_for_thread(thread=thread)
+
+    @extend_schema(tags=["messages"], responses={200: s.MessageOutput(many=True), 404: NOT_FOUND, **CHAT_ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class TemplateListView(APIView):
+    permission_classes = CHAT
+
+    @extend_schema(
+        tags=["templates"], parameters=[s.TemplateQuery],
+        responses={200: s.TemplateOutput(many=True), 400: INVALID, 404: NOT_FOUND, **CHAT_ERRORS},
+        description="Templates the thread may send now, rendered for its HCP. Empty while another rep holds the window.",
+    )
+    def get(self, request):
+        query = s.TemplateQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        thread = selectors.thread_for_user(user=request.user, thread_id=query.validated_data["thread"])
+        state = selectors.thread_state(thread=thread)
+        templates = []
+        if not state.locked_by_other:
+            templates = templates_for_thread(
+                waba=thread.phone_number.waba, language=thread.account.language,
+                window_open=selectors.has_open_window(state), category=query.validated_data.get("category") or None,
+            )
+        values = binding_values(account=thread.account, user=request.user, phone_number=thread.phone_number)
+        for template in templates:
+            template.preview, template.parameters = render_with(template=template, values=values)
+        return Response(s.TemplateOutput(templates, many=True).data)
+
+
+class MediaListView(generics.ListAPIView):
+    """Media items enabled for sharing as tracked links."""
+
+    permission_classes = CHAT
+    serializer_class = s.MediaOutput
+    pagination_class = None
+
+    def get_queryset(self):
+        return media_for_web_links()
+
+    @extend_schema(tags=["media"], responses={200: s.MediaOutput(many=True), **CHAT_ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class PhraseCheckView(APIView):
+    permission_classes = CHAT
+
+    @extend_schema(
+        tags=["restricted phrases"], request=s.PhraseCheckInput,
+        responses={200: s.PhraseCheckOutput, 400: INVALID, **CHAT_ERRORS},
+        examples=[
+            OpenApiExample("text", value={"text": "Cholecap is 100% safe"}, request_only=True),
+            OpenApiExample("matches", response_only=True, value={"matches": [
+                {"start": 12, "end": 21, "phrase": "100\\s*%\\s*(safe|effective)", "rule": "Off-label claims",
+                 "match_type": "regex"}]}),
+        ],
+        description="The same matcher that guards sends; offsets index the text as given.",
+    )
+    def post(self, request):
+        data = s.PhraseCheckInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        matches = check_restricted_phrases(text=data.validated_data["text"])
+        return Response({"matches": [m.as_dict() for m in matches]})

@@ -1,0 +1,250 @@
+"""Reads shared by the API and the pages. Each list is one annotated query (plus at most
+one bulk follow-up), so the number of queries never grows with the data."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+from django.db.models import Count, DateTimeField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from chats.models import Account, Conversation, Message, PhoneAssignment, PhoneNumber, Thread
+from consent.models import ConsentRecord, ConsentStatus
+
+WINDOW = timedelta(hours=24)
+EXPIRING_WITHIN = timedelta(hours=12)
+_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+
+
+class WindowStatus:
+    NONE = "none"
+    AWAITING_REPLY = "awaiting_reply"
+    OPEN = "open"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    ENDED = "ended"
+    OPEN_STATES = (OPEN, EXPIRING)
+    ALL = (NONE, AWAITING_REPLY, OPEN, EXPIRING, EXPIRED, ENDED)
+
+
+# --- people and numbers ----------------------------------------------------------
+
+
+def has_engage_license(*, user) -> bool:
+    profile = getattr(user, "profile", None)
+    return bool(profile and profile.has_engage_license)
+
+
+def phone_numbers_for_user(*, user) -> QuerySet[PhoneNumber]:
+    """The user's assigned numbers, each with `is_shared` (another rep is assigned too)."""
+    others = PhoneAssignment.objects.filter(phone_number=OuterRef("pk")).exclude(user=user)
+    return (
+        PhoneNumber.objects.filter(assignments__user=user)
+        .annotate(is_shared=Exists(others))
+        .order_by("display_phone_number", "id")
+    )
+
+
+# --- accounts --------------------------------------------------------------------
+
+
+def _visible_accounts(*, user) -> QuerySet[Account]:
+    # Exists over the team table, not a join, so an account never comes back twice.
+    team = Account.team.through.objects.filter(account_id=OuterRef("pk"), user_id=user.pk)
+    return Account.objects.filter(Exists(team))
+
+
+def _with_summary(qs: QuerySet[Account], *, user) -> QuerySet[Account]:
+    return qs.annotate(
+        has_thread=Exists(Thread.objects.filter(user_id=user.pk, account_id=OuterRef("pk"))),
+        consent_status=Coalesce(F("consent__status"), Value(ConsentStatus.NOT_CAPTURED)),
+    )
+
+
+def accounts_for_search(*, user, search: str = "") -> QuerySet[Account]:
+    """Accounts the user may see, those they have a thread with first, then by name.
+
+    `search` matches the name (case-insensitive substring) or, when it holds digits,
+    the WhatsApp number's digits ("+44 7700" and "447700" find the same HCPs).
+    """
+    qs = _with_summary(_visible_accounts(user=user), user=user)
+    search = (search or "").strip()
+    if search:
+        condition = Q(name__icontains=search)
+        digits = re.sub(r"\D", "", search)
+        if digits and len(digits) >= len(re.sub(r"[\s+()\-.]", "", search)):
+            # The search is a phone number (only digits and separators).
+            condition |= Q(whatsapp_number__contains=digits)
+        qs = qs.filter(condition)
+    return qs.order_by(F("has_thread").desc(), "name", "id")
+
+
+def account_for_user(*, user, account_id: int) -> Account:
+    """One visible account with its summary; Http404 when the user may not see it."""
+    account = _with_summary(_visible_accounts(user=user), user=user).filter(pk=account_id).first()
+    if account is None:
+        raise Http404("No such account.")
+    return account
+
+
+# --- threads ---------------------------------------------------------------------
+
+
+def threads_for_user(*, user) -> QuerySet[Thread]:
+    """The user's threads, latest activity first, with `last_message_id` and `unread_count`.
+
+    Call `attach_last_messages` on the page to load those messages in one query.
+    """
+    own = Message.objects.filter(thread=OuterRef("pk"))
+    last_id = own.order_by("-created_at", "-id").values("id")[:1]
+    unread = (
+        own.filter(
+            direction=Message.Direction.INBOUND,
+            created_at__gt=Coalesce(OuterRef("last_read_at"), Value(_EPOCH, output_field=DateTimeField())),
+        )
+        .order_by()
+        .values("thread")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        Thread.objects.filter(user=user)
+        .select_related("account", "account__consent", "phone_number")
+        .annotate(
+            last_message_id=Subquery(last_id, output_field=IntegerField()),
+            unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+        )
+        .order_by(F("last_activity_at").desc(nulls_last=True), "-created_at", "-id")
+    )
+
+
+def attach_last_messages(threads) -> list[Thread]:
+    """Set `thread.last_message` on each thread of a page, with one query."""
+    threads = list(threads)
+    ids = [t.last_message_id for t in threads if t.last_message_id]
+    messages = {m.id: m for m in Message.objects.filter(id__in=ids)} if ids else {}
+    for thread in threads:
+        thread.last_message = messages.get(thread.last_message_id)
+    return threads
+
+
+def thread_for_user(*, user, thread_id: int) -> Thread:
+    """The user's own thread; Http404 for anyone else's, so its existence is not revealed."""
+    thread = (
+        Thread.objects.select_related("account", "account__consent", "phone_number", "phone_number__waba")
+        .filter(pk=thread_id, user=user)
+        .first()
+    )
+    if thread is None:
+        raise Http404("No such thread.")
+    return thread
+
+
+def messages_for_thread(*, thread: Thread) -> QuerySet[Message]:
+    """Only this thread's messages (never another rep's on the same number), oldest first."""
+    return (
+        Message.objects.filter(thread=thread)
+        .select_related("reply_to", "template", "sender")
+        .order_by("created_at", "id")
+    )
+
+
+# --- thread state ----------------------------------------------------------------
+
+
+@dataclass
+class Window:
+    status: str = WindowStatus.NONE
+    expires_at: datetime | None = None
+
+
+@dataclass
+class ThreadState:
+    consent: str = ConsentStatus.NOT_CAPTURED
+    window: Window = field(default_factory=Window)
+    locked_by_other: bool = False
+    pending_template_by_other: bool = False
+    shared_history: bool = False
+    can_send_text: bool = False
+    can_send_template: bool = False
+    owner_id: int | None = None
+
+
+def consent_status(*, account: Account) -> str:
+    """opted_in / opted_out from the account's record, else not_captured (one query at most)."""
+    try:
+        return account.consent.status
+    except ConsentRecord.DoesNotExist:
+        return ConsentStatus.NOT_CAPTURED
+
+
+def window_of(*, conversation: Conversation | None, now: datetime) -> Window:
+    """The 24-hour window as Meta sees it for this (number, HCP), from stored timestamps.
+
+    Precedence: an open window (last HCP message under 24 h ago and not ended since)
+    wins; then a template sent after the last HCP message and after any ending
+    (awaiting_reply); then ended; then expired; else none.
+    """
+    if conversation is None:
+        return Window()
+    inbound = conversation.last_inbound_at
+    ended = conversation.ended_at
+    template = conversation.last_template_at
+    ended_since_inbound = ended is not None and (inbound is None or ended >= inbound)
+    if inbound is not None and not ended_since_inbound:
+        expires = inbound + WINDOW
+        if now < expires:
+            status = WindowStatus.EXPIRING if expires - now <= EXPIRING_WITHIN else WindowStatus.OPEN
+            return Window(status, expires)
+    if template is not None and (inbound is None or template > inbound) and (ended is None or template > ended):
+        return Window(WindowStatus.AWAITING_REPLY, None)
+    if ended_since_inbound:
+        return Window(WindowStatus.ENDED, None)
+    if inbound is not None:
+        return Window(WindowStatus.EXPIRED, inbound + WINDOW)
+    return Window()
+
+
+def conversation_for(*, phone_number_id: int, account_id: int) -> Conversation | None:
+    return Conversation.objects.filter(phone_number_id=phone_number_id, account_id=account_id).first()
+
+
+def thread_state(*, thread: Thread, now: datetime | None = None, conversation=...) -> ThreadState:
+    """Everything the composer and the banners need, computed at read time.
+
+    `conversation` may be passed when the caller already loaded it (None = there is none).
+    """
+    now = now or timezone.now()
+    if conversation is ...:
+        conversation = conversation_for(phone_number_id=thread.phone_number_id, account_id=thread.account_id)
+    window = window_of(conversation=conversation, now=now)
+    owner_id = conversation.owner_id if conversation else None
+    locked = window.status in WindowStatus.OPEN_STATES and owner_id is not None and owner_id != thread.user_id
+    pending = bool(
+        conversation
+        and conversation.last_template_at
+        and conversation.last_template_by_id not in (None, thread.user_id)
+        and (conversation.last_inbound_at is None or conversation.last_template_at > conversation.last_inbound_at)
+    )
+    shared_history = Message.objects.filter(
+        thread__phone_number_id=thread.phone_number_id, thread__account_id=thread.account_id
+    ).exclude(thread__user_id=thread.user_id).exists()
+    consent = consent_status(account=thread.account)
+    opted_in = consent == ConsentStatus.OPTED_IN
+    return ThreadState(
+        consent=consent,
+        window=window,
+        locked_by_other=locked,
+        pending_template_by_other=pending,
+        shared_history=shared_history,
+        can_send_text=opted_in and not locked and window.status in WindowStatus.OPEN_STATES,
+        can_send_template=opted_in and not locked,
+        owner_id=owner_id,
+    )
+
+
+def has_open_window(state: ThreadState) -> bool:
+    return state.window.status in WindowStatus.OPEN_STATES

@@ -1,0 +1,46 @@
+"""Writes on threads that need no message to be sent: opening a thread, marking it read."""
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chats.errors import DomainError
+from chats.models import Account, PhoneNumber, Thread
+
+
+def _pick_number(*, user, phone_number_id: int | None) -> PhoneNumber:
+    if phone_number_id is not None:
+        number = PhoneNumber.objects.filter(pk=phone_number_id, assignments__user=user).first()
+        if number is None:
+            raise DomainError("phone_number_not_assigned", "That phone number is not assigned to you.")
+        return number
+    numbers = list(PhoneNumber.objects.filter(assignments__user=user).order_by("id")[:2])
+    if not numbers:
+        raise DomainError("no_phone_number", "You have no WhatsApp number assigned; ask your administrator.")
+    if len(numbers) > 1:
+        raise DomainError("phone_number_required", "You have several numbers; say which one to chat from.")
+    return numbers[0]
+
+
+def thread_get_or_create(*, user, account: Account, phone_number_id: int | None = None) -> tuple[Thread, bool]:
+    """The user's thread with `account` over one of their numbers, created if new.
+
+    `account` must already be one the user may see. Safe under concurrency: the unique
+    (user, account, number) constraint decides, and the loser reads the winner's row.
+    """
+    number = _pick_number(user=user, phone_number_id=phone_number_id)
+    lookup = {"user": user, "account": account, "phone_number": number}
+    if thread := Thread.objects.filter(**lookup).first():
+        return thread, False
+    try:
+        with transaction.atomic():
+            return Thread.objects.create(**lookup), True
+    except IntegrityError:
+        return Thread.objects.get(**lookup), False
+
+
+def thread_mark_read(*, thread: Thread, now: datetime | None = None) -> Thread:
+    """Everything in the thread up to `now` counts as read by its rep."""
+    thread.last_read_at = now or timezone.now()
+    Thread.objects.filter(pk=thread.pk).update(last_read_at=thread.last_read_at)
+    return thread

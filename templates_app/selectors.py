@@ -1,0 +1,51 @@
+"""Which templates a thread may offer, in the HCP's language with the WABA's as fallback."""
+from __future__ import annotations
+
+from django.db.models import Q
+
+from templates_app.models import MessageTemplate
+
+QUICK_TEMPLATE_COUNT = 2
+# Sent by Rapport itself (consent capture, ending), so not offered unless asked for by category.
+AUTOMATIC_USAGES = (MessageTemplate.Usage.CONSENT_CONFIRMATION, MessageTemplate.Usage.END_CONVERSATION)
+
+
+def _approved_meta():
+    return MessageTemplate.objects.filter(kind=MessageTemplate.Kind.META, meta_status=MessageTemplate.MetaStatus.APPROVED)
+
+
+def quick_templates(*, waba, language: str) -> list[MessageTemplate]:
+    """Up to two approved start_conversation templates by display order, in `language`,
+    or in the WABA's default language when none exists in `language` (one query)."""
+    languages = {language, waba.default_language}
+    rows = list(
+        _approved_meta()
+        .filter(waba=waba, usage=MessageTemplate.Usage.START_CONVERSATION, language__in=languages)
+        .order_by("display_order", "name", "id")
+    )
+    chosen = [t for t in rows if t.language == language] or [t for t in rows if t.language == waba.default_language]
+    return chosen[:QUICK_TEMPLATE_COUNT]
+
+
+def templates_for_thread(*, waba, language: str, window_open: bool, category: str | None = None) -> list[MessageTemplate]:
+    """Templates the thread may send now, one per name, in `language` else the WABA default.
+
+    Approved Meta templates always; Text Only templates only while the window is open.
+    Without `category`, the automatic usages (consent confirmation, end) are left out.
+    """
+    qs = MessageTemplate.objects.filter(waba=waba, language__in={language, waba.default_language})
+    meta_ok = {"kind": MessageTemplate.Kind.META, "meta_status": MessageTemplate.MetaStatus.APPROVED}
+    if window_open:
+        qs = qs.filter(Q(**meta_ok) | Q(kind=MessageTemplate.Kind.TEXT_ONLY))
+    else:
+        qs = qs.filter(**meta_ok)
+    if category:
+        qs = qs.filter(usage=category)
+    else:
+        qs = qs.exclude(usage__in=AUTOMATIC_USAGES)
+    by_name: dict[str, MessageTemplate] = {}
+    for template in qs.order_by("display_order", "name", "id"):
+        current = by_name.get(template.name)
+        if current is None or (template.language == language and current.language != language):
+            by_name[template.name] = template
+    return list(by_name.values())
