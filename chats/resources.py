@@ -11,7 +11,7 @@ from import_export import fields, resources, widgets
 
 from chats.models import Account
 from chats.phones import normalize_e164
-from templates_app.resources import TextWidget, cell_text
+from templates_app.resources import RowErrorsMixin, TextWidget, cell_text
 
 
 class PhoneWidget(widgets.CharWidget):
@@ -48,7 +48,7 @@ class TeamWidget(widgets.ManyToManyWidget):
         return ",".join(sorted(user.username for user in value.all()))
 
 
-class AccountResource(resources.ModelResource):
+class AccountResource(RowErrorsMixin, resources.ModelResource):
     name = fields.Field(attribute="name", column_name="name", widget=TextWidget())
     specialty = fields.Field(attribute="specialty", column_name="specialty", widget=TextWidget())
     whatsapp_number = fields.Field(attribute="whatsapp_number", column_name="whatsapp_number", widget=PhoneWidget())

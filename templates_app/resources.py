@@ -108,7 +108,40 @@ class OrderWidget(widgets.Widget):
         return "" if value is None else str(value)
 
 
-class MessageTemplateResource(resources.ModelResource):
+class RowErrorsMixin:
+    """Row validation errors as an importer needs them: one clear message per column."""
+
+    #: model attribute -> the file's column name, where they differ
+    error_columns: dict[str, str] = {}
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """The import's own errors first; the model's checks only for the columns that parsed."""
+        errors = dict(import_validation_errors or {})
+        try:
+            instance.full_clean(exclude=list(errors), validate_unique=validate_unique)
+        except ValidationError as exc:
+            for field, field_errors in exc.error_dict.items():
+                # A column that did not parse (e.g. bad JSON) already says why; the
+                # model's follow-on complaint about the same column would only confuse.
+                if field not in errors:
+                    errors[field] = [self._explain(instance, field, error) for error in field_errors]
+        if errors:
+            # Name the file's column, not the model attribute.
+            for attribute, column in self.error_columns.items():
+                if attribute in errors:
+                    errors[column] = errors.pop(attribute)
+            raise ValidationError(errors)
+
+    @staticmethod
+    def _explain(instance, field: str, error: ValidationError) -> ValidationError:
+        """Django says "Value 'x' is not a valid choice."; an importer also needs the valid ones."""
+        if error.code != "invalid_choice":
+            return error
+        choices = ", ".join(str(value) for value, _ in instance._meta.get_field(field).choices)
+        return ValidationError(f"“{getattr(instance, field)}” is not one of: {choices}.", code="invalid_choice")
+
+
+class MessageTemplateResource(RowErrorsMixin, resources.ModelResource):
     waba = fields.Field(attribute="waba", column_name="waba_id", widget=WabaWidget())
     name = fields.Field(attribute="name", column_name="name", widget=TextWidget())
     language = fields.Field(attribute="language", column_name="language", widget=TextWidget())
@@ -131,6 +164,8 @@ class MessageTemplateResource(resources.ModelResource):
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
+
+    error_columns = {"waba": "waba_id"}
 
     @classmethod
     def get_display_name(cls):
@@ -167,21 +202,4 @@ class MessageTemplateResource(resources.ModelResource):
                     )
                 )
         if errors:
-            raise ValidationError(errors)
-
-    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        """The import's own errors first; the model's checks only for the columns that parsed."""
-        errors = dict(import_validation_errors or {})
-        try:
-            instance.full_clean(exclude=list(errors), validate_unique=validate_unique)
-        except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                # A column that did not parse (e.g. bad JSON) already says why; the
-                # model's follow-on complaint about the same column would only confuse.
-                if field not in errors:
-                    errors[field] = messages
-        if errors:
-            # Name the file's column, not the model attribute.
-            if "waba" in errors:
-                errors["waba_id"] = errors.pop("waba")
             raise ValidationError(errors)
