@@ -23,9 +23,11 @@ class PhoneWidget(widgets.CharWidget):
             raise ValueError("Give the HCP's WhatsApp number, e.g. +447700900123.")
         try:
             return normalize_e164(text)
-        except ValidationError as exc:
+        except ValidationError:
             # ValueError makes import-export report it on this column.
-            raise ValueError(" ".join(exc.messages)) from None
+            raise ValueError(
+                f"“{text}” is not a valid phone number; write it in international form, e.g. +447700900123."
+            ) from None
 
 
 class TeamWidget(widgets.ManyToManyWidget):

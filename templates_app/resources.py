@@ -8,7 +8,7 @@ offers no "Confirm" button until the file is clean.
 import json
 
 from django.core.exceptions import ValidationError
-from import_export import fields, resources, widgets
+from import_export import fields, resources, results, widgets
 
 from chats.models import WhatsAppBusinessAccount
 from templates_app.models import MessageTemplate
@@ -108,11 +108,22 @@ class OrderWidget(widgets.Widget):
         return "" if value is None else str(value)
 
 
+class PlainError(results.Error):
+    """A whole-file or unexpected error shown to the admin as its message, without a traceback."""
+
+    @property
+    def traceback(self):
+        return ""
+
+
 class RowErrorsMixin:
     """Row validation errors as an importer needs them: one clear message per column."""
 
     #: model attribute -> the file's column name, where they differ
     error_columns: dict[str, str] = {}
+
+    def get_error_result_class(self):
+        return PlainError
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         """The import's own errors first; the model's checks only for the columns that parsed."""

@@ -195,6 +195,9 @@ def test_the_same_name_and_language_on_two_wabas_is_not_a_duplicate(admin_client
 def test_a_file_without_the_identity_columns_is_an_error_not_a_500(admin_client):
     response = preview(admin_client, "x.csv", b"title,text\nhello,world\n", "csv")
     assert response.context["result"].has_errors()
+    page = response.content.decode()
+    assert "not present in the file headers: waba_id, name, language" in page
+    assert "Traceback" not in page and "confirm_form" not in response.context
     assert MessageTemplate.objects.count() == 0
 
 
