@@ -4,6 +4,7 @@ import io
 from pathlib import Path
 
 import pytest
+import tablib
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -147,3 +148,14 @@ def test_accounts_export_and_reimport_unchanged(admin_client, reps):
     assert rows[0]["whatsapp_number"] == "+12025550101" and rows[0]["team"] == "rep.alex,rep.blair"
     again = preview(admin_client, response.content)
     assert again.context["result"].totals["skip"] == 1
+
+
+def test_an_xlsx_file_with_numbers_as_number_cells_imports(admin_client):
+    # given: a spreadsheet where Excel stored the phone number as a number
+    sheet = tablib.Dataset(headers=list(COLUMNS))
+    sheet.append(["Dr. Sheet", "Neurology", 447700900321, "en", None])
+    # when
+    response = preview(admin_client, sheet.export("xlsx"), fmt="1", name="accounts.xlsx")
+    confirm(admin_client, response)
+    # then
+    assert Account.objects.get(name="Dr. Sheet").whatsapp_number == "+447700900321"

@@ -121,7 +121,7 @@ def test_add_page_renders(admin_client, rows, model):
 
 
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
-def test_changelist_query_count_does_not_grow_with_rows(admin_client, model):
+def test_changelist_query_count_does_not_grow_with_rows(admin_client, model, django_assert_max_num_queries):
     # given: a few rows, and the queries one page of the list costs
     add_rows(2, suffix="a")
     url = admin_url(model, "changelist")
@@ -130,11 +130,10 @@ def test_changelist_query_count_does_not_grow_with_rows(admin_client, model):
     # when: there are several times as many rows
     add_rows(6, suffix="b")
     # then: the page costs no more queries
-    with CaptureQueriesContext(connection) as large:
+    with django_assert_max_num_queries(len(small)):
         response = admin_client.get(url)
     assert response.status_code == 200
     assert response.context["cl"].result_count >= 6 or model is ConsentType
-    assert len(large) <= len(small), [q["sql"] for q in large.captured_queries]
 
 
 def test_changelist_query_count_with_django_assert(admin_client, django_assert_max_num_queries):
@@ -323,7 +322,8 @@ def test_admin_consent_change_leaves_an_event(admin_client, admin_user):
     record.refresh_from_db()
     assert (record.status, record.captured_via, record.captured_by) == ("opted_out", "admin", admin_user)
     event = ConsentEvent.objects.get(account=account)
-    assert (event.previous_status, event.status, event.via, event.actor) == ("opted_in", "opted_out", "admin", admin_user)
+    assert (event.previous_status, event.status) == ("opted_in", "opted_out")
+    assert (event.via, event.actor) == ("admin", admin_user)
 
 
 def test_conversation_list_derives_the_window(admin_client):

@@ -10,11 +10,12 @@ from chats.models import Conversation, Thread
 class ThreadAdmin(admin.ModelAdmin):
     list_display = ("id", "user", "account", "phone_number", "last_activity_at", "created_at")
     list_filter = ("phone_number",)
-    search_fields = ("account__name", "account__whatsapp_number", "user__username", "phone_number__display_phone_number")
+    search_fields = (
+        "account__name", "account__whatsapp_number", "user__username", "phone_number__display_phone_number",
+    )
     list_select_related = ("user", "account", "phone_number")
     autocomplete_fields = ("user", "account", "phone_number")
     readonly_fields = ("created_at",)
-    date_hierarchy = "last_activity_at"
 
 
 class WindowFilter(admin.SimpleListFilter):
