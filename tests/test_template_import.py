@@ -218,3 +218,9 @@ def test_export_gives_back_the_columns(admin_client):
     # and importing the export back changes nothing
     again = preview(admin_client, "export.csv", response.content, "csv")
     assert again.context["result"].totals["skip"] == 1
+
+
+def test_the_import_page_names_the_expected_columns(admin_client):
+    page = admin_client.get(url("import"))
+    assert page.status_code == 200
+    assert "waba_id, name, language, kind, usage, meta_category, meta_status, body, bindings" in page.content.decode()
