@@ -14,7 +14,7 @@ def _again(task, countdown: float, args: list):
     """Retry after `countdown`; eagerly (embedded default, tests) there is no worker to defer to, so run it now."""
     if task.request.is_eager:
         time.sleep(min(countdown, 5.0))
-        return task.apply(args=args, retries=task.request.retries + 1, throw=True).get()
+        return task.apply(args=args, retries=task.request.retries + 1, throw=True).result
     raise task.retry(countdown=countdown)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import httpx
 from django.conf import settings
@@ -99,15 +100,13 @@ class GraphClient:
             paging = data.get("paging") or {}
             if paging.get("next"):
                 url, params = paging["next"], None  # the next URL carries every query parameter
-            elif (paging.get("cursors") or {}).get("after") and data.get("data"):
-                params = dict(params or {}, after=paging["cursors"]["after"])
             else:
-                break
+                break  # Meta: no `next` means this was the last page (cursors.after is present even then)
         return templates
 
     def _request(self, method: str, url: str, **kwargs) -> dict:
         try:
-            response = httpx.request(method, url, headers=self.headers, timeout=self.timeout, **kwargs)
+            response = _http().request(method, url, headers=self.headers, timeout=self.timeout, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise GraphUnreachable(str(exc) or type(exc).__name__) from exc
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
@@ -119,6 +118,21 @@ class GraphClient:
         if response.is_success and isinstance(data, dict):
             return data
         raise _graph_error(response.status_code, data, response.text)
+
+
+_shared = None
+_shared_lock = threading.Lock()
+
+
+def _http() -> httpx.Client:
+    """One pooled client per process: keep-alive connections and no per-request TLS setup, so a
+    request leaves soon after its rate slot is granted. httpx.Client is thread-safe."""
+    global _shared
+    if _shared is None:
+        with _shared_lock:
+            if _shared is None:
+                _shared = httpx.Client(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+    return _shared
 
 
 def _graph_error(http_status: int, data, text: str) -> GraphError:
