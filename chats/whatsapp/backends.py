@@ -42,8 +42,10 @@ class CloudBackend:
 
     def send(self, *, phone_number_id: str, access_token: str, payload: dict) -> SendResult:
         """Hand one message to Meta, within the number's rate. Raises client errors or RateLimited."""
-        ratelimit.wait_for_slot(phone_number_id=phone_number_id)
-        data = GraphClient(access_token=access_token).send_message(phone_number_id=phone_number_id, payload=payload)
+        data = GraphClient(access_token=access_token).send_message(
+            phone_number_id=phone_number_id, payload=payload,
+            before_send=lambda: ratelimit.wait_for_slot(phone_number_id=phone_number_id),
+        )
         messages = data.get("messages") or []
         wamid = messages[0].get("id") if messages and isinstance(messages[0], dict) else None
         if not wamid:

@@ -82,9 +82,14 @@ class GraphClient:
         self.timeout = httpx.Timeout(total, connect=min(total, 5.0))
         self.headers = {"Authorization": f"Bearer {access_token}"}
 
-    def send_message(self, *, phone_number_id: str, payload: dict) -> dict:
-        """POST /{phone_number_id}/messages; returns Meta's JSON answer."""
-        return self._request("POST", f"{self.base}/{phone_number_id}/messages", json=payload)
+    def send_message(self, *, phone_number_id: str, payload: dict, before_send=None) -> dict:
+        """POST /{phone_number_id}/messages; returns Meta's JSON answer.
+
+        `before_send` (e.g. waiting for a rate slot) runs after the HTTP client is ready,
+        right before the request leaves, so the slot's time is the request's time.
+        """
+        return self._request("POST", f"{self.base}/{phone_number_id}/messages", json=payload,
+                             before_send=before_send)
 
     def message_templates(self, *, waba_id: str, page_size: int = 100) -> list[dict]:
         """Every template of a WABA, following `paging.next` until Meta has no more pages."""
@@ -104,9 +109,12 @@ class GraphClient:
                 break  # Meta: no `next` means this was the last page (cursors.after is present even then)
         return templates
 
-    def _request(self, method: str, url: str, **kwargs) -> dict:
+    def _request(self, method: str, url: str, before_send=None, **kwargs) -> dict:
+        http = _http()
+        if before_send is not None:
+            before_send()
         try:
-            response = _http().request(method, url, headers=self.headers, timeout=self.timeout, **kwargs)
+            response = http.request(method, url, headers=self.headers, timeout=self.timeout, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise GraphUnreachable(str(exc) or type(exc).__name__) from exc
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
