@@ -97,7 +97,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "sync-whatsapp-templates": {"task": "templates_app.tasks.sync_all_templates_task", "schedule": 3600.0},
+}
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -159,6 +161,13 @@ WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", default="sandbox-verify-tok
 WHATSAPP_ACCESS_TOKEN = env("WHATSAPP_ACCESS_TOKEN", default="sandbox-access-token")
 WHATSAPP_MPS = env.int("WHATSAPP_MPS", default=80)
 WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=10.0)
+# Sends: HTTP attempts per message on transient errors, backoff bases, and how long a
+# worker may wait in place for a rate slot before re-queuing (see docs/whatsapp.md).
+WHATSAPP_SEND_MAX_ATTEMPTS = env.int("WHATSAPP_SEND_MAX_ATTEMPTS", default=5)
+WHATSAPP_SEND_MAX_DEFERRALS = env.int("WHATSAPP_SEND_MAX_DEFERRALS", default=30)
+WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=2.0)
+WHATSAPP_PAIR_BACKOFF_SECONDS = env.float("WHATSAPP_PAIR_BACKOFF_SECONDS", default=6.0)
+WHATSAPP_RATE_MAX_WAIT_SECONDS = env.float("WHATSAPP_RATE_MAX_WAIT_SECONDS", default=2.0)
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Logging ------------------------------------------------------------------

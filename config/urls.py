@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from chats import views as chat_views
+from chats.whatsapp.webhooks import whatsapp_webhook
 from config import views
 from media_links.views import open_link
 
@@ -16,4 +18,6 @@ urlpatterns = [
     path("api/v1/", include("chats.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp-webhook"),
+    path("simulator/", chat_views.simulator, name="simulator"),
 ]

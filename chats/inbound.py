@@ -1,0 +1,266 @@
+"""Inbound WhatsApp: webhook bodies received, stored, and ingested exactly once.
+
+A body is verified and stored (`webhook_receive`) before anything is parsed;
+processing (`webhook_event_process`) runs in a Celery task after commit and
+may run any number of times: one row per wamid comes from the database's
+unique constraint, and statuses only move forward (see chats/outbound.py).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from chats.audit import audit
+from chats.events import publish_on_commit
+from chats.models import Account, AuditEvent, Conversation, Message, PhoneAssignment, PhoneNumber, Thread, WebhookEvent
+from chats.phones import normalize_e164
+from chats.whatsapp import signatures
+from chats.whatsapp.payloads import InboundMessage, PayloadError, parse_body
+
+logger = logging.getLogger(__name__)
+
+WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class ReceiveOutcome:
+    status_code: int
+    detail: str
+    event: WebhookEvent | None = None
+
+
+def webhook_receive(*, body: bytes, signature: str | None) -> ReceiveOutcome:
+    """Verify a POSTed body, store it durably and queue its processing after commit.
+
+    Missing signature: 401; wrong: 403; nothing is stored either way.
+    """
+    if not signature:
+        return ReceiveOutcome(401, "missing X-Hub-Signature-256")
+    if not signatures.is_valid(body, signature):
+        return ReceiveOutcome(403, "signature does not match")
+    from chats.tasks import process_webhook_event_task
+
+    with transaction.atomic():
+        event = WebhookEvent.objects.create(body=body)
+        # robust: in eager mode processing runs here, and its failure must not turn Meta's 200 into a 500
+        transaction.on_commit(lambda: process_webhook_event_task.delay(event.pk), robust=True)
+    return ReceiveOutcome(200, "stored", event)
+
+
+class WebhookProcessingError(Exception):
+    """Some items of a stored body could not be processed; processing the whole body again is safe."""
+
+
+def webhook_event_process(*, event_id: int) -> None:
+    """Ingest every message, status and template update of one stored body. Idempotent."""
+    from chats.outbound import status_apply
+    from templates_app.services import template_status_apply
+
+    event = WebhookEvent.objects.get(pk=event_id)
+    WebhookEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
+    try:
+        parsed = parse_body(bytes(event.body))
+    except PayloadError as exc:
+        # a signed body that is not JSON will never become JSON: record and stop
+        WebhookEvent.objects.filter(pk=event_id).update(processed_at=timezone.now(), error=str(exc))
+        return
+    failures = []
+    for item, handler in (
+        [(m, lambda m: inbound_message_ingest(incoming=m)) for m in parsed.messages]
+        + [(s, lambda s: status_apply(update=s)) for s in parsed.statuses]
+        + [(t, lambda t: template_status_apply(update=t)) for t in parsed.template_updates]
+    ):
+        try:
+            handler(item)
+        except Exception as exc:  # one bad item must not stop the rest of the batch
+            logger.exception("webhook event %s: could not process %r", event_id, item)
+            failures.append(f"{type(item).__name__} {getattr(item, 'wamid', getattr(item, 'name', ''))}: {exc!r}")
+    if failures:
+        WebhookEvent.objects.filter(pk=event_id).update(error="\n".join(failures)[:5000])
+        raise WebhookProcessingError(f"{len(failures)} item(s) failed in webhook event {event_id}")
+    WebhookEvent.objects.filter(pk=event_id).update(processed_at=timezone.now(), error="")
+
+
+def inbound_message_ingest(*, incoming: InboundMessage) -> tuple[Message, bool]:
+    """Store one HCP message once per wamid, routed to a rep's thread or kept as unrouted.
+
+    Side effects (audit rows, window roll, live event) happen only for the copy
+    whose INSERT won, so replays and concurrent copies change nothing.
+    """
+    number = PhoneNumber.objects.filter(phone_number_id=incoming.phone_number_id).first()
+    account = _account_for(incoming.wa_from)
+    fields = dict(
+        direction=Message.Direction.INBOUND,
+        kind=incoming.kind,
+        body=incoming.body,
+        wamid=incoming.wamid,
+        wa_type=incoming.wa_type,
+        wa_timestamp=incoming.timestamp,
+        wa_from=incoming.wa_from,
+        wa_phone_number_id=incoming.phone_number_id,
+        media=_media_of(incoming),
+        status=Message.Status.RECEIVED,
+        phone_number=number,
+        account=account,
+    )
+    with transaction.atomic():
+        if number is None or account is None:
+            reason = (
+                f"no business number with phone_number_id {incoming.phone_number_id or '(none)'}"
+                if number is None
+                else f"sender {incoming.wa_from or '(none)'} is no HCP account"
+            )
+            message, created = _insert_once(fields | {"unrouted_reason": reason[:200]})
+            if created:
+                audit(kind=AuditEvent.Kind.MESSAGE_RECEIVED, message=message, wamid=incoming.wamid, unrouted=reason)
+            return message, created
+
+        conversation = conversation_lock(phone_number=number, account=account)
+        rep, rule = route_inbound(conversation=conversation, phone_number=number)
+        thread = None
+        if rep is not None:
+            thread, _ = Thread.objects.get_or_create(user=rep, account=account, phone_number=number)
+            fields["reply_to"] = _reply_target(thread, incoming.context_wamid)
+        else:
+            fields["unrouted_reason"] = rule
+        message, created = _insert_once(fields | {"thread": thread})
+        if not created:
+            return message, False
+
+        audit(kind=AuditEvent.Kind.MESSAGE_RECEIVED, thread=thread, account=account, phone_number=number,
+              message=message, wamid=incoming.wamid, wa_type=incoming.wa_type)
+        audit(kind=AuditEvent.Kind.ROUTED, actor=None, thread=thread, account=account, phone_number=number,
+              message=message, rule=rule if rep else "unrouted", user_id=rep.pk if rep else None)
+        if rep is None:
+            return message, True
+        if incoming.opens_window and incoming.timestamp:
+            _roll_window(conversation=conversation, rep=rep, at=incoming.timestamp, thread=thread, message=message)
+        activity = incoming.timestamp or timezone.now()
+        Thread.objects.filter(pk=thread.pk).exclude(last_activity_at__gte=activity).update(last_activity_at=activity)
+        publish_on_commit(thread.user_id, "message.created", message_event_payload(message))
+        return message, True
+
+
+def conversation_lock(*, phone_number: PhoneNumber, account: Account) -> Conversation:
+    """The (number, HCP) Conversation row, created if needed and locked for this transaction."""
+    Conversation.objects.get_or_create(phone_number=phone_number, account=account)
+    return Conversation.objects.select_for_update().get(phone_number=phone_number, account=account)
+
+
+def route_inbound(*, conversation: Conversation, phone_number: PhoneNumber):
+    """Who gets the HCP's message (DESIGN 3.8): (user, rule) or (None, why not).
+
+    Only reps still assigned to the number qualify: an unassigned rep's claim lapses.
+    """
+    assignees = set(PhoneAssignment.objects.filter(phone_number=phone_number).values_list("user_id", flat=True))
+    User = get_user_model()
+    if conversation.last_template_by_id in assignees:
+        return User.objects.get(pk=conversation.last_template_by_id), "latest_template_sender"
+    if conversation.owner_id in assignees:
+        return User.objects.get(pk=conversation.owner_id), "window_owner"
+    if len(assignees) == 1:
+        return User.objects.get(pk=next(iter(assignees))), "only_assignee"
+    if not assignees:
+        return None, "no rep is assigned to this business number"
+    return None, "shared number and no rep has sent this HCP a template or owns the window"
+
+
+def _roll_window(*, conversation: Conversation, rep, at, thread: Thread, message: Message) -> None:
+    """Open or roll the 24-hour window from the HCP message's WhatsApp timestamp.
+
+    A late copy of an older message (Meta retries for days) never moves the window back.
+    """
+    if conversation.last_inbound_at and at < conversation.last_inbound_at:
+        return
+    was_open = (
+        conversation.window_expires_at is not None
+        and conversation.window_expires_at > at
+        and not (
+            conversation.ended_at
+            and conversation.last_inbound_at
+            and conversation.ended_at >= conversation.last_inbound_at
+        )
+    )
+    conversation.last_inbound_at = at
+    conversation.window_expires_at = at + WINDOW
+    conversation.owner = rep
+    conversation.expiry_warned_at = None
+    conversation.expiry_announced_at = None
+    if conversation.ended_at and at > conversation.ended_at:
+        conversation.ended_at = None
+        conversation.ended_by = None
+    conversation.save()
+    audit(
+        kind=AuditEvent.Kind.WINDOW_ROLLED if was_open else AuditEvent.Kind.WINDOW_OPENED,
+        thread=thread,
+        message=message,
+        owner_id=rep.pk,
+        last_inbound_at=at.isoformat(),
+        expires_at=conversation.window_expires_at.isoformat(),
+    )
+
+
+def _insert_once(fields: dict) -> tuple[Message, bool]:
+    """INSERT, or the row another copy already inserted: the wamid unique constraint decides."""
+    try:
+        with transaction.atomic():  # a savepoint, so a conflict leaves the outer transaction usable
+            return Message.objects.create(**fields), True
+    except IntegrityError:
+        existing = Message.objects.filter(wamid=fields["wamid"]).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _account_for(wa_from: str) -> Account | None:
+    try:
+        return Account.objects.filter(whatsapp_number=normalize_e164(wa_from)).first()
+    except ValidationError:
+        return None
+
+
+def _reply_target(thread: Thread, context_wamid: str) -> Message | None:
+    if not context_wamid:
+        return None
+    return Message.objects.filter(thread=thread, wamid=context_wamid).first()
+
+
+def _media_of(incoming: InboundMessage) -> dict:
+    media = dict(incoming.media)
+    if incoming.context_wamid:
+        media["context_wamid"] = incoming.context_wamid
+    if incoming.forwarded:
+        media["forwarded"] = True
+    if incoming.profile_name:
+        media["profile_name"] = incoming.profile_name
+    if incoming.errors:
+        media["errors"] = [vars(e) for e in incoming.errors]
+    return media
+
+
+def message_event_payload(message: Message) -> dict:
+    """What live clients hear about a message (message.created / message.status)."""
+    return {
+        "thread_id": message.thread_id,
+        "message": {
+            "id": message.pk,
+            "thread_id": message.thread_id,
+            "direction": message.direction,
+            "kind": message.kind,
+            "body": message.body,
+            "status": message.status,
+            "wamid": message.wamid,
+            "reply_to_id": message.reply_to_id,
+            "wa_timestamp": message.wa_timestamp.isoformat() if message.wa_timestamp else None,
+            "created_at": message.created_at.isoformat() if message.created_at else None,
+            "failure_code": message.failure_code,
+            "failure_reason": message.failure_reason,
+        },
+    }

@@ -1,0 +1,277 @@
+"""Outbound WhatsApp: handing queued messages to the backend, and their statuses.
+
+Statuses only move forward (queued < sent < delivered < read; failed only from
+queued or sent). Every change is one conditional UPDATE filtered on the
+statuses it may leave, so copies and reorderings of webhooks, and a webhook
+racing the send task, cannot move a message backwards.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from chats.audit import audit
+from chats.events import publish_on_commit
+from chats.inbound import message_event_payload
+from chats.models import AuditEvent, Message
+from chats.whatsapp import client, errors, ratelimit
+from chats.whatsapp.backends import get_backend
+from chats.whatsapp.payloads import MetaError, StatusUpdate
+
+logger = logging.getLogger(__name__)
+
+Status = Message.Status
+MAY_LEAVE = {  # target status -> the statuses a message may move to it from
+    "sent": ["queued"],
+    "delivered": ["queued", "sent"],
+    "read": ["queued", "sent", "delivered"],
+    "failed": ["queued", "sent"],
+}
+STAMP_FIELD = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
+CALLBACK_RE = re.compile(r"^rapport:message:(\d+)$")
+TIMEOUT_UNKNOWN = "timeout_unknown"
+
+
+class RetryLater(Exception):
+    """The send should be tried again after `countdown` seconds (the task re-queues it)."""
+
+    def __init__(self, countdown: float, reason: str):
+        super().__init__(reason)
+        self.countdown = countdown
+        self.reason = reason
+
+
+def message_queue_outbound(*, message: Message) -> None:
+    """Hand `message` (already saved as queued) to the send task once the transaction commits."""
+    from chats.tasks import send_message_task
+
+    transaction.on_commit(lambda: send_message_task.delay(message.pk))
+
+
+def message_deliver(*, message_id: int) -> None:
+    """Send one queued message through the backend and record the outcome.
+
+    Raises RetryLater for rate limits and transient errors while attempts remain.
+    """
+    message = Message.objects.select_related(
+        "account", "phone_number__waba", "template", "reply_to", "sender", "thread"
+    ).get(pk=message_id)
+    if message.status != Status.QUEUED or message.wamid:
+        return  # already handed to Meta, or settled: never send twice
+    if not _opted_in(message.account):
+        message_fail(message=message, failure=errors.Failure(
+            "opted_out", "the HCP is not opted in any more; the message was not sent"))
+        return
+    number_id = message.phone_number.phone_number_id
+    pair = ratelimit.pair_key(number_id, message.account.wa_id)
+    cooling = ratelimit.get_limiter().cooldown_remaining(pair)
+    if cooling > 0:
+        if cooling > settings.WHATSAPP_RATE_MAX_WAIT_SECONDS:
+            raise RetryLater(cooling, "pair rate cool-down with this HCP")
+        time.sleep(cooling)
+    attempt = message.send_attempts + 1
+    backend = get_backend()
+    try:
+        result = backend.send(
+            phone_number_id=number_id, access_token=message.phone_number.waba.effective_access_token,
+            payload=payload_for(message),
+        )
+    except ratelimit.RateLimited as exc:
+        raise RetryLater(exc.wait, "business number at its WHATSAPP_MPS rate") from exc
+    except client.GraphUnreachable as exc:
+        _retry_or_fail(message, attempt, errors.Failure("unreachable", f"could not reach Meta: {exc}"))
+    except client.GraphOutcomeUnknown as exc:
+        # The request may have reached Meta: sending again could give the HCP the message twice.
+        _count_attempt(message)
+        message_fail(message=message, failure=errors.Failure(
+            TIMEOUT_UNKNOWN,
+            "Meta did not answer in time; the message may or may not have arrived, so it was not sent again "
+            f"({exc})",
+        ))
+    except client.GraphError as exc:
+        _on_graph_error(message, attempt, exc, pair)
+    else:
+        _record_sent(message, result, backend)
+
+
+def _on_graph_error(message: Message, attempt: int, exc: client.GraphError, pair: str) -> None:
+    failure = errors.failure_from_meta(exc.code, exc.title, exc.details)
+    if exc.code == errors.PAIR_RATE_LIMITED:
+        ratelimit.get_limiter().set_cooldown(pair, settings.WHATSAPP_PAIR_BACKOFF_SECONDS * 2 ** (attempt - 1))
+        _retry_or_fail(message, attempt, failure, base=settings.WHATSAPP_PAIR_BACKOFF_SECONDS)
+    elif exc.code in errors.RETRYABLE_CODES or exc.http_status >= 500:
+        _retry_or_fail(message, attempt, failure)
+    else:
+        _count_attempt(message)
+        message_fail(message=message, failure=failure)
+
+
+def _retry_or_fail(message: Message, attempt: int, failure: errors.Failure, base: float | None = None) -> None:
+    """Exponential backoff with jitter, bounded by WHATSAPP_SEND_MAX_ATTEMPTS."""
+    _count_attempt(message)
+    if attempt >= settings.WHATSAPP_SEND_MAX_ATTEMPTS:
+        failure.failure_reason = f"{failure.failure_reason} (gave up after {attempt} attempts)"
+        message_fail(message=message, failure=failure)
+        return
+    base = settings.WHATSAPP_RETRY_BASE_SECONDS if base is None else base
+    countdown = base * 2 ** (attempt - 1)
+    raise RetryLater(countdown + random.uniform(0, base / 2), failure.failure_reason)
+
+
+def _count_attempt(message: Message) -> None:
+    Message.objects.filter(pk=message.pk).update(send_attempts=F("send_attempts") + 1)
+
+
+def _record_sent(message: Message, result, backend) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(send_attempts=F("send_attempts") + 1)
+        # A status webhook carrying our callback data may already have stored the wamid.
+        Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=result.wamid)
+        moved = Message.objects.filter(pk=message.pk, status=Status.QUEUED).update(status=Status.SENT, sent_at=now)
+        message.refresh_from_db()
+        audit(kind=AuditEvent.Kind.MESSAGE_STATUS, actor=message.sender, thread=message.thread, message=message,
+              status="sent", wamid=result.wamid, via=backend.name)
+        if moved and message.thread_id:
+            publish_on_commit(message.thread.user_id, "message.status", message_event_payload(message))
+        backend.message_stored(result=result)
+
+
+def message_fail(*, message: Message, failure: errors.Failure) -> bool:
+    """Mark a queued or sent message failed with Rapport's code, a human reason and Meta's words."""
+    with transaction.atomic():
+        moved = Message.objects.filter(pk=message.pk, status__in=MAY_LEAVE["failed"]).update(
+            status=Status.FAILED, failed_at=timezone.now(), **_failure_fields(failure)
+        )
+        if moved:
+            message.refresh_from_db()
+            audit(kind=AuditEvent.Kind.MESSAGE_FAILED, actor=message.sender, thread=message.thread,
+                  message=message, failure_code=failure.failure_code, error_code=failure.error_code,
+                  reason=failure.failure_reason)
+            if message.thread_id:
+                publish_on_commit(message.thread.user_id, "message.status", message_event_payload(message))
+    return bool(moved)
+
+
+def _failure_fields(failure: errors.Failure) -> dict:
+    return {
+        "failure_code": failure.failure_code,
+        "failure_reason": failure.failure_reason,
+        "error_code": failure.error_code,
+        "error_title": failure.error_title,
+        "error_details": failure.error_details,
+    }
+
+
+def _opted_in(account) -> bool:
+    from consent.models import ConsentRecord, ConsentStatus
+
+    return ConsentRecord.objects.filter(account=account, status=ConsentStatus.OPTED_IN).exists()
+
+
+# --- request bodies ---------------------------------------------------------------------------
+
+def payload_for(message: Message) -> dict:
+    """The Cloud API body for a queued message (text, Meta template, Text Only template, media link)."""
+    common = {
+        "to": message.account.wa_id,
+        "reply_to_wamid": (message.reply_to.wamid or "") if message.reply_to_id else "",
+        "callback_data": f"rapport:message:{message.pk}",
+    }
+    template = message.template
+    if message.kind == Message.Kind.TEMPLATE and template is not None and template.kind == template.Kind.META:
+        values = template_values(message)
+        return client.template_payload(
+            name=template.name, language=template.language,
+            parameters=[(p, values.get(p, "")) for p in template.placeholders], **common,
+        )
+    return client.text_payload(body=message.body, **common)
+
+
+def template_values(message: Message) -> dict[str, str]:
+    """Each placeholder's value: what the send stored, else read from the template's binding."""
+    values = {str(k): str(v) for k, v in (message.template_variables or {}).items()}
+    for placeholder, binding in (message.template.bindings or {}).items():
+        if str(placeholder) not in values:
+            values[str(placeholder)] = _binding_value(message, str(binding))
+    return values
+
+
+def _binding_value(message: Message, binding: str) -> str:
+    rep, account, number = message.sender, message.account, message.phone_number
+    if binding == "account.name":
+        return account.name
+    if binding == "account.specialty":
+        return account.specialty
+    if binding.startswith("rep.") and rep is not None:
+        return {"rep.full_name": rep.get_full_name() or rep.get_username(), "rep.first_name": rep.first_name,
+                "rep.last_name": rep.last_name}.get(binding, "")
+    if binding == "business.name" and number is not None:
+        return number.verified_name or number.display_phone_number
+    if binding.startswith("consent."):
+        from consent.models import ConsentType
+
+        kind = ConsentType.objects.filter(language=account.language).first()
+        if kind is not None:
+            words = kind.subscribe_list if binding == "consent.subscribe_keyword" else kind.unsubscribe_list
+            return words[0] if words else ""
+    if binding.startswith("media."):
+        return str((message.media or {}).get(binding.split(".", 1)[1], ""))
+    return ""
+
+
+# --- statuses from Meta -----------------------------------------------------------------------
+
+def status_apply(*, update: StatusUpdate) -> bool:
+    """Move one outbound message forward to Meta's reported status; False when nothing moved."""
+    status = "read" if update.status == "played" else update.status  # voice notes are "played", i.e. read
+    if status not in MAY_LEAVE:
+        logger.info("status %r for %s ignored", update.status, update.wamid)
+        return False
+    at = update.timestamp or timezone.now()
+    with transaction.atomic():
+        messages = Message.objects.filter(wamid=update.wamid, direction=Message.Direction.OUTBOUND)
+        if not messages.exists() and not _link_by_callback(update):
+            # Kept in its WebhookEvent; nothing here to move.
+            logger.warning("status %s for unknown wamid %s kept unapplied", status, update.wamid)
+            return False
+        if status == "failed":
+            meta = update.errors[0] if update.errors else MetaError(None)
+            failure = errors.failure_from_meta(meta.code, meta.title, meta.details)
+            changes = {"status": status, "failed_at": at, **_failure_fields(failure)}
+        else:
+            # Each stage keeps its own time even when it arrives after a later stage.
+            messages.filter(**{f"{STAMP_FIELD[status]}__isnull": True}).update(**{STAMP_FIELD[status]: at})
+            changes = {"status": status}
+        # A send whose answer timed out is "failed: timeout_unknown" until Meta tells us what became of it.
+        allowed = Q(status__in=MAY_LEAVE[status]) | Q(status=Status.FAILED, failure_code=TIMEOUT_UNKNOWN)
+        if status != "failed":
+            changes |= {"failure_code": "", "failure_reason": "", "failed_at": None}
+        moved = messages.filter(allowed).update(**changes)
+        if not moved:
+            return False
+        message = messages.select_related("thread").get()
+        audit(kind=AuditEvent.Kind.MESSAGE_FAILED if status == "failed" else AuditEvent.Kind.MESSAGE_STATUS,
+              thread=message.thread, message=message, status=status, wamid=update.wamid,
+              error_code=message.error_code)
+        if message.thread_id:
+            publish_on_commit(message.thread.user_id, "message.status", message_event_payload(message))
+        return True
+
+
+def _link_by_callback(update: StatusUpdate) -> bool:
+    """Attach a wamid we never stored (send answer lost, or webhook first) via our callback data."""
+    match = CALLBACK_RE.match(update.callback_data or "")
+    if not match:
+        return False
+    return bool(
+        Message.objects.filter(pk=int(match.group(1)), direction=Message.Direction.OUTBOUND, wamid__isnull=True)
+        .update(wamid=update.wamid)
+    )

@@ -1,0 +1,63 @@
+"""Celery tasks: thin wrappers that load ids and call a service."""
+import logging
+import time
+
+from celery import shared_task
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_MAX_ATTEMPTS = 5
+
+
+def _again(task, countdown: float, args: list):
+    """Retry after `countdown`; eagerly (embedded default, tests) there is no worker to defer to, so run it now."""
+    if task.request.is_eager:
+        time.sleep(min(countdown, 5.0))
+        return task.apply(args=args, retries=task.request.retries + 1, throw=True).result
+    raise task.retry(countdown=countdown)
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def send_message_task(self, message_id: int):
+    """Hand one queued message to WhatsApp; re-queued with backoff while the service asks for it.
+
+    The service bounds HTTP attempts (WHATSAPP_SEND_MAX_ATTEMPTS); deferrals for rate
+    limits are bounded here, so a message is never dropped silently.
+    """
+    from chats import outbound
+    from chats.models import Message
+    from chats.whatsapp.errors import Failure
+
+    try:
+        outbound.message_deliver(message_id=message_id)
+    except outbound.RetryLater as exc:
+        if self.request.retries >= settings.WHATSAPP_SEND_MAX_DEFERRALS:
+            message = Message.objects.get(pk=message_id)
+            outbound.message_fail(message=message, failure=Failure(
+                "retries_exhausted", f"still could not send after {self.request.retries} retries: {exc.reason}"))
+            return None
+        return _again(self, exc.countdown, [message_id])
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def process_webhook_event_task(self, event_id: int):
+    """Ingest one stored webhook body; safe to run again, so failures retry it whole."""
+    from chats.inbound import WebhookProcessingError, webhook_event_process
+
+    try:
+        webhook_event_process(event_id=event_id)
+    except WebhookProcessingError:
+        if self.request.retries + 1 >= WEBHOOK_MAX_ATTEMPTS:
+            logger.error("webhook event %s still failing after %s attempts; left for admins", event_id,
+                         self.request.retries + 1)
+            return None
+        return _again(self, 5 * 2 ** self.request.retries, [event_id])
+
+
+@shared_task
+def sandbox_status_task(phone_number_id: str, wamid: str, recipient_id: str, status: str):
+    """Play one Meta status webhook for a sandbox send, through the real inbound path."""
+    from chats.whatsapp.simulator import play_status
+
+    play_status(phone_number_id=phone_number_id, wamid=wamid, recipient_id=recipient_id, status=status)

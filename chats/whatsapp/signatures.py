@@ -1,0 +1,38 @@
+"""X-Hub-Signature-256: HMAC-SHA256 of the raw body with the app secret."""
+import hashlib
+import hmac
+
+from django.conf import settings
+
+PREFIX = "sha256="
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The header value Meta would send for `body` signed with `secret`."""
+    return PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def candidate_secrets() -> list[str]:
+    """Every secret a genuine body may be signed with.
+
+    The body must be verified before it is parsed, so we cannot yet know which
+    WABA it is for: a match with the global secret or any WABA's own secret
+    is accepted.
+    """
+    from chats.models import WhatsAppBusinessAccount
+
+    secrets = [settings.WHATSAPP_APP_SECRET] if settings.WHATSAPP_APP_SECRET else []
+    own = WhatsAppBusinessAccount.objects.exclude(app_secret="").values_list("app_secret", flat=True)
+    return secrets + [s for s in own if s not in secrets]
+
+
+def is_valid(body: bytes, header: str) -> bool:
+    """True when `header` is a sha256 HMAC of `body` under one of our secrets (constant-time compare)."""
+    if not header or not header.startswith(PREFIX):
+        return False
+    given = header.encode()
+    # compare against every secret, without stopping early, so timing says nothing about which one matched
+    matched = False
+    for secret in candidate_secrets():
+        matched |= hmac.compare_digest(sign(body, secret).encode(), given)
+    return matched
