@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from chats.audit import audit
 from chats.events import publish_on_commit
+from consent.services import consent_apply_keyword
 from chats.models import Account, AuditEvent, Conversation, Message, PhoneAssignment, PhoneNumber, Thread, WebhookEvent
 from chats.phones import normalize_e164
 from chats.whatsapp import signatures
@@ -120,6 +121,7 @@ def inbound_message_ingest(*, incoming: InboundMessage) -> tuple[Message, bool]:
             message, created = _insert_once(fields | {"unrouted_reason": reason[:200]})
             if created:
                 audit(kind=AuditEvent.Kind.MESSAGE_RECEIVED, message=message, wamid=incoming.wamid, unrouted=reason)
+                consent_apply_keyword(message=message)  # an HCP's STOP counts whatever number it reached
             return message, created
 
         conversation = conversation_lock(phone_number=number, account=account)
@@ -133,6 +135,7 @@ def inbound_message_ingest(*, incoming: InboundMessage) -> tuple[Message, bool]:
         message, created = _insert_once(fields | {"thread": thread})
         if not created:
             return message, False
+        consent_apply_keyword(message=message)
 
         audit(kind=AuditEvent.Kind.MESSAGE_RECEIVED, thread=thread, account=account, phone_number=number,
               message=message, wamid=incoming.wamid, wa_type=incoming.wa_type)

@@ -228,3 +228,49 @@ class PhraseCheckInput(serializers.Serializer):
 
 class PhraseCheckOutput(serializers.Serializer):
     matches = MatchSerializer(many=True)
+
+
+# --- sending ---------------------------------------------------------------------
+
+
+class MessageInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["text", "template", "media"])
+    text = serializers.CharField(max_length=4096, required=False, allow_blank=True, trim_whitespace=False, default="",
+                                 help_text="The text (kind text), or an optional note before a media link.")
+    template = serializers.IntegerField(min_value=1, required=False, allow_null=True, help_text="Template id (kind template).")
+    media = serializers.IntegerField(min_value=1, required=False, allow_null=True, help_text="Media item id (kind media).")
+    reply_to = serializers.IntegerField(min_value=1, required=False, allow_null=True,
+                                        help_text="Id of a message of this thread to quote.")
+    client_id = serializers.UUIDField(help_text="Your idempotency key: the same key again returns the first message.")
+
+    def validate(self, data):
+        if data["kind"] == "template" and not data.get("template"):
+            raise serializers.ValidationError({"template": ["Required when kind is template."]})
+        if data["kind"] == "media" and not data.get("media"):
+            raise serializers.ValidationError({"media": ["Required when kind is media."]})
+        if data["kind"] == "text" and not data.get("text", "").strip():
+            raise serializers.ValidationError({"text": ["Write something to send."]})
+        return data
+
+
+class EndOutput(serializers.Serializer):
+    thread = serializers.IntegerField()
+    state = StateOutput()
+    closing_message = MessageOutput(allow_null=True)
+
+
+class ConsentInput(serializers.Serializer):
+    phone_number = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True,
+        help_text="PhoneNumber id to send the confirmation from. Optional when you have exactly one number.",
+    )
+
+
+class ConsentOutput(serializers.Serializer):
+    account = serializers.IntegerField()
+    consent_status = serializers.ChoiceField(choices=ConsentStatus.choices)
+    thread = serializers.IntegerField(allow_null=True)
+    confirmation = MessageOutput(allow_null=True)
+    confirmation_not_sent = serializers.CharField(
+        allow_null=True, help_text="Why no confirmation went out (e.g. `conversation_locked`), else null."
+    )

@@ -1,16 +1,18 @@
 from django.urls import path
 
-from chats.api import views
+from chats.api import sending_views, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("accounts/", views.AccountListView.as_view(), name="api-accounts"),
     path("accounts/<int:account_id>/", views.AccountDetailView.as_view(), name="api-account"),
+    path("accounts/<int:account_id>/consent/", sending_views.CaptureConsentView.as_view(), name="api-account-consent"),
     path("threads/", views.ThreadListView.as_view(), name="api-threads"),
     path("threads/<int:thread_id>/", views.ThreadDetailView.as_view(), name="api-thread"),
     path("threads/<int:thread_id>/read/", views.ThreadReadView.as_view(), name="api-thread-read"),
-    path("threads/<int:thread_id>/messages/", views.ThreadMessagesView.as_view(), name="api-thread-messages"),
+    path("threads/<int:thread_id>/messages/", sending_views.ThreadMessagesView.as_view(), name="api-thread-messages"),
+    path("threads/<int:thread_id>/end/", sending_views.EndConversationView.as_view(), name="api-thread-end"),
     path("templates/", views.TemplateListView.as_view(), name="api-templates"),
     path("media/", views.MediaListView.as_view(), name="api-media"),
     path("restricted-phrases/check/", views.PhraseCheckView.as_view(), name="api-phrase-check"),

@@ -1,0 +1,116 @@
+"""API v1 endpoints that change conversations: send, end, capture consent. Thin: the rules live in chats/sending.py."""
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chats import selectors
+from chats.api import serializers as s
+from chats.api import views
+from chats.api.docs import CHAT_ERRORS, NOT_FOUND, _error
+from chats.errors import DomainError
+from chats.models import Message
+from chats.sending import consent_capture_and_confirm, conversation_end, message_send, thread_state_payload
+from chats.threads import thread_get_or_create
+from media_links.selectors import media_for_web_links
+from templates_app.models import MessageTemplate
+
+SEND_REFUSED = _error(
+    "A conversation rule refused the send: `consent_required`, `opted_out`, `window_closed`, "
+    "`conversation_locked` or `template_not_approved`.",
+    "window_closed", "No open 24-hour window with this HCP: send an approved Meta template and wait for an answer.",
+)
+
+
+def _serialized_message(message: Message) -> dict:
+    message = Message.objects.select_related("reply_to", "template", "sender").get(pk=message.pk)
+    return s.MessageOutput(message).data
+
+
+class ThreadMessagesView(views.ThreadMessagesView):
+    """GET: the thread's messages (see views.ThreadMessagesView). POST: send one."""
+
+    @extend_schema(
+        tags=["messages"], request=s.MessageInput,
+        responses={
+            201: s.MessageOutput, 200: s.MessageOutput, 400: _error("`invalid`.", "invalid", "The request is not valid."),
+            404: NOT_FOUND, 409: SEND_REFUSED,
+            422: _error("`restricted_phrases`, with `matches`.", "restricted_phrases",
+                        "The text contains restricted phrases; remove them and try again."),
+            **CHAT_ERRORS,
+        },
+        examples=[
+            OpenApiExample("text", request_only=True,
+                           value={"kind": "text", "text": "Thanks, doctor", "client_id": "8c1e2f0a-6a43-4c1e-9d8b-1a2b3c4d5e6f"}),
+            OpenApiExample("template", request_only=True,
+                           value={"kind": "template", "template": 3, "client_id": "0b7d6f2e-1c5a-4a8e-b1e2-9f8e7d6c5b4a"}),
+        ],
+        description="Queue a message: 201 with the new message, or 200 with the existing one when `client_id` was seen.",
+    )
+    def post(self, request, thread_id: int):
+        thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
+        data = s.MessageInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        template = media = reply_to = None
+        if values.get("template"):
+            template = MessageTemplate.objects.filter(pk=values["template"]).first()
+            if template is None:
+                raise DomainError("invalid", "No such template.")
+        if values.get("media"):
+            media = media_for_web_links().filter(pk=values["media"]).first()
+            if media is None:
+                raise DomainError("invalid", "No such media item enabled for web links.")
+        if values.get("reply_to"):
+            reply_to = Message.objects.filter(pk=values["reply_to"], thread=thread).first()
+            if reply_to is None:
+                raise DomainError("invalid", "You can only reply to a message of this thread.")
+        message, created = message_send(
+            thread=thread, sender=request.user, kind=values["kind"], client_id=values["client_id"],
+            text=values.get("text", ""), template=template, media=media, reply_to=reply_to,
+        )
+        return Response(_serialized_message(message), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class EndConversationView(APIView):
+    permission_classes = views.CHAT
+
+    @extend_schema(
+        tags=["threads"], request=None,
+        responses={200: s.EndOutput, 404: NOT_FOUND,
+                   409: _error("`window_closed` (nothing to end) or `not_window_owner`.", "not_window_owner",
+                               "Only the rep who holds the conversation can end it."),
+                   **CHAT_ERRORS},
+        description="End the open window now (its owner only); the end_conversation template is sent when one exists.",
+    )
+    def post(self, request, thread_id: int):
+        thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
+        _, closing = conversation_end(thread=thread, user=request.user)
+        thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
+        body = thread_state_payload(thread=thread)
+        return Response({"thread": thread.pk, "state": body["state"],
+                         "closing_message": _serialized_message(closing) if closing else None})
+
+
+class CaptureConsentView(APIView):
+    permission_classes = views.CHAT
+
+    @extend_schema(
+        tags=["accounts"], request=s.ConsentInput,
+        responses={200: s.ConsentOutput, 400: _error("`invalid` or a phone number choice error.", "phone_number_required",
+                                                     "You have several numbers; say which one to chat from."),
+                   404: NOT_FOUND, **CHAT_ERRORS},
+        description="Opt the HCP in (a consent event is written) and send the consent_confirmation template "
+                    "in their language from your thread with them.",
+    )
+    def post(self, request, account_id: int):
+        account = selectors.account_for_user(user=request.user, account_id=account_id)
+        data = s.ConsentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        thread, _ = thread_get_or_create(user=request.user, account=account,
+                                         phone_number_id=data.validated_data.get("phone_number"))
+        record, message, not_sent = consent_capture_and_confirm(account=account, user=request.user, thread=thread)
+        return Response({
+            "account": account.pk, "consent_status": record.status, "thread": thread.pk,
+            "confirmation": _serialized_message(message) if message else None, "confirmation_not_sent": not_sent,
+        })

@@ -1,0 +1,256 @@
+"""Sending: every conversation rule of DESIGN section 3, checked under the conversation's row lock.
+
+`message_send` is the one way a rep's message is queued; `conversation_end` the
+one way a window is ended. Both lock the (number, HCP) Conversation row, so two
+reps sending at the same moment, or an HCP answer arriving meanwhile, are
+serialised by the database.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chats.audit import audit
+from chats.errors import DomainError, RestrictedPhrasesFound, SendRefused
+from chats.events import publish_on_commit
+from chats.inbound import conversation_lock, message_event_payload as message_payload
+from chats.models import AuditEvent, Conversation, Message, Thread
+from chats.outbound import message_queue_outbound
+
+from chats.phrases import check_restricted_phrases
+from chats.selectors import ThreadState, WindowStatus, has_open_window, thread_state
+from consent.models import ConsentStatus
+from media_links.models import MediaItem
+from media_links.services import weblink_create, weblink_url
+from templates_app.models import MessageTemplate
+from templates_app.rendering import render_template
+
+Kind = Message.Kind
+SEND_KINDS = ("text", "template", "media")
+
+
+# --- checks ---------------------------------------------------------------------
+
+
+def check_can_send(*, state: ThreadState, kind: str, template: MessageTemplate | None = None) -> None:
+    """Raise SendRefused with the rule's code when this send is not allowed now."""
+    if state.consent == ConsentStatus.OPTED_OUT:
+        raise SendRefused("opted_out", "The HCP opted out of WhatsApp messages; nothing can be sent.")
+    if state.consent != ConsentStatus.OPTED_IN:
+        raise SendRefused("consent_required", "Capture the HCP's consent before sending anything.")
+    if state.locked_by_other:
+        raise SendRefused(
+            "conversation_locked",
+            "Another rep on this number has an open conversation with the HCP; wait until it ends or expires.",
+        )
+    needs_window = kind in ("text", "media") or (template is not None and template.kind == MessageTemplate.Kind.TEXT_ONLY)
+    if template is not None and template.kind == MessageTemplate.Kind.META and not template.is_sendable_outside_window:
+        raise SendRefused(
+            "template_not_approved",
+            f"The template “{template.name}” is {template.meta_status or 'not approved'} at Meta; only APPROVED ones can be sent.",
+        )
+    if needs_window and not has_open_window(state):
+        raise SendRefused(
+            "window_closed",
+            "No open 24-hour window with this HCP: send an approved Meta template and wait for an answer.",
+        )
+
+
+def check_restricted(*, text: str, now: datetime | None = None) -> None:
+    if matches := check_restricted_phrases(text=text, now=now):
+        raise RestrictedPhrasesFound(matches)
+
+
+# --- sending --------------------------------------------------------------------
+
+
+def message_send(
+    *, thread: Thread, sender, kind: str, client_id: uuid.UUID, text: str = "",
+    template: MessageTemplate | None = None, media: MediaItem | None = None, reply_to: Message | None = None,
+    now: datetime | None = None,
+) -> tuple[Message, bool]:
+    """Queue one outbound message, or return the one this client_id already made: (message, created).
+
+    A refusal raises SendRefused or RestrictedPhrasesFound and leaves an audit row.
+    """
+    try:
+        return _message_send(thread=thread, sender=sender, kind=kind, client_id=client_id, text=text,
+                             template=template, media=media, reply_to=reply_to, now=now)
+    except IntegrityError:
+        # The same client_id raced in from a second request; the first one's row is the answer.
+        existing = Message.objects.filter(thread=thread, client_id=client_id).first()
+        if existing is None:
+            raise
+        return existing, False
+    except (SendRefused, RestrictedPhrasesFound) as refusal:
+        kind_of_row = AuditEvent.Kind.RESTRICTED_PHRASES if isinstance(refusal, RestrictedPhrasesFound) else AuditEvent.Kind.SEND_REFUSED
+        audit(kind=kind_of_row, actor=sender, thread=thread, code=refusal.code, send_kind=kind,
+              template=template.name if template else None, **refusal.extra)
+        raise
+
+
+@transaction.atomic
+def _message_send(*, thread, sender, kind, client_id, text, template, media, reply_to, now) -> tuple[Message, bool]:
+    if existing := Message.objects.filter(thread=thread, client_id=client_id).first():
+        return existing, False
+    if kind not in SEND_KINDS:
+        raise DomainError("invalid_kind", f"kind must be one of {', '.join(SEND_KINDS)}.")
+    now = now or timezone.now()
+    conversation = conversation_lock(phone_number=thread.phone_number, account=thread.account)
+    state = thread_state(thread=thread, now=now, conversation=conversation)
+    _check_belongs(thread=thread, template=template, reply_to=reply_to)
+    check_can_send(state=state, kind=kind, template=template)
+
+    message = Message(
+        thread=thread, account=thread.account, phone_number=thread.phone_number, direction=Message.Direction.OUTBOUND,
+        sender=sender, client_id=client_id, reply_to=reply_to, status=Message.Status.QUEUED,
+    )
+    link = None
+    if kind == "text":
+        if not text.strip():
+            raise DomainError("invalid", "Write something to send.")
+        check_restricted(text=text, now=now)
+        message.kind, message.body = Kind.TEXT, text
+    elif kind == "template":
+        if template is None:
+            raise DomainError("invalid", "Choose a template to send.")
+        body, parameters = render_template(template=template, account=thread.account, user=sender,
+                                           phone_number=thread.phone_number)
+        if template.kind == MessageTemplate.Kind.TEXT_ONLY:
+            check_restricted(text=body, now=now)  # Meta templates were reviewed; Text Only ones were not
+        message.kind, message.body, message.template, message.template_variables = Kind.TEMPLATE, body, template, parameters
+    else:
+        if media is None or not media.web_link_enabled:
+            raise DomainError("invalid", "Choose a media item that is enabled for web links.")
+        link = weblink_create(media_item=media, thread=thread, now=now)
+        url = weblink_url(link=link)
+        body = f"{text.strip()}\n\n{media.title}: {url}" if text.strip() else f"{media.title}: {url}"
+        check_restricted(text=body, now=now)
+        message.kind, message.body = Kind.MEDIA_LINK, body
+        message.media = {"media_item": media.pk, "title": media.title, "url": url, "link": link.pk}
+    with transaction.atomic():  # a savepoint: a client_id race surfaces as IntegrityError to the caller
+        message.save()
+    if link is not None:
+        link.message = message
+        link.save(update_fields=["message"])
+    if message.template_id and template.kind == MessageTemplate.Kind.META:
+        conversation.last_template_by = sender
+        conversation.last_template_at = now
+        conversation.save(update_fields=["last_template_by", "last_template_at", "updated_at"])
+    _after_queue(message=message, thread=thread, sender=sender, now=now)
+    if message.template_id and template.kind == MessageTemplate.Kind.META:
+        _publish_states_of_others(conversation=conversation, except_thread=thread, now=now)
+    return message, True
+
+
+def _check_belongs(*, thread: Thread, template: MessageTemplate | None, reply_to: Message | None) -> None:
+    if template is not None and template.waba_id != thread.phone_number.waba_id:
+        raise DomainError("invalid", "That template belongs to another WhatsApp Business Account.")
+    if reply_to is not None and reply_to.thread_id != thread.pk:
+        raise DomainError("invalid", "You can only reply to a message of this thread.")
+
+
+def _after_queue(*, message: Message, thread: Thread, sender, now: datetime) -> None:
+    Thread.objects.filter(pk=thread.pk).update(last_activity_at=now)
+    audit(kind=AuditEvent.Kind.MESSAGE_QUEUED, actor=sender, thread=thread, message=message, send_kind=message.kind,
+          template=message.template.name if message.template_id else None)
+    publish_on_commit(thread.user_id, "message.created", message_payload(message))
+    publish_on_commit(thread.user_id, "thread.state", thread_state_payload(thread=thread, now=now))
+    message_queue_outbound(message=message)
+
+
+def thread_state_payload(*, thread: Thread, now: datetime | None = None, conversation=...) -> dict:
+    """The `thread.state` event: the same `state` the thread detail endpoint returns."""
+    from chats.api.serializers import StateOutput
+
+    state = thread_state(thread=thread, now=now, conversation=conversation)
+    return {"thread": thread.pk, "state": StateOutput(state).data}
+
+
+def _publish_states_of_others(*, conversation: Conversation, except_thread: Thread, now: datetime) -> None:
+    """Other reps' threads with this HCP on this number see their banners change."""
+    others = (Thread.objects.filter(phone_number_id=conversation.phone_number_id, account_id=conversation.account_id)
+              .exclude(pk=except_thread.pk).select_related("account", "account__consent", "phone_number"))
+    for other in others:
+        publish_on_commit(other.user_id, "thread.state", thread_state_payload(thread=other, now=now, conversation=conversation))
+
+
+# --- ending ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def conversation_end(*, thread: Thread, user, now: datetime | None = None) -> tuple[Conversation, Message | None]:
+    """End the open window at once (its owner only) and send the end_conversation template if one exists.
+
+    Returns (conversation, the closing message or None).
+    """
+    now = now or timezone.now()
+    conversation = conversation_lock(phone_number=thread.phone_number, account=thread.account)
+    state = thread_state(thread=thread, now=now, conversation=conversation)
+    if not has_open_window(state):
+        raise SendRefused("window_closed", "There is no open conversation to end.")
+    if conversation.owner_id != user.pk:
+        raise SendRefused("not_window_owner", "Only the rep who holds the conversation can end it.")
+    conversation.ended_at = now
+    conversation.ended_by = user
+    conversation.save(update_fields=["ended_at", "ended_by", "updated_at"])
+    audit(kind=AuditEvent.Kind.WINDOW_ENDED, actor=user, thread=thread, ended_at=now.isoformat())
+    closing = _closing_template(thread=thread)
+    message = None
+    if closing is not None and state.consent == ConsentStatus.OPTED_IN:
+        body, parameters = render_template(template=closing, account=thread.account, user=user,
+                                           phone_number=thread.phone_number)
+        message = Message.objects.create(
+            thread=thread, account=thread.account, phone_number=thread.phone_number,
+            direction=Message.Direction.OUTBOUND, kind=Kind.TEMPLATE, body=body, template=closing,
+            template_variables=parameters, sender=user, status=Message.Status.QUEUED, client_id=uuid.uuid4(),
+        )
+        # Not recorded as the latest template: a closing message invites no answer to route.
+        _after_queue(message=message, thread=thread, sender=user, now=now)
+    else:
+        publish_on_commit(thread.user_id, "thread.state", thread_state_payload(thread=thread, now=now))
+    return conversation, message
+
+
+def _closing_template(*, thread: Thread) -> MessageTemplate | None:
+    """The approved end_conversation template in the HCP's language (no fallback: never close in the wrong language)."""
+    return (MessageTemplate.objects.filter(
+        waba_id=thread.phone_number.waba_id, usage=MessageTemplate.Usage.END_CONVERSATION,
+        kind=MessageTemplate.Kind.META, meta_status=MessageTemplate.MetaStatus.APPROVED,
+        language=thread.account.language,
+    ).order_by("display_order", "id").first())
+
+
+# --- consent capture ------------------------------------------------------------
+
+
+def consent_capture_and_confirm(*, account, user, thread: Thread | None, now: datetime | None = None):
+    """Opt the HCP in and, over `thread`, send the consent_confirmation template in their language.
+
+    Consent is captured (and committed) first: a confirmation that cannot go out now
+    (no template, another rep holds the conversation) does not undo the HCP's consent.
+    Returns (record, the confirmation message or None, the refusal code or None).
+    """
+    from consent.services import consent_capture
+
+    record, _ = consent_capture(account=account, actor=user)
+    if thread is None:
+        return record, None, "no_thread"
+    thread = Thread.objects.select_related("account", "account__consent", "phone_number__waba").get(pk=thread.pk)
+    candidates = list(MessageTemplate.objects.filter(
+        waba_id=thread.phone_number.waba_id, usage=MessageTemplate.Usage.CONSENT_CONFIRMATION,
+        kind=MessageTemplate.Kind.META, meta_status=MessageTemplate.MetaStatus.APPROVED,
+        language__in={account.language, thread.phone_number.waba.default_language},
+    ).order_by("display_order", "id"))
+    chosen = next((t for t in candidates if t.language == account.language), None) or next(iter(candidates), None)
+    if chosen is None:
+        return record, None, "no_confirmation_template"
+    try:
+        message, _ = message_send(thread=thread, sender=user, kind="template", client_id=uuid.uuid4(),
+                                  template=chosen, now=now)
+    except SendRefused as refusal:
+        return record, None, refusal.code
+    return record, message, None
