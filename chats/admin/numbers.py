@@ -1,6 +1,6 @@
 """WABAs (with write-only secrets), business phone numbers and rep assignments."""
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 
 from chats.models import PhoneAssignment, PhoneNumber, WhatsAppBusinessAccount
@@ -86,8 +86,23 @@ class WhatsAppBusinessAccountAdmin(admin.ModelAdmin):
         ),
     )
 
+    actions = ["sync_message_templates"]
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(number_count=Count("phone_numbers"))
+
+    @admin.action(description="Sync message templates from Meta")
+    def sync_message_templates(self, request, queryset):
+        from chats.whatsapp.client import GraphError, GraphOutcomeUnknown, GraphUnreachable
+        from templates_app.services import sync_templates
+
+        for waba in queryset:
+            try:
+                result = sync_templates(waba=waba)
+            except (GraphError, GraphUnreachable, GraphOutcomeUnknown) as exc:
+                self.message_user(request, f"{waba}: Meta could not be read ({exc}); nothing changed.", messages.ERROR)
+            else:
+                self.message_user(request, str(result), messages.SUCCESS)
 
     @admin.display(description="App secret")
     def app_secret_state(self, waba):

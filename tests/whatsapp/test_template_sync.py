@@ -74,3 +74,30 @@ def test_command_and_beat_task(fake_graph, two_pages, capsys, settings):
 def test_sandbox_has_nothing_to_sync(settings):
     settings.WHATSAPP_BACKEND = "sandbox"
     assert sync_templates(waba=WabaFactory()).skipped
+
+
+def test_admin_action_syncs_the_selected_waba(fake_graph, two_pages, admin_client):
+    # when an admin runs the action on the WABA
+    response = admin_client.post(
+        "/admin/chats/whatsappbusinessaccount/",
+        {"action": "sync_message_templates", "_selected_action": [two_pages.pk]},
+        follow=True,
+    )
+    # then the templates of both pages are stored and the admin is told what changed
+    assert response.status_code == 200
+    assert "3 created" in response.content.decode()
+    assert MessageTemplate.objects.filter(waba=two_pages).count() == 4
+
+
+def test_admin_action_reports_meta_errors_without_failing(fake_graph, admin_client):
+    waba = WabaFactory(waba_id="300000000000009")
+    fake_graph.script("GET", "/v21.0/300000000000009/message_templates", status=500,
+                      body={"error": {"code": 1, "message": "An unknown error occurred"}})
+    response = admin_client.post(
+        "/admin/chats/whatsappbusinessaccount/",
+        {"action": "sync_message_templates", "_selected_action": [waba.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "could not be read" in response.content.decode()
+    assert not MessageTemplate.objects.filter(waba=waba).exists()
