@@ -53,18 +53,22 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.group = None
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        if text_data is None:
-            await self._error("bad_request", "Send JSON text frames.")
-            return
-        try:
-            content = json.loads(text_data)
-        except ValueError:
-            await self._error("bad_request", "Not valid JSON.")
-            return
-        if not isinstance(content, dict):
-            await self._error("bad_request", "Send a JSON object with a 'type'.")
-            return
-        await self.receive_json(content)
+        # Malformed input gets an error frame, never a crash; before authentication
+        # it is simply not the auth message, so the socket closes.
+        content, problem = None, "Send JSON text frames."
+        if text_data is not None:
+            try:
+                content = json.loads(text_data)
+            except ValueError:
+                problem = "Not valid JSON."
+            else:
+                problem = None if isinstance(content, dict) else "Send a JSON object with a 'type'."
+        if problem is None:
+            await self.receive_json(content)
+        elif self.user is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+        else:
+            await self._error("bad_request", problem)
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type")

@@ -211,11 +211,21 @@ def test_wrong_token_closes_4401(shared, via):
     run(scenario)
 
 
-def test_malformed_auth_message_closes_4401():
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"text_data": json.dumps({"type": "auth", "token": {"key": ["nested"]}})},
+        {"text_data": json.dumps({"type": "auth"})},
+        {"text_data": "{not json"},
+        {"text_data": "[\"auth\"]"},
+        {"bytes_data": b"token"},
+    ],
+)
+def test_malformed_first_message_closes_4401(frame):
     async def scenario():
         ws = socket()
         await ws.connect()
-        await ws.send_json_to({"type": "auth", "token": {"key": ["nested"]}})
+        await ws.send_to(**frame)
         await assert_closed_with(ws, 4401)
 
     run(scenario)
