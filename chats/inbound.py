@@ -19,11 +19,12 @@ from django.utils import timezone
 
 from chats.audit import audit
 from chats.events import publish_on_commit
-from consent.services import consent_apply_keyword
 from chats.models import Account, AuditEvent, Conversation, Message, PhoneAssignment, PhoneNumber, Thread, WebhookEvent
+from chats.payloads import message_payload
 from chats.phones import normalize_e164
 from chats.whatsapp import signatures
 from chats.whatsapp.payloads import InboundMessage, PayloadError, parse_body
+from consent.services import consent_apply_keyword
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def inbound_message_ingest(*, incoming: InboundMessage) -> tuple[Message, bool]:
             _roll_window(conversation=conversation, rep=rep, at=incoming.timestamp, thread=thread, message=message)
         activity = incoming.timestamp or timezone.now()
         Thread.objects.filter(pk=thread.pk).exclude(last_activity_at__gte=activity).update(last_activity_at=activity)
-        publish_on_commit(thread.user_id, "message.created", message_event_payload(message))
+        publish_on_commit(thread.user_id, "message.created", message_payload(message))
         return message, True
 
 
@@ -246,24 +247,3 @@ def _media_of(incoming: InboundMessage) -> dict:
     if incoming.errors:
         media["errors"] = [vars(e) for e in incoming.errors]
     return media
-
-
-def message_event_payload(message: Message) -> dict:
-    """What live clients hear about a message (message.created / message.status)."""
-    return {
-        "thread_id": message.thread_id,
-        "message": {
-            "id": message.pk,
-            "thread_id": message.thread_id,
-            "direction": message.direction,
-            "kind": message.kind,
-            "body": message.body,
-            "status": message.status,
-            "wamid": message.wamid,
-            "reply_to_id": message.reply_to_id,
-            "wa_timestamp": message.wa_timestamp.isoformat() if message.wa_timestamp else None,
-            "created_at": message.created_at.isoformat() if message.created_at else None,
-            "failure_code": message.failure_code,
-            "failure_reason": message.failure_reason,
-        },
-    }

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from chats.audit import audit
 from chats.events import publish_on_commit
-from chats.inbound import message_event_payload
+from chats.payloads import message_status_payload
 from chats.models import AuditEvent, Message
 from chats.whatsapp import client, errors, ratelimit
 from chats.whatsapp.backends import get_backend
@@ -140,7 +140,7 @@ def _record_sent(message: Message, result, backend) -> None:
         audit(kind=AuditEvent.Kind.MESSAGE_STATUS, actor=message.sender, thread=message.thread, message=message,
               status="sent", wamid=result.wamid, via=backend.name)
         if moved and message.thread_id:
-            publish_on_commit(message.thread.user_id, "message.status", message_event_payload(message))
+            publish_on_commit(message.thread.user_id, "message.status", message_status_payload(message))
         backend.message_stored(result=result)
 
 
@@ -156,7 +156,7 @@ def message_fail(*, message: Message, failure: errors.Failure) -> bool:
                   message=message, failure_code=failure.failure_code, error_code=failure.error_code,
                   reason=failure.failure_reason)
             if message.thread_id:
-                publish_on_commit(message.thread.user_id, "message.status", message_event_payload(message))
+                publish_on_commit(message.thread.user_id, "message.status", message_status_payload(message))
     return bool(moved)
 
 
@@ -262,7 +262,7 @@ def status_apply(*, update: StatusUpdate) -> bool:
               thread=message.thread, message=message, status=status, wamid=update.wamid,
               error_code=message.error_code)
         if message.thread_id:
-            publish_on_commit(message.thread.user_id, "message.status", message_event_payload(message))
+            publish_on_commit(message.thread.user_id, "message.status", message_status_payload(message))
         return True
 
 

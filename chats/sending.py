@@ -16,7 +16,8 @@ from django.utils import timezone
 from chats.audit import audit
 from chats.errors import DomainError, RestrictedPhrasesFound, SendRefused
 from chats.events import publish_on_commit
-from chats.inbound import conversation_lock, message_event_payload as message_payload
+from chats.inbound import conversation_lock
+from chats.payloads import message_payload, thread_state_payload as state_event
 from chats.models import AuditEvent, Conversation, Message, Thread
 from chats.outbound import message_queue_outbound
 
@@ -167,7 +168,7 @@ def thread_state_payload(*, thread: Thread, now: datetime | None = None, convers
     from chats.api.serializers import StateOutput
 
     state = thread_state(thread=thread, now=now, conversation=conversation)
-    return {"thread": thread.pk, "state": StateOutput(state).data}
+    return state_event(thread_id=thread.pk, state=StateOutput(state).data)
 
 
 def _publish_states_of_others(*, conversation: Conversation, except_thread: Thread, now: datetime) -> None:

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chats.events import publish_on_commit
+from chats.payloads import consent_changed_payload
 from chats.models import Account, Message, Thread
 from consent.models import ConsentChannel, ConsentEvent, ConsentRecord, ConsentStatus, ConsentType, keyword_key
 
@@ -41,9 +42,9 @@ def _set_status(*, account: Account, status: str, via: str, actor=None, message:
         account=account, previous_status=previous, status=status, via=via, actor=actor, message=message,
         details={"keyword": message.body.strip()} if message is not None else {},
     )
-    payload = {"account": account.pk, "consent": status}
     for user_id, thread_id in Thread.objects.filter(account=account).values_list("user_id", "id"):
-        publish_on_commit(user_id, "consent.changed", {**payload, "thread": thread_id})
+        publish_on_commit(user_id, "consent.changed",
+                          consent_changed_payload(thread_id=thread_id, account_id=account.pk, consent=status))
     return record, previous != status
 
 

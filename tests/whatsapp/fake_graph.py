@@ -32,7 +32,7 @@ class FakeGraph:
     url: str = ""
     requests: list[Recorded] = field(default_factory=list)
     script: list[Scripted] = field(default_factory=list)  # answers in order; then the default
-    pages: dict[str, dict] = field(default_factory=dict)  # GET path+?after=cursor -> body
+    pages: dict[str, dict | Scripted] = field(default_factory=dict)  # GET path+?after=cursor -> body or answer
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -52,7 +52,8 @@ class FakeGraph:
             self.requests.append(request)
             if request.method == "GET":
                 key = request.path + ("?after=" + request.query["after"][0] if "after" in request.query else "")
-                return Scripted(200, self.pages.get(key, {"data": []}))
+                page = self.pages.get(key, {"data": []})
+                return page if isinstance(page, Scripted) else Scripted(200, page)
             if self.script:
                 return self.script.pop(0)
             wamid = f"wamid.FAKE.{next(self._ids)}"

@@ -5,6 +5,7 @@ from django.core.management import call_command
 from templates_app.models import MessageTemplate
 from templates_app.services import sync_templates
 from tests.factories import TemplateFactory, WabaFactory
+from tests.whatsapp.fake_graph import Scripted
 
 pytestmark = pytest.mark.django_db
 
@@ -85,14 +86,14 @@ def test_admin_action_syncs_the_selected_waba(fake_graph, two_pages, admin_clien
     )
     # then the templates of both pages are stored and the admin is told what changed
     assert response.status_code == 200
-    assert "3 created" in response.content.decode()
+    assert "4 created" in response.content.decode()
     assert MessageTemplate.objects.filter(waba=two_pages).count() == 4
 
 
 def test_admin_action_reports_meta_errors_without_failing(fake_graph, admin_client):
     waba = WabaFactory(waba_id="300000000000009")
-    fake_graph.script("GET", "/v21.0/300000000000009/message_templates", status=500,
-                      body={"error": {"code": 1, "message": "An unknown error occurred"}})
+    fake_graph.pages["/v21.0/300000000000009/message_templates"] = Scripted(
+        500, {"error": {"code": 1, "message": "An unknown error occurred", "type": "OAuthException"}})
     response = admin_client.post(
         "/admin/chats/whatsappbusinessaccount/",
         {"action": "sync_message_templates", "_selected_action": [waba.pk]},
