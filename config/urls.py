@@ -8,6 +8,10 @@ from chats.whatsapp.webhooks import whatsapp_webhook
 from config import views
 from media_links.views import open_link
 
+admin.site.site_header = "Rapport administration"
+admin.site.site_title = "Rapport admin"
+admin.site.index_title = "Run Rapport"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
