@@ -168,6 +168,9 @@ WHATSAPP_SEND_MAX_DEFERRALS = env.int("WHATSAPP_SEND_MAX_DEFERRALS", default=30)
 WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=2.0)
 WHATSAPP_PAIR_BACKOFF_SECONDS = env.float("WHATSAPP_PAIR_BACKOFF_SECONDS", default=6.0)
 WHATSAPP_RATE_MAX_WAIT_SECONDS = env.float("WHATSAPP_RATE_MAX_WAIT_SECONDS", default=2.0)
+# Sandbox status webhooks arrive 1 s (delivered) and 3 s (read) after a send, as with Meta;
+# tests turn the pacing off so statuses are played at once.
+WHATSAPP_SANDBOX_PACED = env.bool("WHATSAPP_SANDBOX_PACED", default=True)
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Logging ------------------------------------------------------------------

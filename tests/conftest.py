@@ -17,3 +17,9 @@ def _eager_celery():
 def _fast_password_hashing(settings):
     """PBKDF2's deliberate slowness is not under test (and would dominate the suite's time)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_statuses_at_once(settings):
+    """The sandbox plays sent/delivered/read at once in tests; browser tests run a real server with pacing."""
+    settings.WHATSAPP_SANDBOX_PACED = False

@@ -9,6 +9,7 @@ A dotted path to a class with the same methods also works.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -59,6 +60,15 @@ class CloudBackend:
         return GraphClient(access_token=access_token).message_templates(waba_id=waba_id)
 
 
+def _play_in_thread(task, args: list) -> None:
+    from django.db import close_old_connections
+
+    try:
+        task.apply(args=args)
+    finally:
+        close_old_connections()
+
+
 class SandboxBackend:
     name = "sandbox"
 
@@ -74,11 +84,19 @@ class SandboxBackend:
     def message_stored(self, *, result: SendResult) -> None:
         from chats.tasks import sandbox_status_task
 
+        args = [result.phone_number_id, result.wamid, result.to]
+        paced = settings.WHATSAPP_SANDBOX_PACED and sandbox_status_task.app.conf.task_always_eager
+
         def play():
             for status, delay in SANDBOX_STATUS_DELAYS:
-                sandbox_status_task.apply_async(
-                    args=[result.phone_number_id, result.wamid, result.to, status], countdown=delay
-                )
+                if paced and delay:
+                    # Eager Celery ignores countdowns; a timer thread keeps the ticks arriving
+                    # one by one, as a rep would see them with Meta, instead of all at once.
+                    timer = threading.Timer(delay, _play_in_thread, args=[sandbox_status_task, [*args, status]])
+                    timer.daemon = True
+                    timer.start()
+                else:
+                    sandbox_status_task.apply_async(args=[*args, status], countdown=delay)
 
         transaction.on_commit(play, robust=True)
 
