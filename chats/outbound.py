@@ -24,6 +24,7 @@ from chats.models import AuditEvent, Message
 from chats.whatsapp import client, errors, ratelimit
 from chats.whatsapp.backends import get_backend
 from chats.whatsapp.payloads import MetaError, StatusUpdate
+from templates_app.rendering import render_template
 
 logger = logging.getLogger(__name__)
 
@@ -196,35 +197,15 @@ def payload_for(message: Message) -> dict:
 
 
 def template_values(message: Message) -> dict[str, str]:
-    """Each placeholder's value: what the send stored, else read from the template's binding."""
+    """Each placeholder's value: what the send stored, else rendered now from the template's bindings."""
     values = {str(k): str(v) for k, v in (message.template_variables or {}).items()}
-    for placeholder, binding in (message.template.bindings or {}).items():
-        if str(placeholder) not in values:
-            values[str(placeholder)] = _binding_value(message, str(binding))
-    return values
-
-
-def _binding_value(message: Message, binding: str) -> str:
-    rep, account, number = message.sender, message.account, message.phone_number
-    if binding == "account.name":
-        return account.name
-    if binding == "account.specialty":
-        return account.specialty
-    if binding.startswith("rep.") and rep is not None:
-        return {"rep.full_name": rep.get_full_name() or rep.get_username(), "rep.first_name": rep.first_name,
-                "rep.last_name": rep.last_name}.get(binding, "")
-    if binding == "business.name" and number is not None:
-        return number.verified_name or number.display_phone_number
-    if binding.startswith("consent."):
-        from consent.models import ConsentType
-
-        kind = ConsentType.objects.filter(language=account.language).first()
-        if kind is not None:
-            words = kind.subscribe_list if binding == "consent.subscribe_keyword" else kind.unsubscribe_list
-            return words[0] if words else ""
-    if binding.startswith("media."):
-        return str((message.media or {}).get(binding.split(".", 1)[1], ""))
-    return ""
+    if all(p in values for p in message.template.placeholders):
+        return values
+    media = message.media or {}
+    extra = {f"media.{key}": media[key] for key in ("title", "url") if key in media}
+    _, rendered = render_template(template=message.template, account=message.account, user=message.sender,
+                                  phone_number=message.phone_number, extra=extra)
+    return {**rendered, **values}
 
 
 # --- statuses from Meta -----------------------------------------------------------------------

@@ -30,9 +30,9 @@ def binding_values(*, account, user, phone_number=None, extra: dict | None = Non
     values = {
         "account.name": account.name,
         "account.specialty": account.specialty,
-        "rep.full_name": user.get_full_name() or user.get_username(),
-        "rep.first_name": user.first_name or user.get_username(),
-        "rep.last_name": user.last_name,
+        "rep.full_name": (user.get_full_name() or user.get_username()) if user else "",
+        "rep.first_name": (user.first_name or user.get_username()) if user else "",
+        "rep.last_name": user.last_name if user else "",
         "business.name": business,
         "consent.subscribe_keyword": subscribe,
         "consent.unsubscribe_keyword": unsubscribe,
