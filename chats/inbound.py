@@ -146,6 +146,10 @@ def inbound_message_ingest(*, incoming: InboundMessage) -> tuple[Message, bool]:
             return message, True
         if incoming.opens_window and incoming.timestamp:
             _roll_window(conversation=conversation, rep=rep, at=incoming.timestamp, thread=thread, message=message)
+            from chats.windows import publish_conversation_states
+
+            # The window, its owner and the other reps' lock changed: every thread on it hears so.
+            publish_conversation_states(conversation=conversation, now=timezone.now())
         activity = incoming.timestamp or timezone.now()
         Thread.objects.filter(pk=thread.pk).exclude(last_activity_at__gte=activity).update(last_activity_at=activity)
         publish_on_commit(thread.user_id, "message.created", message_payload(message))

@@ -17,12 +17,13 @@ from chats.audit import audit
 from chats.errors import DomainError, RestrictedPhrasesFound, SendRefused
 from chats.events import publish_on_commit
 from chats.inbound import conversation_lock
-from chats.payloads import message_payload, thread_state_payload as state_event
-from chats.models import AuditEvent, Conversation, Message, Thread
+from chats.models import AuditEvent, Conversation, Message, PhoneAssignment, Thread
+from chats.payloads import message_payload
 from chats.outbound import message_queue_outbound
 
 from chats.phrases import check_restricted_phrases
-from chats.selectors import ThreadState, WindowStatus, has_open_window, thread_state
+from chats.selectors import ThreadState, has_open_window, thread_state
+from chats.windows import publish_conversation_states, thread_state_payload
 from consent.models import ConsentStatus
 from media_links.models import MediaItem
 from media_links.services import weblink_create, weblink_url
@@ -101,8 +102,14 @@ def _message_send(*, thread, sender, kind, client_id, text, template, media, rep
         raise DomainError("invalid_kind", f"kind must be one of {', '.join(SEND_KINDS)}.")
     now = now or timezone.now()
     conversation = conversation_lock(phone_number=thread.phone_number, account=thread.account)
+    # Under the lock: a concurrent request with the same client_id has committed by now.
+    if existing := Message.objects.filter(thread=thread, client_id=client_id).first():
+        return existing, False
+    # Reload after the lock: the caller's thread may carry a consent read before an opt-out committed.
+    thread = _fresh(thread)
     state = thread_state(thread=thread, now=now, conversation=conversation)
     _check_belongs(thread=thread, template=template, reply_to=reply_to)
+    _check_assigned(thread=thread)
     check_can_send(state=state, kind=kind, template=template)
 
     message = Message(
@@ -143,8 +150,21 @@ def _message_send(*, thread, sender, kind, client_id, text, template, media, rep
         conversation.save(update_fields=["last_template_by", "last_template_at", "updated_at"])
     _after_queue(message=message, thread=thread, sender=sender, now=now)
     if message.template_id and template.kind == MessageTemplate.Kind.META:
-        _publish_states_of_others(conversation=conversation, except_thread=thread, now=now)
+        # Other reps' yellow "pending template" banner appears.
+        publish_conversation_states(conversation=conversation, now=now, except_thread_id=thread.pk)
     return message, True
+
+
+def _fresh(thread: Thread) -> Thread:
+    return Thread.objects.select_related("account", "account__consent", "phone_number", "phone_number__waba").get(
+        pk=thread.pk)
+
+
+def _check_assigned(*, thread: Thread) -> None:
+    # A rep taken off a number keeps the thread for reading, but may no longer speak for it.
+    if not PhoneAssignment.objects.filter(user_id=thread.user_id, phone_number_id=thread.phone_number_id).exists():
+        raise SendRefused("phone_number_not_assigned",
+                          "You are no longer assigned to this WhatsApp number; ask your administrator.")
 
 
 def _check_belongs(*, thread: Thread, template: MessageTemplate | None, reply_to: Message | None) -> None:
@@ -163,22 +183,6 @@ def _after_queue(*, message: Message, thread: Thread, sender, now: datetime) -> 
     message_queue_outbound(message=message)
 
 
-def thread_state_payload(*, thread: Thread, now: datetime | None = None, conversation=...) -> dict:
-    """The `thread.state` event: the same `state` the thread detail endpoint returns."""
-    from chats.api.serializers import StateOutput
-
-    state = thread_state(thread=thread, now=now, conversation=conversation)
-    return state_event(thread_id=thread.pk, state=StateOutput(state).data)
-
-
-def _publish_states_of_others(*, conversation: Conversation, except_thread: Thread, now: datetime) -> None:
-    """Other reps' threads with this HCP on this number see their banners change."""
-    others = (Thread.objects.filter(phone_number_id=conversation.phone_number_id, account_id=conversation.account_id)
-              .exclude(pk=except_thread.pk).select_related("account", "account__consent", "phone_number"))
-    for other in others:
-        publish_on_commit(other.user_id, "thread.state", thread_state_payload(thread=other, now=now, conversation=conversation))
-
-
 # --- ending ---------------------------------------------------------------------
 
 
@@ -190,6 +194,7 @@ def conversation_end(*, thread: Thread, user, now: datetime | None = None) -> tu
     """
     now = now or timezone.now()
     conversation = conversation_lock(phone_number=thread.phone_number, account=thread.account)
+    thread = _fresh(thread)
     state = thread_state(thread=thread, now=now, conversation=conversation)
     if not has_open_window(state):
         raise SendRefused("window_closed", "There is no open conversation to end.")
@@ -213,6 +218,8 @@ def conversation_end(*, thread: Thread, user, now: datetime | None = None) -> tu
         _after_queue(message=message, thread=thread, sender=user, now=now)
     else:
         publish_on_commit(thread.user_id, "thread.state", thread_state_payload(thread=thread, now=now))
+    # The other reps on the number are no longer locked out.
+    publish_conversation_states(conversation=conversation, now=now, except_thread_id=thread.pk)
     return conversation, message
 
 

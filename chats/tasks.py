@@ -61,3 +61,11 @@ def sandbox_status_task(phone_number_id: str, wamid: str, recipient_id: str, sta
     from chats.whatsapp.simulator import play_status
 
     play_status(phone_number_id=phone_number_id, wamid=wamid, recipient_id=recipient_id, status=status)
+
+
+@shared_task
+def announce_windows_task():
+    """Every minute (beat): publish the 12-hour warnings and the expiries that fell due."""
+    from chats.windows import window_announce_due
+
+    return window_announce_due()

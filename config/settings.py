@@ -99,6 +99,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "sync-whatsapp-templates": {"task": "templates_app.tasks.sync_all_templates_task", "schedule": 3600.0},
+    "announce-windows": {"task": "chats.tasks.announce_windows_task", "schedule": 60.0},
 }
 
 # --- Auth ---------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chats.events import publish_on_commit
-from chats.payloads import consent_changed_payload
+from chats.payloads import consent_changed_payload, message_status_payload
 from chats.models import Account, Message, Thread
 from consent.models import ConsentChannel, ConsentEvent, ConsentRecord, ConsentStatus, ConsentType, keyword_key
 
@@ -90,10 +90,22 @@ def consent_apply_keyword(*, message: Message) -> str | None:
 
 def fail_queued_messages(*, account: Account, now=None) -> int:
     """Fail outbound messages to `account` that no worker has handed to Meta yet."""
+    from chats.audit import audit
+    from chats.models import AuditEvent
+
     now = now or timezone.now()
-    return Message.objects.filter(
+    queued = Message.objects.filter(
         account=account, direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED, wamid__isnull=True
-    ).update(
+    )
+    ids = list(queued.values_list("pk", flat=True))
+    # Conditional on still queued: a worker that handed one to Meta meanwhile keeps it.
+    failed = Message.objects.filter(pk__in=ids, status=Message.Status.QUEUED, wamid__isnull=True).update(
         status=Message.Status.FAILED, failed_at=now, failure_code="opted_out",
         failure_reason="The HCP opted out before this message was sent.",
     )
+    for message in Message.objects.filter(pk__in=ids, failure_code="opted_out").select_related("thread", "sender"):
+        audit(kind=AuditEvent.Kind.MESSAGE_FAILED, actor=message.sender, thread=message.thread,
+              message=message, failure_code="opted_out", reason=message.failure_reason)
+        if message.thread_id:
+            publish_on_commit(message.thread.user_id, "message.status", message_status_payload(message))
+    return failed

@@ -16,7 +16,8 @@ def test_schema_validates_without_warnings(tmp_path):
     paths = schema["paths"]
     for path in ["/api/v1/auth/token/", "/api/v1/me/", "/api/v1/accounts/", "/api/v1/accounts/{account_id}/",
                  "/api/v1/threads/", "/api/v1/threads/{thread_id}/", "/api/v1/threads/{thread_id}/read/",
-                 "/api/v1/threads/{thread_id}/messages/", "/api/v1/templates/", "/api/v1/media/",
+                 "/api/v1/threads/{thread_id}/messages/", "/api/v1/threads/{thread_id}/end/",
+                 "/api/v1/accounts/{account_id}/consent/", "/api/v1/templates/", "/api/v1/media/",
                  "/api/v1/restricted-phrases/check/"]:
         assert path in paths, path
     assert "Error" in schema["components"]["schemas"]
@@ -25,6 +26,10 @@ def test_schema_validates_without_warnings(tmp_path):
     check = paths["/api/v1/restricted-phrases/check/"]["post"]
     assert check["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("ValidationError")
     assert "examples" in check["requestBody"]["content"]["application/json"]
+    send = paths["/api/v1/threads/{thread_id}/messages/"]["post"]["responses"]
+    assert {"200", "201", "400", "403", "404", "409", "422"} <= set(send)
+    assert {"200", "403", "404", "409"} <= set(paths["/api/v1/threads/{thread_id}/end/"]["post"]["responses"])
+    assert {"200", "403", "404"} <= set(paths["/api/v1/accounts/{account_id}/consent/"]["post"]["responses"])
 
 
 def test_schema_and_docs_are_served(alex):

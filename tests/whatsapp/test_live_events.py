@@ -20,7 +20,9 @@ def test_inbound_message_is_published_once_to_its_rep(client, alex, ada, solo_nu
     body = text_body(number=solo_number, account=ada, wamid="wamid.LIVE", text="ping")
     post_webhook(client, body)
     post_webhook(client, body)  # a duplicate publishes nothing
-    [call] = published.call_args_list
+    by_type = [c.args[1] for c in published.call_args_list]
+    assert sorted(by_type) == ["message.created", "thread.state"]  # the window opened: its state too
+    [call] = [c for c in published.call_args_list if c.args[1] == "message.created"]
     user_id, event_type, payload = call.args
     assert (user_id, event_type) == (alex.pk, "message.created")
     assert payload["message"]["body"] == "ping" and payload["message"]["direction"] == "inbound"

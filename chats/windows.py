@@ -1,0 +1,94 @@
+"""The 24-hour window as live events: who hears that a window changed, and the beat task's announcements.
+
+Window status itself is always derived from stored timestamps at read time
+(chats/selectors.py `window_of`); this module only *tells* clients when it
+changes, so a page left open shows the 12-hour warning and the expiry without
+a reload.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from chats.audit import audit
+from chats import payloads
+from chats.events import publish_on_commit
+from chats.models import AuditEvent, Conversation, Thread
+from chats.selectors import EXPIRING_WITHIN, thread_state
+
+ANNOUNCE_BATCH = 500
+
+
+def thread_state_payload(*, thread: Thread, now: datetime | None = None, conversation=...) -> dict:
+    """The `thread.state` event: the same `state` the thread detail endpoint returns."""
+    from chats.api.serializers import StateOutput
+
+    state = thread_state(thread=thread, now=now, conversation=conversation)
+    return payloads.thread_state_payload(thread_id=thread.pk, state=StateOutput(state).data)
+
+
+def publish_conversation_states(*, conversation: Conversation, now: datetime, except_thread_id: int | None = None) -> int:
+    """Publish `thread.state` to every rep's thread with this HCP on this number (after commit).
+
+    The window, the lock and the banners are shared by all reps of the number, so
+    a change seen by one is a change for all. Returns how many threads were told.
+    """
+    threads = (Thread.objects.filter(phone_number_id=conversation.phone_number_id, account_id=conversation.account_id)
+               .select_related("account", "account__consent", "phone_number"))
+    if except_thread_id is not None:
+        threads = threads.exclude(pk=except_thread_id)
+    told = 0
+    for thread in threads:
+        publish_on_commit(thread.user_id, "thread.state",
+                          thread_state_payload(thread=thread, now=now, conversation=conversation))
+        told += 1
+    return told
+
+
+def _not_ended_since_inbound() -> Q:
+    return Q(ended_at__isnull=True) | Q(ended_at__lt=F("last_inbound_at"))
+
+
+def window_announce_due(*, now: datetime | None = None) -> dict[str, int]:
+    """Publish the 12-hour warnings and the expiries that are due; returns {"warned": n, "expired": n}.
+
+    Each announcement is claimed by a conditional UPDATE (`expiry_warned_at` /
+    `expiry_announced_at` still null), so two beat runs at once never announce
+    the same window twice. A window ended by its owner is not announced as
+    expired (the ending was published already); it is only marked done.
+    """
+    now = now or timezone.now()
+    warned = expired = 0
+    due_warning = (Conversation.objects
+                   .filter(_not_ended_since_inbound(), expiry_warned_at__isnull=True,
+                           window_expires_at__gt=now, window_expires_at__lte=now + EXPIRING_WITHIN)
+                   .order_by("window_expires_at").values_list("pk", flat=True)[:ANNOUNCE_BATCH])
+    for pk in list(due_warning):
+        with transaction.atomic():
+            if not Conversation.objects.filter(pk=pk, expiry_warned_at__isnull=True).update(expiry_warned_at=now):
+                continue  # another run claimed it
+            conversation = Conversation.objects.get(pk=pk)
+            publish_conversation_states(conversation=conversation, now=now)
+            warned += 1
+    due_expiry = (Conversation.objects
+                  .filter(expiry_announced_at__isnull=True, window_expires_at__lte=now)
+                  .order_by("window_expires_at").values_list("pk", "ended_at", "last_inbound_at")[:ANNOUNCE_BATCH])
+    for pk, ended_at, last_inbound_at in list(due_expiry):
+        with transaction.atomic():
+            if not Conversation.objects.filter(pk=pk, expiry_announced_at__isnull=True).update(
+                    expiry_announced_at=now):
+                continue
+            if ended_at is not None and (last_inbound_at is None or ended_at >= last_inbound_at):
+                continue  # ended before it could expire: nothing new to tell
+            conversation = Conversation.objects.select_related("owner").get(pk=pk)
+            owner_thread = Thread.objects.filter(user_id=conversation.owner_id, account_id=conversation.account_id,
+                                                 phone_number_id=conversation.phone_number_id).first()
+            audit(kind=AuditEvent.Kind.WINDOW_EXPIRED, thread=owner_thread, account=conversation.account,
+                  phone_number=conversation.phone_number, owner_id=conversation.owner_id,
+                  expired_at=conversation.window_expires_at.isoformat())
+            publish_conversation_states(conversation=conversation, now=now)
+            expired += 1
+    return {"warned": warned, "expired": expired}
