@@ -1,2 +1,8 @@
-"""WebSocket routes. The chat consumer arrives with the live web chat."""
-websocket_urlpatterns: list = []
+"""WebSocket routes (see docs/realtime.md)."""
+from django.urls import path
+
+from chats.consumers import ChatConsumer
+
+websocket_urlpatterns = [
+    path("ws/chat/", ChatConsumer.as_asgi()),
+]
