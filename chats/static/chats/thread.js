@@ -117,6 +117,7 @@
       byId.set(m.id, m);
       list.appendChild(bubble(m));
     }
+    list.removeAttribute("data-empty");
     if (stick || m.direction === "outbound") toBottom();
   }
 
@@ -200,6 +201,7 @@
       var node = bubble(optimistic);
       pending.set(clientId, { el: node, message: optimistic });
       list.appendChild(node);
+      list.removeAttribute("data-empty");
       toBottom();
     }
     var entry = pending.get(clientId);
