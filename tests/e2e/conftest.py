@@ -23,6 +23,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+DOCS_SHOTS = ROOT / "docs" / "screenshots"  # refreshed only with RAPPORT_DOCS_SCREENSHOTS=1
 PASSWORD = "rapport-demo"
 VIEWPORTS = {"iphone": {"width": 390, "height": 844}, "ipad": {"width": 1180, "height": 820}}
 
@@ -141,8 +142,12 @@ class Session:
         self.page.goto(self.base + path)
         return self.page
 
-    def shot(self, step: str):
+    def shot(self, step: str, docs: str | None = None):
+        """Save a screenshot of the step; `docs` names the copy kept in docs/screenshots/ when asked to."""
         self.page.screenshot(path=str(ARTIFACTS / f"{self.test_name}-{self.viewport}-{step}.png"))
+        if docs and os.environ.get("RAPPORT_DOCS_SCREENSHOTS") == "1":
+            DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(DOCS_SHOTS / f"{docs}-{self.viewport}.png"))
 
     def wait_live(self):
         self.page.wait_for_function("window.Rapport && window.Rapport.serverTime")
