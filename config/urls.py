@@ -24,4 +24,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp-webhook"),
     path("simulator/", chat_views.simulator, name="simulator"),
+    path("", include("chats.web.urls")),
 ]

@@ -1,0 +1,549 @@
+/* Rapport web chat, part 2: the open thread. Messages and ticks, banners from `state`, quick
+   templates, the composer with restricted-phrase highlighting, templates, media, reply/copy, end. */
+(function () {
+  "use strict";
+  var R = window.Rapport;
+  var root = document.getElementById("thread");
+  if (!R || !root || !R.threadId) return;
+  var api = R.api, el = R.el, threadId = R.threadId;
+  var detail = JSON.parse(document.getElementById("thread-data").textContent);
+  var state = detail.state;
+  var accountId = Number(root.dataset.account);
+  var $ = function (id) { return document.getElementById(id); };
+  var list = $("messages"), footError = $("foot-error");
+
+  // --- messages -----------------------------------------------------------------
+  var RANK = { queued: 0, sent: 1, delivered: 2, read: 3 };
+  var byId = new Map(), pending = new Map(); // id → message; client_id → optimistic message
+  var TICKS = {
+    queued: ["Queued", '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" stroke-width="1.5"/><path d="M8 4.5V8l2.5 1.5" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round"/></svg>'],
+    sent: ["Sent", '<svg viewBox="0 0 16 16" width="16" height="14" aria-hidden="true"><path d="M2.5 8.5l3.5 3.5 7-8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>'],
+    delivered: ["Delivered", '<svg viewBox="0 0 20 16" width="20" height="14" aria-hidden="true"><path d="M1.5 8.5l3.5 3.5 7-8M8 11l1 1 7-8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>'],
+    failed: ["Not sent", '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><circle cx="8" cy="8" r="7" fill="currentColor"/><path d="M8 4v5M8 11.2v.3" stroke="#fff" stroke-width="1.8" stroke-linecap="round"/></svg>'],
+  };
+  TICKS.read = ["Read", TICKS.delivered[1]];
+
+  function threadOf(m) { return m.thread !== undefined ? m.thread : m.thread_id; }
+
+  function quoteOf(m) {
+    if (m.reply_to && typeof m.reply_to === "object") return m.reply_to;
+    var id = m.reply_to_id || (typeof m.reply_to === "number" ? m.reply_to : null);
+    if (!id) return null;
+    var quoted = byId.get(id);
+    return { id: id, direction: quoted ? quoted.direction : "", quote: quoted ? quoted.body.replace(/\s+/g, " ").slice(0, 80) : "Earlier message" };
+  }
+
+  function bubble(m) {
+    var li = el("li", "msg msg--" + (m.kind === "system" ? "system" : m.direction === "inbound" ? "in" : "out"));
+    li.dataset.id = m.id || "";
+    if (m.client_id) li.dataset.client = m.client_id;
+    li.setAttribute("data-testid", "message");
+    var b = el("div", "bubble");
+    b.tabIndex = 0;
+    var quote = quoteOf(m);
+    if (quote) {
+      var q = el("blockquote", "bubble__quote");
+      q.appendChild(el("span", "bubble__quote-who", quote.direction === "inbound" ? detail.account.name : "You"));
+      q.appendChild(el("span", "bubble__quote-text", quote.quote));
+      b.appendChild(q);
+    }
+    if (m.kind === "template" && (m.template_name || m.template_label)) {
+      b.appendChild(el("span", "bubble__tag", "Template · " + (m.template_name || m.template_label)));
+    } else if (m.kind === "media_link") {
+      b.appendChild(el("span", "bubble__tag", "Media link"));
+    }
+    b.appendChild(el("p", "bubble__body", m.body));
+    var meta = el("span", "bubble__meta");
+    var time = el("time", null, R.clock(m.created_at || new Date().toISOString()));
+    meta.appendChild(time);
+    if (m.direction === "outbound") {
+      var ticks = el("span", "ticks");
+      ticks.setAttribute("role", "img");
+      meta.appendChild(ticks);
+    }
+    b.appendChild(meta);
+    b.appendChild(el("p", "bubble__failed"));
+    li.appendChild(b);
+    paint(li, m);
+    return li;
+  }
+
+  function paint(li, m) {
+    var ticks = li.querySelector(".ticks");
+    if (ticks) {
+      var t = TICKS[m.status] || TICKS.queued;
+      ticks.className = "ticks ticks--" + m.status;
+      ticks.setAttribute("aria-label", t[0]);
+      ticks.setAttribute("data-status", m.status);
+      ticks.innerHTML = t[1];
+    }
+    var failed = li.querySelector(".bubble__failed");
+    failed.hidden = m.status !== "failed";
+    failed.textContent = m.status === "failed" ? "Not sent: " + (m.failure_reason || m.failure_code || "unknown reason") : "";
+    li.classList.toggle("msg--failed", m.status === "failed");
+  }
+
+  function merge(old, update) {
+    // Statuses only move forward (queued < sent < delivered < read); failed stands on its own.
+    var keep = old.status === "failed" || (update.status !== "failed" && (RANK[update.status] || 0) < (RANK[old.status] || 0));
+    var merged = Object.assign({}, old);
+    Object.keys(update).forEach(function (key) {
+      if (update[key] !== undefined && update[key] !== null && !(keep && /^(status|.*_at|failure_.*)$/.test(key))) merged[key] = update[key];
+    });
+    return merged;
+  }
+
+  function nearBottom() { return list.scrollHeight - list.scrollTop - list.clientHeight < 80; }
+  function toBottom() { list.scrollTop = list.scrollHeight; }
+
+  function upsert(m, clientId) {
+    if (threadOf(m) !== undefined && Number(threadOf(m)) !== threadId) return;
+    var stick = nearBottom();
+    clientId = clientId || m.client_id;
+    var opt = clientId && pending.get(clientId);
+    if (m.id && byId.has(m.id)) {
+      var merged = merge(byId.get(m.id), m);
+      byId.set(m.id, merged);
+      paint(list.querySelector('[data-id="' + m.id + '"]'), merged);
+      if (opt) { opt.el.remove(); pending.delete(clientId); }
+      return;
+    }
+    if (opt) {
+      var full = merge(Object.assign({}, opt.message, { status: "queued" }), m);
+      byId.set(m.id, full);
+      opt.el.replaceWith(bubble(full));
+      pending.delete(clientId);
+    } else {
+      byId.set(m.id, m);
+      list.appendChild(bubble(m));
+    }
+    list.removeAttribute("data-empty");
+    if (stick || m.direction === "outbound") toBottom();
+  }
+
+  function loadMessages() {
+    var collected = [];
+    function page(url) {
+      return api("GET", url).then(function (data) {
+        collected = collected.concat(data.results);
+        return data.next ? page(data.next) : collected;
+      });
+    }
+    return page("threads/" + threadId + "/messages/?page_size=200").then(function (messages) {
+      byId.clear();
+      list.querySelectorAll("[data-id]").forEach(function (node) { if (node.dataset.id) node.remove(); });
+      messages.forEach(function (m) { byId.set(m.id, m); });
+      var fragment = document.createDocumentFragment();
+      messages.forEach(function (m) { fragment.appendChild(bubble(m)); });
+      list.insertBefore(fragment, list.firstChild);
+      if (!messages.length) list.setAttribute("data-empty", "No messages yet.");
+      else list.removeAttribute("data-empty");
+      toBottom();
+    });
+  }
+
+  function markRead() {
+    if (document.hidden) return;
+    api("POST", "threads/" + threadId + "/read/").then(function () { R.setUnread(threadId, 0); });
+  }
+
+  // --- state: banners and footer ---------------------------------------------------
+  var OPEN = ["open", "expiring"];
+  function show(name, on) { root.querySelector('[data-banner="' + name + '"]').hidden = !on; }
+
+  function applyState(next) {
+    if (next) state = next;
+    var w = state.window || { status: "none" };
+    var optedIn = state.consent === "opted_in";
+    show("consent_required", state.consent === "not_captured");
+    show("opted_out", state.consent === "opted_out");
+    show("locked", state.locked_by_other);
+    show("pending", state.pending_template_by_other && !state.locked_by_other);
+    show("expiring", w.status === "expiring" && !state.locked_by_other);
+    show("expired", w.status === "expired" && !state.locked_by_other);
+    show("ended", w.status === "ended" && !state.locked_by_other);
+    show("awaiting", w.status === "awaiting_reply" && !state.pending_template_by_other);
+    show("shared_history", state.shared_history);
+    if (w.expires_at) {
+      var expires = new Date(w.expires_at);
+      root.querySelector("[data-expires]").textContent = "at " + expires.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" }) +
+        " (in " + Math.max(0, Math.round((expires - Date.now()) / 3600000)) + " h)";
+    }
+    var windowOpen = OPEN.indexOf(w.status) >= 0 && state.can_send_text;
+    $("window-area").hidden = !windowOpen;
+    $("quick-area").hidden = windowOpen || !state.can_send_template;
+    root.dataset.window = w.status;
+    root.dataset.consent = state.consent;
+    if (!windowOpen) cancelReply();
+  }
+
+  // The 12-hour warning and the expiry follow the clock, even when no event arrives.
+  setInterval(function () {
+    var w = state.window || {};
+    if (!w.expires_at || OPEN.indexOf(w.status) < 0) return;
+    var left = new Date(w.expires_at) - Date.now();
+    if (left <= 0) applyState(Object.assign({}, state, { window: { status: "expired", expires_at: w.expires_at }, can_send_text: false }));
+    else if (left <= 12 * 3600000 && w.status === "open") applyState(Object.assign({}, state, { window: { status: "expiring", expires_at: w.expires_at } }));
+  }, 30000);
+
+  function refreshState() {
+    return api("GET", "threads/" + threadId + "/").then(function (fresh) { detail = fresh; applyState(fresh.state); renderQuick(); });
+  }
+
+  // --- sending --------------------------------------------------------------------
+  function send(payload, preview, clientId) {
+    clientId = clientId || R.uuid(); // kept across a retry: the server answers with the first message
+    footError.textContent = "";
+    if (!pending.has(clientId)) {
+      var optimistic = Object.assign({ id: null, direction: "outbound", status: "queued", body: preview.body,
+        kind: preview.kind, template_label: preview.template, created_at: new Date().toISOString(),
+        reply_to: preview.reply_to || null, client_id: clientId }, {});
+      var node = bubble(optimistic);
+      pending.set(clientId, { el: node, message: optimistic });
+      list.appendChild(node);
+      list.removeAttribute("data-empty");
+      toBottom();
+    }
+    var entry = pending.get(clientId);
+    entry.el.classList.remove("msg--unsent");
+    return api("POST", "threads/" + threadId + "/messages/", Object.assign({}, payload, { client_id: clientId }))
+      .then(function (message) { upsert(message, clientId); return message; })
+      .catch(function (error) {
+        if (!error.status || error.status >= 500) {
+          // Network trouble: keep the bubble and offer a retry with the same client_id.
+          entry.el.classList.add("msg--unsent");
+          var failed = entry.el.querySelector(".bubble__failed");
+          failed.hidden = false; failed.textContent = "Not sent (connection problem). ";
+          var retry = el("button", "link-button", "Retry");
+          retry.type = "button";
+          retry.addEventListener("click", function () { send(payload, preview, clientId); });
+          failed.appendChild(retry);
+        } else {
+          entry.el.remove(); pending.delete(clientId);
+          footError.textContent = error.message;
+          if (error.status === 409) refreshState();
+        }
+        throw error;
+      });
+  }
+
+  function renderQuick() {
+    var box = $("quick-templates");
+    box.textContent = "";
+    (detail.quick_templates || []).forEach(function (t) {
+      var button = el("button", "quick__template");
+      button.type = "button";
+      button.setAttribute("data-testid", "quick-template");
+      button.appendChild(el("span", "quick__name", t.name.replace(/_/g, " ")));
+      button.appendChild(el("span", "quick__preview", t.preview));
+      button.addEventListener("click", function () {
+        button.disabled = true;
+        send({ kind: "template", template: t.id }, { body: t.preview, kind: "template", template: t.name })
+          .catch(function () {}).then(function () { button.disabled = false; });
+      });
+      box.appendChild(button);
+    });
+  }
+
+  // --- composer with restricted-phrase highlighting ----------------------------------
+  var text = $("composer-text"), backdrop = $("composer-backdrop"), sendButton = $("send"), composerError = $("composer-error");
+  var matches = [], checkTimer = null, checkSeq = 0, replyTo = null;
+
+  function utf16Offset(value, codePoints) { // the server counts code points; JavaScript strings count UTF-16 units
+    var units = 0, seen = 0;
+    for (var ch of value) { if (seen >= codePoints) break; units += ch.length; seen += 1; }
+    return units;
+  }
+
+  function paintBackdrop() {
+    var value = text.value;
+    backdrop.textContent = "";
+    var at = 0;
+    matches.map(function (m) { return [utf16Offset(value, m.start), utf16Offset(value, m.end), m.phrase]; })
+      .sort(function (a, b) { return a[0] - b[0]; })
+      .forEach(function (m) {
+        if (m[0] < at) return;
+        backdrop.appendChild(document.createTextNode(value.slice(at, m[0])));
+        backdrop.appendChild(el("mark", null, value.slice(m[0], m[1])));
+        at = m[1];
+      });
+    backdrop.appendChild(document.createTextNode(value.slice(at) + "\n"));
+    backdrop.scrollTop = text.scrollTop;
+  }
+
+  function updateSendable() {
+    var blocked = matches.length > 0;
+    sendButton.disabled = blocked || !text.value.trim();
+    text.setAttribute("aria-invalid", blocked ? "true" : "false");
+    composerError.textContent = blocked
+      ? "Remove the highlighted restricted phrase" + (matches.length > 1 ? "s" : "") + " before sending: " +
+        matches.map(function (m) { return "“" + text.value.slice(utf16Offset(text.value, m.start), utf16Offset(text.value, m.end)) + "”"; }).join(", ")
+      : "";
+  }
+
+  function check() {
+    var seq = ++checkSeq, value = text.value;
+    if (!value.trim()) { matches = []; paintBackdrop(); updateSendable(); return Promise.resolve(); }
+    return api("POST", "restricted-phrases/check/", { text: value }).then(function (data) {
+      if (seq !== checkSeq || value !== text.value) return; // a newer keystroke wins
+      matches = data.matches; paintBackdrop(); updateSendable();
+    });
+  }
+
+  function resize() { text.style.height = "auto"; text.style.height = Math.min(text.scrollHeight, 160) + "px"; }
+  text.addEventListener("input", function () {
+    resize();
+    // Offsets of the previous check no longer fit the new text: clear them until the next answer.
+    matches = []; paintBackdrop(); updateSendable();
+    clearTimeout(checkTimer); checkTimer = setTimeout(check, 250);
+  });
+  text.addEventListener("scroll", function () { backdrop.scrollTop = text.scrollTop; });
+  text.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); $("composer").requestSubmit(); }
+  });
+  $("composer").addEventListener("submit", function (event) {
+    event.preventDefault();
+    clearTimeout(checkTimer);
+    check().then(function () {
+      if (matches.length || !text.value.trim()) return;
+      var body = text.value, reply = replyTo;
+      var payload = { kind: "text", text: body };
+      if (reply) payload.reply_to = reply.id;
+      text.value = ""; resize(); paintBackdrop(); updateSendable(); cancelReply();
+      send(payload, { body: body, kind: "text", reply_to: reply }).catch(function (error) {
+        if (error.code === "restricted_phrases") { text.value = body; matches = error.data.matches || []; paintBackdrop(); updateSendable(); }
+      });
+    });
+  });
+
+  // --- reply and copy -----------------------------------------------------------------
+  var menu = $("context-menu"), menuTarget = null, holdTimer = null;
+
+  function cancelReply() { replyTo = null; $("reply-bar").hidden = true; }
+  $("reply-cancel").addEventListener("click", function () { cancelReply(); text.focus(); });
+
+  function openMenu(li, x, y) {
+    menuTarget = li;
+    menu.hidden = false;
+    var reply = menu.querySelector('[data-action="reply"]');
+    reply.disabled = $("window-area").hidden || !li.dataset.id;
+    reply.title = reply.disabled ? "Replies need an open conversation" : "";
+    var box = menu.getBoundingClientRect();
+    menu.style.left = Math.max(8, Math.min(x, window.innerWidth - box.width - 8)) + "px";
+    menu.style.top = Math.max(8, Math.min(y, window.innerHeight - box.height - 8)) + "px";
+    (reply.disabled ? menu.querySelector('[data-action="copy"]') : reply).focus();
+  }
+  function closeMenu(refocus) {
+    if (menu.hidden) return;
+    menu.hidden = true;
+    if (refocus && menuTarget) menuTarget.querySelector(".bubble").focus();
+  }
+
+  list.addEventListener("contextmenu", function (event) {
+    var li = event.target.closest(".msg");
+    if (!li) return;
+    event.preventDefault();
+    openMenu(li, event.clientX, event.clientY);
+  });
+  list.addEventListener("keydown", function (event) {
+    var li = event.target.closest && event.target.closest(".msg");
+    if (li && (event.key === "ContextMenu" || (event.shiftKey && event.key === "F10") || event.key === "Enter")) {
+      event.preventDefault();
+      var box = li.querySelector(".bubble").getBoundingClientRect();
+      openMenu(li, box.left + 16, box.bottom - 8);
+    }
+  });
+  // Press and hold (touch): about half a second, cancelled by moving or lifting the finger.
+  list.addEventListener("pointerdown", function (event) {
+    if (event.pointerType === "mouse") return;
+    var li = event.target.closest(".msg");
+    if (!li) return;
+    holdTimer = setTimeout(function () { openMenu(li, event.clientX, event.clientY); }, 500);
+  });
+  ["pointerup", "pointercancel", "pointermove"].forEach(function (type) {
+    list.addEventListener(type, function (event) {
+      if (type === "pointermove" && Math.abs(event.movementX) + Math.abs(event.movementY) < 4) return;
+      clearTimeout(holdTimer);
+    });
+  });
+  document.addEventListener("pointerdown", function (event) { if (!menu.contains(event.target)) closeMenu(false); });
+  menu.addEventListener("keydown", function (event) {
+    var items = Array.prototype.slice.call(menu.querySelectorAll("button:not(:disabled)"));
+    var index = items.indexOf(document.activeElement);
+    if (event.key === "Escape") closeMenu(true);
+    else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      items[(index + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length].focus();
+    }
+  });
+  menu.addEventListener("click", function (event) {
+    var action = event.target.closest("button");
+    if (!action || !menuTarget) return;
+    var m = byId.get(Number(menuTarget.dataset.id));
+    var body = m ? m.body : menuTarget.querySelector(".bubble__body").textContent;
+    closeMenu(false);
+    if (action.dataset.action === "reply" && m) {
+      replyTo = { id: m.id, direction: m.direction, quote: body.replace(/\s+/g, " ").slice(0, 80) };
+      $("reply-quote").textContent = replyTo.quote;
+      $("reply-bar").hidden = false;
+      text.focus();
+    } else if (action.dataset.action === "copy") {
+      var done = function () { footError.textContent = ""; R.copied = body; };
+      if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(body).then(done, done);
+      else done();
+    }
+  });
+
+  // --- dialogs: templates, media, end -------------------------------------------------
+  function choices(listEl, items, label, onPick) {
+    listEl.textContent = "";
+    if (!items.length) listEl.appendChild(el("li", "empty", "Nothing to choose here."));
+    items.forEach(function (item) {
+      var li = el("li");
+      var button = el("button", "choice");
+      button.type = "button";
+      button.setAttribute("aria-pressed", "false");
+      button.setAttribute("data-testid", "choice");
+      label(item).forEach(function (part) { button.appendChild(part); });
+      button.addEventListener("click", function () {
+        listEl.querySelectorAll(".choice").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
+        button.setAttribute("aria-pressed", "true");
+        onPick(item);
+      });
+      li.appendChild(button);
+      listEl.appendChild(li);
+    });
+  }
+
+  var picked = null;
+  function loadTemplates() {
+    var category = $("template-category").value;
+    picked = null; $("template-send").disabled = true; $("template-preview").hidden = true; $("template-error").textContent = "";
+    return api("GET", "templates/?thread=" + threadId + (category ? "&category=" + category : "")).then(function (items) {
+      choices($("template-list"), items, function (t) {
+        return [el("span", "choice__title", t.name.replace(/_/g, " ")),
+                el("span", "choice__badge" + (t.kind === "meta" ? "" : " choice__badge--text"), t.kind === "meta" ? "Meta" : "Text Only"),
+                el("span", "choice__sub", t.preview)];
+      }, function (t) {
+        picked = t;
+        $("template-preview").hidden = false; $("template-preview").textContent = t.preview;
+        $("template-send").disabled = false;
+      });
+    });
+  }
+  function openTemplates(category) {
+    $("template-category").value = category;
+    loadTemplates();
+    $("templates-dialog").showModal();
+  }
+  $("template-category").addEventListener("change", loadTemplates);
+  $("more-templates").addEventListener("click", function () { openTemplates("start_conversation"); });
+  $("pill-templates").addEventListener("click", function () { openTemplates(""); });
+  $("template-send").addEventListener("click", function () {
+    if (!picked) return;
+    var t = picked;
+    $("template-send").disabled = true;
+    send({ kind: "template", template: t.id }, { body: t.preview, kind: "template", template: t.name })
+      .then(function () { $("templates-dialog").close(); })
+      .catch(function (error) { $("template-error").textContent = error.message; $("template-send").disabled = false; });
+  });
+
+  var media = null, mediaPicked = null;
+  function previewMedia() {
+    var box = $("media-preview");
+    box.hidden = !mediaPicked;
+    if (!mediaPicked) return;
+    box.textContent = "";
+    var note = $("media-note").value.trim();
+    if (note) box.appendChild(el("p", null, note));
+    box.appendChild(el("p", "preview__link", mediaPicked.title + ": a tracked link to " + mediaPicked.url + " (created when you send)"));
+  }
+  function pickMedia(item) {
+    mediaPicked = item; $("media-send").disabled = false; $("media-error").textContent = "";
+    if (item.share_template) {
+      api("GET", "templates/?thread=" + threadId).then(function (templates) {
+        var t = templates.filter(function (x) { return x.name === item.share_template; })[0];
+        if (t && mediaPicked === item) { $("media-note").value = t.preview; previewMedia(); }
+      });
+    }
+    previewMedia();
+  }
+  function openMedia(preselect) {
+    (media ? Promise.resolve(media) : api("GET", "media/")).then(function (items) {
+      media = items;
+      choices($("media-list"), items, function (m) {
+        return [el("span", "choice__title", m.title), el("span", "choice__badge", m.kind === "website" ? "Website" : "CLM presentation")];
+      }, pickMedia);
+      $("media-dialog").showModal();
+      if (preselect) {
+        var index = items.findIndex(function (m) { return String(m.id) === String(preselect); });
+        if (index >= 0) $("media-list").querySelectorAll(".choice")[index].click();
+      }
+    });
+  }
+  $("media-note").addEventListener("input", previewMedia);
+  $("pill-media").hidden = root.dataset.hasMedia !== "1";
+  $("pill-media").addEventListener("click", function () { openMedia(null); });
+  $("media-send").addEventListener("click", function () {
+    if (!mediaPicked) return;
+    var item = mediaPicked, note = $("media-note").value.trim();
+    $("media-send").disabled = true;
+    send({ kind: "media", media: item.id, text: note }, { body: (note ? note + "\n\n" : "") + item.title + ": …", kind: "media_link" })
+      .then(function () { $("media-dialog").close(); $("media-note").value = ""; mediaPicked = null; })
+      .catch(function (error) { $("media-error").textContent = error.message; $("media-send").disabled = false; });
+  });
+
+  $("pill-end").addEventListener("click", function () { $("end-dialog").showModal(); });
+  $("end-confirm").addEventListener("click", function () {
+    api("POST", "threads/" + threadId + "/end/").then(function (result) {
+      $("end-dialog").close();
+      applyState(result.state);
+      if (result.closing_message) upsert(result.closing_message);
+    }).catch(function (error) { $("end-dialog").close(); footError.textContent = error.message; });
+  });
+
+  $("consent-capture").addEventListener("click", function () {
+    var button = $("consent-capture");
+    button.disabled = true;
+    api("POST", "accounts/" + accountId + "/consent/", {}).then(function (result) {
+      if (result.confirmation) upsert(result.confirmation);
+      footError.textContent = result.confirmation_not_sent ? "Consent captured; the confirmation was not sent (" + result.confirmation_not_sent + ")." : "";
+      return refreshState();
+    }).catch(function (error) { footError.textContent = error.message; })
+      .then(function () { button.disabled = false; });
+  });
+
+  // --- live events --------------------------------------------------------------------
+  R.handlers.push(function (event, thread) {
+    if (Number(thread) !== threadId) return;
+    if (event.type === "message.created") {
+      upsert(event.message);
+      if (event.message.direction === "inbound") {
+        markRead();
+        // An HCP message opens or rolls the window: read the state when the event did not carry it.
+        refreshState();
+      }
+    } else if (event.type === "message.status") {
+      upsert(event.message);
+    } else if (event.type === "thread.state") {
+      applyState(event.state);
+    } else if (event.type === "consent.changed") {
+      var optedIn = event.consent === "opted_in", free = optedIn && !state.locked_by_other;
+      applyState(Object.assign({}, state, { consent: event.consent, can_send_template: free,
+        can_send_text: free && OPEN.indexOf((state.window || {}).status) >= 0 }));
+    }
+  });
+  R.resyncs.push(function () { loadMessages(); refreshState(); });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { markRead(); refreshState(); } });
+
+  applyState(state);
+  renderQuick();
+  loadMessages().then(function () {
+    markRead();
+    if (root.dataset.share) {
+      if ($("window-area").hidden) footError.textContent = "A media link can be sent only inside an open conversation; start one with a template first.";
+      else openMedia(root.dataset.share);
+    }
+  });
+  R.thread = { state: function () { return state; }, messages: byId };
+})();

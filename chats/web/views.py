@@ -1,0 +1,120 @@
+"""Pages of the web chat. Thin: they read through chats.selectors (the same reads as API v1)
+and write through chats.threads; sending and live updates go through the API and /ws/chat/."""
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from chats import selectors
+from chats.api.views import thread_detail
+from chats.errors import DomainError
+from chats.threads import thread_get_or_create
+from media_links.selectors import media_for_web_links
+
+LIST_SIZE = 50
+
+
+def engage_required(view):
+    """Signed in and licensed; otherwise a 403 page that says why and whom to ask."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not selectors.has_engage_license(user=request.user):
+            return _page(request, "chats/license_required.html", {"tab": "chats", "has_engage_license": False}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _page(request, template: str, context: dict, status: int = 200):
+    """Render with what the tab bar needs (whether to show Chats)."""
+    context.setdefault("has_engage_license", selectors.has_engage_license(user=request.user))
+    return render(request, template, context, status=status)
+
+
+def _thread_page(user) -> list:
+    """The first page of the user's threads (latest activity first), last messages attached: 2 queries."""
+    return selectors.attach_last_messages(selectors.threads_for_user(user=user)[:LIST_SIZE])
+
+
+def _media_count() -> int:
+    return media_for_web_links().count()
+
+
+@engage_required
+def chat_list(request):
+    return _page(request, "chats/chat_list.html", {
+        "tab": "chats", "threads": _thread_page(request.user), "open_thread": None,
+    })
+
+
+@engage_required
+def chat_thread(request, thread_id: int):
+    thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)  # 404 unless it is theirs
+    return _page(request, "chats/chat_list.html", {
+        "tab": "chats", "threads": _thread_page(request.user), "open_thread": thread,
+        "thread_detail": thread_detail(thread, request.user), "has_media": _media_count() > 0,
+        "share_media": request.GET.get("share", ""),
+    })
+
+
+@login_required
+def account_list(request):
+    licensed = selectors.has_engage_license(user=request.user)
+    query = request.GET.get("q", "").strip()[:100]
+    accounts = selectors.accounts_for_search(user=request.user, search=query)
+    page = Paginator(accounts, LIST_SIZE, allow_empty_first_page=True).get_page(request.GET.get("page"))
+    return _page(request, "chats/account_list.html", {
+        "tab": "accounts", "page": page, "query": query, "licensed": licensed, "has_engage_license": licensed,
+    })
+
+
+@login_required
+def account_detail(request, account_id: int):
+    account = selectors.account_for_user(user=request.user, account_id=account_id)
+    licensed = selectors.has_engage_license(user=request.user)
+    return _page(request, "chats/account_detail.html", {
+        "tab": "accounts", "account": account, "licensed": licensed, "has_engage_license": licensed,
+    })
+
+
+@require_POST
+@engage_required
+def account_chat(request, account_id: int):
+    """All Actions → Chat: open the rep's thread with the account, creating it if needed."""
+    account = selectors.account_for_user(user=request.user, account_id=account_id)
+    try:
+        thread, _ = thread_get_or_create(user=request.user, account=account)
+    except DomainError as error:
+        return _page(request, "chats/account_detail.html", {
+            "tab": "accounts", "account": account, "licensed": True, "error": error.detail,
+        }, status=400)
+    url = reverse("web-thread", args=[thread.pk])
+    if media := request.POST.get("share", "").strip():
+        if media.isdigit():
+            url += f"?share={media}"
+    return redirect(url)
+
+
+@login_required
+def media_list(request):
+    licensed = selectors.has_engage_license(user=request.user)
+    return _page(request, "chats/media_list.html", {
+        "tab": "media", "items": list(media_for_web_links()),
+        "licensed": licensed, "has_engage_license": licensed,
+    })
+
+
+@engage_required
+def media_share(request, media_id: int):
+    """Media → All Actions → Share: pick the account; the thread then opens with the item's preview."""
+    item = get_object_or_404(media_for_web_links(), pk=media_id)
+    query = request.GET.get("q", "").strip()[:100]
+    accounts = selectors.accounts_for_search(user=request.user, search=query)[:LIST_SIZE]
+    return _page(request, "chats/media_share.html", {
+        "tab": "media", "item": item, "accounts": accounts, "query": query,
+    })
