@@ -46,6 +46,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.e2e)
+            if reason and os.environ.get("RAPPORT_REQUIRE_BROWSER"):
+                # CI sets this: a browser test that cannot run is a failure there, not a skip.
+                raise pytest.UsageError(f"RAPPORT_REQUIRE_BROWSER is set but {reason}")
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
