@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -21,3 +23,10 @@ urlpatterns = [
     path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp-webhook"),
     path("simulator/", chat_views.simulator, name="simulator"),
 ]
+
+if os.environ.get("RAPPORT_BENCH_ENDPOINTS") == "1":
+    # Benchmark floor (docs/performance.md): the webhook's route through the same stack, doing nothing.
+    from django.http import HttpResponse
+    from django.views.decorators.csrf import csrf_exempt
+
+    urlpatterns.append(path("bench/floor/", csrf_exempt(lambda request: HttpResponse("ok")), name="bench-floor"))
