@@ -70,6 +70,14 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# DATABASE_POOL_SIZE > 0 (PostgreSQL): a psycopg pool per process instead of a connection
+# per request; under ASGI each request otherwise opens (and forks a backend for) its own
+# connection, and a burst can exceed max_connections (docs/performance.md).
+DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=0)
+if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and eager tasks share the file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -50,7 +50,7 @@ def free_port() -> int:
 
 def database_url() -> str:
     """The URL of the database this process uses now (the throwaway one during `make bench`)."""
-    db = settings.DATABASES["default"]
+    db = connection.settings_dict
     host = db.get("HOST") or "127.0.0.1"
     auth = db.get("USER") or "postgres"
     if db.get("PASSWORD"):
@@ -61,7 +61,9 @@ def database_url() -> str:
 def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "0",
-                "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
+                "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+                # 2 uvicorn workers x 20 + Celery stays well under PostgreSQL's max_connections (100)
+                "DATABASE_POOL_SIZE": os.environ.get("BENCH_DATABASE_POOL_SIZE", "20")})
     env.update(extra)
     return env
 
@@ -109,6 +111,11 @@ def make_world(*, hcps: int, reps: int = 1):
 
     from tests.factories import AccountFactory, PhoneNumberFactory, UserFactory
 
+    import redis
+
+    # Leftover Celery messages (unacked ones come back) from an earlier run would point at
+    # a dropped database: the bench needs a Redis database of its own and empties it.
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
     users = [UserFactory(username=f"bench.rep{i}") for i in range(reps)]
     number = PhoneNumberFactory(reps=users)
     accounts = [AccountFactory(whatsapp_number=f"+4479{n:08d}") for n in range(hcps)]
