@@ -8,12 +8,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from chats import views as chat_views
 from chats.whatsapp.webhooks import whatsapp_webhook
 from config import views
+from config.login_throttle import ThrottledLoginView
 from media_links.views import open_link
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("l/<str:token>", open_link, name="weblink-open"),
