@@ -18,3 +18,4 @@ def two_reps(db):
         "blair_thread": ThreadFactory(user=blair, account=grace, phone_number=blair_number),
         "alex_token": Token.objects.create(user=alex).key,
     }
+from tests.whatsapp.conftest import fake_graph  # noqa: F401,E402 - the fake Graph API fixture
