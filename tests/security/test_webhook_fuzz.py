@@ -62,12 +62,12 @@ def test_wrong_types_anywhere(value, where):
     assert _signed(json.dumps(body).encode()).status_code == 200
     # the number is unknown: a well-formed message is kept unrouted; a malformed one is never stored
     assert not Message.objects.exclude(thread__isnull=True).exists()
-    Message.objects.all().delete()
 
 
 @pytest.mark.django_db
 def test_huge_body_is_refused_or_stored_never_500():
     body = b'{"object": "whatsapp_business_account", "entry": [' + b'{"id": "1"},' * 300_000 + b'{}]}'
-    assert _post(body, None).status_code == 401
+    # over DATA_UPLOAD_MAX_MEMORY_SIZE Django answers 400 before anything is read or stored
+    assert _post(body, None).status_code in (400, 401, 413)
     assert _signed(body).status_code in (200, 400, 413)
     assert not Message.objects.exists()
