@@ -70,6 +70,14 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# DATABASE_POOL_SIZE > 0 (PostgreSQL): a psycopg pool per process instead of a connection
+# per request; under ASGI each request otherwise opens (and forks a backend for) its own
+# connection, and a burst can exceed max_connections (docs/performance.md).
+DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=0)
+if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and eager tasks share the file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -101,6 +109,27 @@ CELERY_BEAT_SCHEDULE = {
     "sync-whatsapp-templates": {"task": "templates_app.tasks.sync_all_templates_task", "schedule": 3600.0},
     "announce-windows": {"task": "chats.tasks.announce_windows_task", "schedule": 60.0},
 }
+
+# --- Cache (login throttling): Redis on the services profile, per-process memory otherwise ---
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "rapport"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=300)
+
+# --- Production hardening (docs/security.md): DJANGO_SECURE=1 behind HTTPS ----------------
+if env.bool("DJANGO_SECURE", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # /healthz answers the load balancer over plain HTTP on the private network
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

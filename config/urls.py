@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -6,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from chats import views as chat_views
 from chats.whatsapp.webhooks import whatsapp_webhook
 from config import views
+from config.login_throttle import ThrottledLoginView
 from media_links.views import open_link
 
 admin.site.site_header = "Rapport administration"
@@ -15,7 +18,7 @@ admin.site.index_title = "Run Rapport"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("l/<str:token>", open_link, name="weblink-open"),
@@ -26,3 +29,10 @@ urlpatterns = [
     path("simulator/", chat_views.simulator, name="simulator"),
     path("", include("chats.web.urls")),
 ]
+
+if os.environ.get("RAPPORT_BENCH_ENDPOINTS") == "1":
+    # Benchmark floor (docs/performance.md): the webhook's route through the same stack, doing nothing.
+    from django.http import HttpResponse
+    from django.views.decorators.csrf import csrf_exempt
+
+    urlpatterns.append(path("bench/floor/", csrf_exempt(lambda request: HttpResponse("ok")), name="bench-floor"))

@@ -16,6 +16,7 @@ from chats.api.permissions import HasEngageLicense
 from chats.errors import DomainError
 from chats.phrases import check_restricted_phrases
 from chats.threads import thread_get_or_create, thread_mark_read
+from config import login_throttle
 from media_links.selectors import media_for_web_links
 from templates_app.rendering import binding_values, render_with
 from templates_app.selectors import quick_templates, templates_for_thread
@@ -32,7 +33,9 @@ class TokenView(APIView):
     @extend_schema(
         tags=["auth"], request=s.TokenInput,
         responses={200: s.TokenOutput, 400: _error("Wrong username or password (`invalid_credentials`), or `invalid`.",
-                                                   "invalid_credentials", "Unable to log in with these credentials.")},
+                                                   "invalid_credentials", "Unable to log in with these credentials."),
+                                   429: _error("Too many failed attempts for this username from this address.",
+                                               "too_many_attempts", login_throttle.MESSAGE)},
         examples=[OpenApiExample("login", value={"username": "rep.alex", "password": "rapport-demo"}, request_only=True),
                   OpenApiExample("token", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True)],
         auth=[],
@@ -40,9 +43,14 @@ class TokenView(APIView):
     def post(self, request):
         data = s.TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
+        username, ip = data.validated_data["username"], login_throttle.client_ip(request)
+        if login_throttle.login_blocked(username=username, ip=ip):
+            return Response({"code": "too_many_attempts", "detail": login_throttle.MESSAGE}, status=429)
         user = authenticate(request, **data.validated_data)
         if user is None:
+            login_throttle.login_failed(username=username, ip=ip)
             raise DomainError("invalid_credentials", "Unable to log in with these credentials.")
+        login_throttle.login_succeeded(username=username, ip=ip)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

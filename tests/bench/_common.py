@@ -1,0 +1,143 @@
+"""Helpers shared by the benchmarks: percentiles, the services check, subprocess servers."""
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+SKIPPED = "skipped: needs services profile (PostgreSQL via DATABASE_URL and Redis via REDIS_URL)"
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(samples_ms: list[float]) -> str:
+    if not samples_ms:
+        return "no samples"
+    return (f"n {len(samples_ms)}, p50 {statistics.median(samples_ms):.2f} ms, p95 {pct(samples_ms, 0.95):.2f} ms, "
+            f"p99 {pct(samples_ms, 0.99):.2f} ms, max {max(samples_ms):.2f} ms")
+
+
+def services_available() -> bool:
+    """PostgreSQL is the database and Redis answers."""
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        return False
+    try:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping()
+        connection.ensure_connection()
+    except Exception:  # noqa: BLE001 - any failure means "not available", which is what we report
+        return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url() -> str:
+    """The URL of the database this process uses now (the throwaway one during `make bench`)."""
+    db = connection.settings_dict
+    host = db.get("HOST") or "127.0.0.1"
+    auth = db.get("USER") or "postgres"
+    if db.get("PASSWORD"):
+        auth += f":{db['PASSWORD']}"
+    return f"postgres://{auth}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "0",
+                "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+                # 2 uvicorn workers x 20 + Celery stays well under PostgreSQL's max_connections (100)
+                "DATABASE_POOL_SIZE": os.environ.get("BENCH_DATABASE_POOL_SIZE", "20")})
+    env.update(extra)
+    return env
+
+
+def start(args: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen:
+    log = open(f"/tmp/rapport-bench-{log_name}.log", "w")
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def bin_path(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up in {timeout} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """End a process this bench started, and its children (its own session)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+def make_world(*, hcps: int, reps: int = 1):
+    """One WABA number assigned to `reps` licensed reps, and `hcps` opted-in HCPs on their teams.
+
+    Committed for real (the bench runs outside a test transaction) so server processes see it.
+    """
+    from rest_framework.authtoken.models import Token
+
+    from tests.factories import AccountFactory, PhoneNumberFactory, UserFactory
+
+    import redis
+
+    # Leftover Celery messages (unacked ones come back) from an earlier run would point at
+    # a dropped database: the bench needs a Redis database of its own and empties it.
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    users = [UserFactory(username=f"bench.rep{i}") for i in range(reps)]
+    number = PhoneNumberFactory(reps=users)
+    accounts = [AccountFactory(whatsapp_number=f"+4479{n:08d}") for n in range(hcps)]
+    for account in accounts:
+        account.team.add(*users)
+    tokens = [Token.objects.get_or_create(user=u)[0].key for u in users]
+    return users, number, accounts, tokens
+
+
+def signed_text(*, number, account, wamid: str, text: str = "bench", ts: int | None = None) -> tuple[bytes, str]:
+    from chats.whatsapp import backends, signatures
+
+    body = backends.text_message_body(
+        waba_id=number.waba.waba_id, phone_number_id=number.phone_number_id,
+        display_phone_number=number.display_phone_number, wa_from=account.wa_id, text=text, wamid=wamid,
+        timestamp=ts or int(time.time()), context_wamid="")
+    return body, signatures.sign(body, settings.WHATSAPP_APP_SECRET)
+
+
+def machine() -> str:
+    import platform
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}"

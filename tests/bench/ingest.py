@@ -1,0 +1,119 @@
+"""Signed inbound webhooks at rising rates against the real stack, beside a floor.
+
+Stack: an ASGI server (uvicorn with 1 and 2 workers, daphne once) on 127.0.0.1 with the
+services profile (PostgreSQL, Redis) and a Celery worker consuming; each step sends
+signed one-message bodies for `STEP_SECONDS` at a fixed rate and reports the acknowledged
+rate and p50/p99 acknowledgement latency, stopping once p99 passes 50 ms. The floor is
+/bench/floor/ (RAPPORT_BENCH_ENDPOINTS=1): the same server and Django stack answering
+200 with no work, so the ratio shows what verifying, storing and queueing cost.
+
+Bar (DESIGN.md section 9): >= 1,000 messages/s acknowledged with p99 under 50 ms.
+"""
+import asyncio
+import itertools
+import os
+import time
+
+from tests.bench._common import (
+    SKIPPED, bin_path, child_env, free_port, machine, make_world, pct, services_available, signed_text, start, stop,
+    wait_http,
+)
+from tests.bench._load import build_request, run_step
+
+RATES = [int(r) for r in os.environ.get("BENCH_INGEST_RATES", "250,500,1000,1500,2000").split(",")]
+STEP_SECONDS = float(os.environ.get("BENCH_STEP_SECONDS", 5))
+P99_LIMIT_MS = 50.0
+SERVERS = {
+    "uvicorn x1": lambda port: [bin_path("uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port",
+                                str(port), "--workers", "1", "--no-access-log", "--lifespan", "off", "--log-level",
+                                "warning"],
+    "uvicorn x2": lambda port: [bin_path("uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port",
+                                str(port), "--workers", "2", "--no-access-log", "--lifespan", "off", "--log-level",
+                                "warning"],
+    "daphne x1": lambda port: [bin_path("daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+}
+
+
+def _payloads(number, accounts, prefix: str):
+    serial = itertools.count()
+
+    def gen():
+        for n in serial:
+            body, signature = signed_text(number=number, account=accounts[n % len(accounts)], wamid=f"{prefix}{n}")
+            yield build_request("/webhooks/whatsapp/", body, {"X-Hub-Signature-256": signature})
+
+    return gen()
+
+
+def _floor_payloads():
+    request = build_request("/bench/floor/", b"{}", {})
+    return itertools.repeat(request)
+
+
+def _ramp(port: int, payloads) -> list:
+    rows = []
+    for rate in RATES:
+        result = asyncio.run(run_step(port, payloads, rate, STEP_SECONDS))
+        rows.append(result)
+        p99 = pct(result.latencies_ms, 0.99) if result.latencies_ms else float("inf")
+        if p99 > P99_LIMIT_MS or result.errors:
+            break
+    return rows
+
+
+def _line(label: str, r) -> str:
+    if not r.latencies_ms:
+        return f"  {label} offered {r.offered_rate:>5.0f}/s: no answers, {r.errors} errors"
+    return (f"  {label} offered {r.offered_rate:>5.0f}/s: acked {r.acked_rate:7.1f}/s, p50 "
+            f"{pct(r.latencies_ms, 0.5):6.2f} ms, p99 {pct(r.latencies_ms, 0.99):7.2f} ms, errors {r.errors}")
+
+
+def _sustained(rows) -> float:
+    good = [r.acked_rate for r in rows if r.latencies_ms and pct(r.latencies_ms, 0.99) <= P99_LIMIT_MS
+            and not r.errors and r.ok >= 0.99 * r.sent]
+    return max(good, default=0.0)
+
+
+def run() -> None:
+    if not services_available():
+        print(SKIPPED)
+        return
+    print(f"machine: {machine()}; steps of {STEP_SECONDS:g} s at {RATES} per second")
+    _users, number, accounts, _tokens = make_world(hcps=500)
+    env = child_env(RAPPORT_BENCH_ENDPOINTS="1")
+    worker = start([bin_path("celery"), "-A", "config", "worker", "-P", "prefork", "-c", "1", "-l", "warning"],
+                   env, "ingest-worker")
+    best = {}
+    try:
+        for name, command in SERVERS.items():
+            port = free_port()
+            server = start(command(port), env, f"ingest-{name.replace(' ', '')}")
+            try:
+                wait_http(f"http://127.0.0.1:{port}/healthz")
+                print(f"{name}:")
+                webhook = _ramp(port, _payloads(number, accounts, f"wamid.BENCH.{port}."))
+                for r in webhook:
+                    print(_line("webhook", r))
+                floor = _ramp(port, _floor_payloads())
+                for r in floor:
+                    print(_line("floor  ", r))
+                best[name] = (_sustained(webhook), _sustained(floor))
+                print(f"  sustained with p99 <= {P99_LIMIT_MS:g} ms: webhook {best[name][0]:.0f}/s, "
+                      f"floor {best[name][1]:.0f}/s")
+            finally:
+                stop(server)
+    finally:
+        stop(worker)
+        _purge()
+    winner = max(best, key=lambda k: best[k][0])
+    rate = best[winner][0]
+    print(f"best: {winner} at {rate:.0f} webhooks/s acknowledged with p99 <= {P99_LIMIT_MS:g} ms")
+    print(f"bar >= 1000/s with p99 < {P99_LIMIT_MS:g} ms: {'met' if rate >= 1000 else 'NOT met'}")
+
+
+def _purge() -> None:
+    """Drop what the worker did not get to, so the throwaway database can be dropped."""
+    from config.celery import app
+
+    app.control.purge()
+    time.sleep(0.5)

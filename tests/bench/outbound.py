@@ -1,0 +1,113 @@
+"""A rep's send -> the Graph API call, on the real stack, against the fake Graph server.
+
+uvicorn + a Celery worker (WHATSAPP_BACKEND=cloud, WHATSAPP_GRAPH_URL = the fake server
+from tests/whatsapp/fake_graph.py, run in this process); threads with open windows are
+set up directly. Two parts:
+1. latency: LATENCY_SENDS sends at a gentle pace through POST /api/v1/threads/{id}/messages/,
+   each timed from the POST to the fake server's receipt of its request (both clocks are
+   this machine's monotonic clock);
+2. rate: BURST sends as fast as the API takes them on one number with WHATSAPP_MPS=MPS;
+   the fake server's own log must never hold more than MPS requests for that number in
+   any 1-second window.
+
+Bar (DESIGN.md section 9): p50 under 50 ms, the per-number rate held exactly.
+"""
+import os
+import statistics
+import time
+import uuid
+from datetime import timedelta
+
+import httpx
+from django.utils import timezone
+
+from chats.models import Conversation, Thread
+from tests.bench._common import (
+    SKIPPED, bin_path, child_env, free_port, machine, make_world, services_available, start, stop, summary, wait_http,
+)
+from tests.whatsapp.fake_graph import start_fake_graph
+
+LATENCY_SENDS = int(os.environ.get("BENCH_OUTBOUND_SENDS", 100))
+BURST = int(os.environ.get("BENCH_OUTBOUND_BURST", 200))
+MPS = int(os.environ.get("BENCH_OUTBOUND_MPS", 20))
+TARGET_P50_MS = 50.0
+
+
+def _open_threads(user, number, accounts) -> list[Thread]:
+    now = timezone.now()
+    threads = []
+    for account in accounts:
+        Conversation.objects.create(phone_number=number, account=account, owner=user, last_inbound_at=now,
+                                    window_expires_at=now + timedelta(hours=24))
+        threads.append(Thread.objects.create(user=user, account=account, phone_number=number, last_activity_at=now))
+    return threads
+
+
+def _max_in_any_second(times: list[float]) -> int:
+    times, best, lo = sorted(times), 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def _wait_for(fake, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while len(fake.messages_posted()) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def run() -> None:
+    if not services_available():
+        print(SKIPPED)
+        return
+    print(f"machine: {machine()}")
+    users, number, accounts, tokens = make_world(hcps=max(LATENCY_SENDS, BURST))
+    threads = _open_threads(users[0], number, accounts)
+    fake, fake_server = start_fake_graph()
+    env = child_env(WHATSAPP_BACKEND="cloud", WHATSAPP_GRAPH_URL=fake.url, WHATSAPP_MPS=str(MPS),
+                    WHATSAPP_RATE_MAX_WAIT_SECONDS="2")
+    port = free_port()
+    worker = start([bin_path("celery"), "-A", "config", "worker", "-P", "prefork", "-c", "2", "-l", "warning"],
+                   env, "outbound-worker")
+    server = start([bin_path("uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                    "--workers", "1", "--no-access-log", "--lifespan", "off", "--log-level", "warning"],
+                   env, "outbound-server")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Token {tokens[0]}"})
+        posted_at, statuses = {}, []
+        for i in range(LATENCY_SENDS):  # 1: latency, 10 sends a second, well under the rate
+            text = f"latency-{i}"
+            posted_at[text] = time.monotonic()
+            r = client.post(f"/api/v1/threads/{threads[i].pk}/messages/",
+                            json={"kind": "text", "text": text, "client_id": str(uuid.uuid4())})
+            statuses.append(r.status_code)
+            time.sleep(0.1)
+        _wait_for(fake, LATENCY_SENDS, 30)
+        latencies = [(r.at - posted_at[r.json["text"]["body"]]) * 1000 for r in fake.messages_posted()
+                     if r.json and r.json.get("text", {}).get("body", "").startswith("latency-")]
+        print(f"API POST -> Graph request received: {summary(latencies)}; API answers: "
+              f"{ {s: statuses.count(s) for s in set(statuses)} }")
+        before = len(fake.messages_posted())
+        start_burst = time.monotonic()
+        for i in range(BURST):  # 2: a burst far above the rate, on one number
+            client.post(f"/api/v1/threads/{threads[i].pk}/messages/",
+                        json={"kind": "text", "text": f"burst-{i}", "client_id": str(uuid.uuid4())})
+        accepted = time.monotonic() - start_burst
+        _wait_for(fake, before + BURST, BURST / MPS + 60)
+        burst = [r.at for r in fake.messages_posted()[before:]]
+        peak = _max_in_any_second(burst)
+        span = (max(burst) - min(burst)) if burst else 0
+        print(f"burst: {BURST} sends accepted by the API in {accepted:.1f} s; {len(burst)} reached Graph over "
+              f"{span:.1f} s ({len(burst) / span if span else 0:.1f}/s); most in any 1-second window: {peak} "
+              f"(WHATSAPP_MPS={MPS})")
+        p50 = statistics.median(latencies) if latencies else float("inf")
+        print(f"bar p50 < {TARGET_P50_MS:g} ms: {'met' if p50 < TARGET_P50_MS else 'NOT met'}; "
+              f"rate held (<= {MPS} in every second, none lost): "
+              f"{'met' if peak <= MPS and len(burst) == BURST else 'NOT met'}")
+    finally:
+        stop(server)
+        stop(worker)
+        fake_server.shutdown()

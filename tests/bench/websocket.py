@@ -1,0 +1,87 @@
+"""HCP message -> the rep's open WebSocket, at 200 messages/s, on the real stack.
+
+uvicorn (1 worker) + a Celery worker + Redis channel layer + PostgreSQL; a websocket
+client connected as the rep (token in the subprotocol, docs/realtime.md); signed
+inbound webhooks to that rep's HCPs at RATE per second for SECONDS; latency from the
+moment a POST is sent to the moment its `message.created` event arrives.
+
+Bar (DESIGN.md section 9): p99 under 100 ms at 200 messages/s.
+"""
+import asyncio
+import itertools
+import json
+import os
+import re
+import time
+
+import websockets
+
+from tests.bench._common import (
+    SKIPPED, bin_path, child_env, free_port, machine, make_world, pct, services_available, signed_text, start, stop,
+    summary, wait_http,
+)
+from tests.bench._load import build_request, run_step
+
+RATE = int(os.environ.get("BENCH_WS_RATE", 200))
+SECONDS = float(os.environ.get("BENCH_WS_SECONDS", 10))
+TARGET_P99_MS = 100.0
+MARK = re.compile(r"wsbench-(\d+)")
+
+
+async def _measure(port: int, token: str, number, accounts) -> tuple[list[float], int, int]:
+    sent_at: dict[int, float] = {}
+    latencies: list[float] = []
+
+    def payloads():
+        for n in itertools.count():
+            body, signature = signed_text(number=number, account=accounts[n % len(accounts)],
+                                          wamid=f"wamid.WSBENCH.{port}.{n}", text=f"wsbench-{n}")
+            sent_at[n] = time.perf_counter()
+            yield build_request("/webhooks/whatsapp/", body, {"X-Hub-Signature-256": signature})
+
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws/chat/", subprotocols=["rapport.v1", f"token.{token}"],
+                                  origin="http://127.0.0.1", max_queue=None) as ws:
+        hello = json.loads(await ws.recv())
+        assert hello["type"] == "hello", hello
+
+        async def listen():
+            async for frame in ws:
+                event = json.loads(frame)
+                if event.get("type") != "message.created":
+                    continue
+                found = MARK.search(frame)
+                if found and int(found.group(1)) in sent_at:
+                    latencies.append((time.perf_counter() - sent_at[int(found.group(1))]) * 1000)
+
+        listener = asyncio.create_task(listen())
+        step = await run_step(port, payloads(), RATE, SECONDS)
+        deadline = time.perf_counter() + 15
+        while len(latencies) < step.ok and time.perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+        listener.cancel()
+    return latencies, step.ok, step.errors
+
+
+def run() -> None:
+    if not services_available():
+        print(SKIPPED)
+        return
+    print(f"machine: {machine()}; {RATE} webhooks/s for {SECONDS:g} s")
+    _users, number, accounts, tokens = make_world(hcps=200)
+    env = child_env()
+    port = free_port()
+    worker = start([bin_path("celery"), "-A", "config", "worker", "-P", "prefork", "-c", "2", "-l", "warning"],
+                   env, "ws-worker")
+    server = start([bin_path("uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                    "--workers", "1", "--no-access-log", "--lifespan", "off", "--log-level", "warning"], env, "ws-server")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        latencies, acked, errors = asyncio.run(_measure(port, tokens[0], number, accounts))
+    finally:
+        stop(server)
+        stop(worker)
+    print(f"webhooks acknowledged: {acked}, errors: {errors}; events received: {len(latencies)}")
+    print(f"POST -> message.created on the rep's socket: {summary(latencies)}")
+    p99 = pct(latencies, 0.99) if latencies else float("inf")
+    complete = len(latencies) == acked and not errors
+    print(f"bar p99 < {TARGET_P99_MS:g} ms at {RATE}/s: {'met' if p99 < TARGET_P99_MS and complete else 'NOT met'}")

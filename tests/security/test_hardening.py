@@ -1,0 +1,115 @@
+"""check --deploy on production settings, login throttling, secrets never echoed."""
+import logging
+import os
+import secrets
+import subprocess
+import time
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from chats.models import Message
+from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory, WabaFactory
+from tests.whatsapp.conftest import post_webhook, run_on_commit, text_body
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_check_deploy_is_clean_on_production_settings():
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DJANGO_SECURE="1", DEBUG="0", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="rapport.example")
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_token_endpoint_is_throttled_after_five_failures():
+    UserFactory(username="throttle.alex")
+    client = Client()
+    wrong = {"username": "throttle.alex", "password": "nope"}
+    answers = [client.post("/api/v1/auth/token/", wrong, content_type="application/json").status_code for _ in range(5)]
+    assert answers == [400] * 5
+    # when: a sixth try, even with the right password
+    response = client.post("/api/v1/auth/token/", {"username": "throttle.alex", "password": "rapport-demo"},
+                           content_type="application/json")
+    # then: 429 too_many_attempts
+    assert response.status_code == 429 and response.json()["code"] == "too_many_attempts"
+    # and: another username from the same address is not locked out
+    UserFactory(username="throttle.blair")
+    ok = client.post("/api/v1/auth/token/", {"username": "throttle.blair", "password": "rapport-demo"},
+                     content_type="application/json")
+    assert ok.status_code == 200
+
+
+@pytest.mark.django_db
+def test_login_page_is_throttled_after_five_failures():
+    UserFactory(username="throttle.casey")
+    client = Client()
+    for _ in range(5):
+        assert client.post("/accounts/login/", {"username": "throttle.casey", "password": "nope"}).status_code == 200
+    response = client.post("/accounts/login/", {"username": "throttle.casey", "password": "rapport-demo"})
+    assert response.status_code == 429 and b"Too many failed sign-in attempts" in response.content
+
+
+@pytest.mark.django_db
+def test_a_success_resets_the_count():
+    UserFactory(username="throttle.drew")
+    client = Client()
+    for _ in range(4):
+        client.post("/accounts/login/", {"username": "throttle.drew", "password": "nope"})
+    assert client.post("/accounts/login/", {"username": "throttle.drew", "password": "rapport-demo"}).status_code == 302
+    client.logout()
+    for _ in range(4):
+        assert client.post("/accounts/login/", {"username": "throttle.drew", "password": "nope"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_secrets_never_in_responses_or_logs(settings, caplog, fake_graph):
+    # given: a WABA with its own secret and token, and the global ones
+    app_secret, access_token = "waba-secret-" + uuid.uuid4().hex, "waba-token-" + uuid.uuid4().hex
+    settings.WHATSAPP_APP_SECRET = "global-secret-" + uuid.uuid4().hex
+    settings.WHATSAPP_ACCESS_TOKEN = "global-token-" + uuid.uuid4().hex
+    waba = WabaFactory(app_secret=app_secret, access_token=access_token)
+    alex = UserFactory(username="sec.logs")
+    number = PhoneNumberFactory(waba=waba, reps=[alex])
+    ada = AccountFactory(team=[alex])
+    thread = ThreadFactory(user=alex, account=ada, phone_number=number)
+    api_token = Token.objects.create(user=alex).key
+    admin = UserFactory(username="sec.admin", is_staff=True, is_superuser=True)
+    caplog.set_level(logging.DEBUG)
+    bodies = []
+    # when: an HCP writes (signed with the WABA's secret), the rep answers, Graph fails once, an admin looks
+    bodies.append(post_webhook(Client(), text_body(number=number, account=ada, wamid="wamid.LOG1", ts=int(time.time())), secret=app_secret))
+    fake_graph.error(131000, "Something went wrong", status=500)
+    api = Client(HTTP_AUTHORIZATION=f"Token {api_token}")
+    with run_on_commit():
+        bodies.append(api.post(f"/api/v1/threads/{thread.pk}/messages/",
+                               {"kind": "text", "text": "hello", "client_id": str(uuid.uuid4())},
+                               content_type="application/json"))
+    bodies.append(api.get("/api/v1/me/"))
+    bodies.append(api.get(f"/api/v1/threads/{thread.pk}/messages/"))
+    staff = Client()
+    staff.force_login(admin)
+    bodies.append(staff.get(f"/admin/chats/whatsappbusinessaccount/{waba.pk}/change/"))
+    bodies.append(staff.get("/admin/chats/whatsappbusinessaccount/"))
+    # then: the send reached Graph with the WABA's token, and no secret shows anywhere
+    assert fake_graph.messages_posted()[-1].headers["Authorization"] == f"Bearer {access_token}"
+    assert Message.objects.filter(wamid="wamid.LOG1").exists()
+    assert all(r.status_code in (200, 201) for r in bodies), [r.status_code for r in bodies]
+    text = "\n".join(r.content.decode(errors="replace") for r in bodies) + "\n" + caplog.text
+    for secret in (app_secret, access_token, settings.WHATSAPP_APP_SECRET, settings.WHATSAPP_ACCESS_TOKEN, api_token):
+        assert secret not in text
