@@ -84,12 +84,29 @@ class PayloadError(ValueError):
 def parse_body(raw: bytes | str) -> WebhookBody:
     """Parse one raw webhook body (as Meta posted it)."""
     try:
-        data = json.loads(raw)
+        # NUL cannot be stored in PostgreSQL text; a message carrying one must still be kept.
+        data = json.loads(raw, object_hook=_without_nul, parse_constant=_reject_constant)
     except (TypeError, ValueError) as exc:
         raise PayloadError(f"not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise PayloadError("not a JSON object")
     return parse_data(data)
+
+
+def _strip_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_strip_nul(item) for item in value]
+    return value
+
+
+def _without_nul(obj: dict) -> dict:
+    return {_strip_nul(key): _strip_nul(value) for key, value in obj.items()}
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def parse_data(data: dict) -> WebhookBody:
