@@ -10,10 +10,9 @@ from django.core.management import call_command
 from django.http import StreamingHttpResponse
 
 from chats.compliance.history import COLUMNS, history_rows
-from chats.models import AuditEvent, Message
+from chats.models import AuditEvent
 from consent.models import ConsentRecord
 from tests.api.conftest import MessageFactory, api_client
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 UTC = datetime.UTC
