@@ -109,7 +109,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "sync-whatsapp-templates": {"task": "templates_app.tasks.sync_all_templates_task", "schedule": 3600.0},
     "announce-windows": {"task": "chats.tasks.announce_windows_task", "schedule": 60.0},
+    "redact-expired-message-bodies": {
+        "task": "chats.compliance.tasks.redact_expired_bodies_task", "schedule": 24 * 3600.0,
+    },
 }
+# Message bodies older than this many days are redacted (rows and statuses stay); 0 keeps them for ever.
+MESSAGE_BODY_RETENTION_DAYS = env.int("MESSAGE_BODY_RETENTION_DAYS", default=0)
 
 # --- Cache (login throttling): Redis on the services profile, per-process memory otherwise ---
 if REDIS_URL:

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chats import views as chat_views
+from chats.admin import dashboard as admin_dashboard
 from chats.whatsapp.webhooks import whatsapp_webhook
 from config import views
 from config.login_throttle import ThrottledLoginView
@@ -20,6 +21,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/dashboard/", admin.site.admin_view(admin_dashboard.dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("l/<str:token>", open_link, name="weblink-open"),
     path("api/v1/", include("chats.api.urls")),

@@ -1,14 +1,14 @@
 """Consent keywords, each HCP's current consent, and the read-only consent history."""
 from django.contrib import admin
-from django.db import transaction
-from django.utils import timezone
 
 from chats.admin.base import ReadOnlyAdmin
-from consent.models import ConsentChannel, ConsentEvent, ConsentRecord, ConsentStatus, ConsentType
+from chats.compliance.admin_audit import AuditedAdminMixin
+from consent.models import ConsentEvent, ConsentRecord, ConsentStatus, ConsentType
+from consent.services import consent_set_by_admin
 
 
 @admin.register(ConsentType)
-class ConsentTypeAdmin(admin.ModelAdmin):
+class ConsentTypeAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("language", "name", "subscribe_keywords", "unsubscribe_keywords")
     search_fields = ("language", "name", "subscribe_keywords", "unsubscribe_keywords")
 
@@ -23,6 +23,14 @@ class ConsentRecordAdmin(admin.ModelAdmin):
     fields = ("account", "consent_type", "status", "captured_via", "captured_by", "captured_at")
     readonly_fields = ("captured_via", "captured_by", "captured_at")
 
+    def get_readonly_fields(self, request, obj=None):
+        # A record belongs to its HCP for good; moving it would rewrite two HCPs' consent unrecorded.
+        return (*self.readonly_fields, "account") if obj else self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting would make an HCP "not captured" with no event; an opt-out is the recorded way.
+        return False
+
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "status":
             # A record holds a decision; "not captured" is the absence of a record.
@@ -30,28 +38,13 @@ class ConsentRecordAdmin(admin.ModelAdmin):
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        # An admin's edit is a consent change like any other: it is stamped as
-        # the admin's and leaves a row in the append-only history.
-        with transaction.atomic():
-            previous = (
-                ConsentRecord.objects.filter(pk=obj.pk).values_list("status", flat=True).first()
-                if change
-                else None
-            ) or ConsentStatus.NOT_CAPTURED
-            if not change or "status" in form.changed_data:
-                obj.captured_via = ConsentChannel.ADMIN
-                obj.captured_by = request.user
-                obj.captured_at = timezone.now()
-            super().save_model(request, obj, form, change)
-            if previous != obj.status:
-                ConsentEvent.objects.create(
-                    account=obj.account,
-                    previous_status=previous,
-                    status=obj.status,
-                    via=ConsentChannel.ADMIN,
-                    actor=request.user,
-                    details={"source": "django admin"},
-                )
+        # The admin's edit goes through the same service as every other consent change:
+        # stamped as this admin's, one append-only ConsentEvent, reps told after commit.
+        record, _ = consent_set_by_admin(account=obj.account, status=obj.status, actor=request.user,
+                                         consent_type=obj.consent_type)
+        obj.pk = record.pk
+        obj._state.adding = False
+        obj.captured_via, obj.captured_by, obj.captured_at = record.captured_via, record.captured_by, record.captured_at
 
 
 @admin.register(ConsentEvent)

@@ -109,3 +109,28 @@ def fail_queued_messages(*, account: Account, now=None) -> int:
         if message.thread_id:
             publish_on_commit(message.thread.user_id, "message.status", message_status_payload(message))
     return failed
+
+
+@transaction.atomic
+def consent_set_by_admin(*, account: Account, status: str, actor, consent_type: ConsentType | None = None
+                         ) -> tuple[ConsentRecord, bool]:
+    """An admin sets the HCP's consent by hand (Django admin). Returns (record, changed).
+
+    A change of status is a consent change like any other: stamped as the
+    admin's (via `admin`), one ConsentEvent, reps told; an opt-out fails what is
+    still queued, as the HCP's own STOP would. Only the consent type changing
+    is not a consent change and leaves no event.
+    """
+    if status not in (ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT):
+        raise ValueError(f"An admin sets opted_in or opted_out, not {status!r}.")
+    record = ConsentRecord.objects.select_for_update().filter(account=account).first()
+    if record is not None and record.status == status:
+        if consent_type is not None and record.consent_type_id != consent_type.pk:
+            record.consent_type = consent_type
+            record.save(update_fields=["consent_type"])
+        return record, False
+    record, changed = _set_status(account=account, status=status, via=ConsentChannel.ADMIN, actor=actor,
+                                  consent_type=consent_type)
+    if status == ConsentStatus.OPTED_OUT:
+        fail_queued_messages(account=account)
+    return record, changed

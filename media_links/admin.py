@@ -2,11 +2,12 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from chats.compliance.admin_audit import AuditedAdminMixin
 from media_links.models import MediaItem, WebLink
 
 
 @admin.register(MediaItem)
-class MediaItemAdmin(admin.ModelAdmin):
+class MediaItemAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("title", "kind", "web_link_enabled", "link_lifetime_days", "share_template", "link_count")
     list_filter = ("kind", "web_link_enabled")
     search_fields = ("title", "description", "url")

@@ -2,11 +2,16 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path
 from django.db.models.functions import Coalesce
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 
+from chats.compliance.export import FORMATS, history_export_response
 from chats.models import Account
 from chats.phones import normalize_e164
 from chats.resources import AccountResource
@@ -56,6 +61,20 @@ class AccountAdmin(ImportExportModelAdmin):
     filter_horizontal = ("team",)
     readonly_fields = ("created_at", "updated_at")
     fields = ("name", "specialty", "whatsapp_number", "language", "team", "created_at", "updated_at")
+    change_form_template = "admin/chats/account/change_form.html"  # adds the "Export history" buttons
+
+    def get_urls(self):
+        export = self.admin_site.admin_view(self.export_history_view)
+        return [path("<int:account_id>/history.<str:fmt>", export, name="chats_account_history"), *super().get_urls()]
+
+    def export_history_view(self, request, account_id: int, fmt: str):
+        """Stream the HCP's whole history (staff with view rights on accounts; see docs/compliance.md)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if fmt not in FORMATS:
+            raise Http404("Unknown export format.")
+        account = get_object_or_404(Account, pk=account_id)
+        return history_export_response(account=account, fmt=fmt, actor=request.user)
 
     def get_queryset(self, request):
         # A correlated subquery, not a JOIN + GROUP BY: with 100,000 HCPs the database

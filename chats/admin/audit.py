@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from chats.models import AuditEvent, Message, WebhookEvent
 
 from .base import ReadOnlyAdmin, short
+from .filters import HcpFilter, NumberFilter, RepFilter
 
 
 class UnroutedFilter(admin.SimpleListFilter):
@@ -83,7 +84,8 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("at", "kind", "actor", "account", "phone_number", "summary")
-    list_filter = ("kind", "at")
+    # Text boxes, not lists of links: there may be 100,000 HCPs. Each filter reads an (x, at) index.
+    list_filter = ("kind", HcpFilter, RepFilter, NumberFilter, "at")
     search_fields = ("account__name", "actor__username", "kind")
     list_select_related = ("actor", "account", "phone_number")
     show_full_result_count = False

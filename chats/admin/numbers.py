@@ -3,6 +3,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 
+from chats.compliance.admin_audit import AuditedAdminMixin
 from chats.models import PhoneAssignment, PhoneNumber, WhatsAppBusinessAccount
 
 SECRET_FIELDS = ("app_secret", "access_token")
@@ -65,8 +66,9 @@ def secret_state(value: str) -> str:
 
 
 @admin.register(WhatsAppBusinessAccount)
-class WhatsAppBusinessAccountAdmin(admin.ModelAdmin):
+class WhatsAppBusinessAccountAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = WabaAdminForm
+    audit_secret_fields = SECRET_FIELDS
     list_display = ("name", "waba_id", "default_language", "app_secret_state", "access_token_state", "number_count")
     search_fields = ("name", "waba_id")
     readonly_fields = ("app_secret_state", "access_token_state", "created_at")
@@ -143,7 +145,7 @@ class SharedFilter(admin.SimpleListFilter):
 
 
 @admin.register(PhoneNumber)
-class PhoneNumberAdmin(admin.ModelAdmin):
+class PhoneNumberAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = (
         "display_phone_number", "verified_name", "phone_number_id", "waba", "assignee_count", "is_shared", "reps",
     )
@@ -177,7 +179,7 @@ class PhoneNumberAdmin(admin.ModelAdmin):
 
 
 @admin.register(PhoneAssignment)
-class PhoneAssignmentAdmin(admin.ModelAdmin):
+class PhoneAssignmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("user", "phone_number", "created_at")
     list_filter = ("phone_number",)
     search_fields = ("user__username", "user__first_name", "user__last_name", "phone_number__display_phone_number")

@@ -2,6 +2,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from chats.compliance.admin_audit import AuditedAdminMixin
 from chats.models import RestrictedPhrase, RestrictedPhraseRule
 
 
@@ -12,7 +13,7 @@ class RestrictedPhraseInline(admin.TabularInline):
 
 
 @admin.register(RestrictedPhraseRule)
-class RestrictedPhraseRuleAdmin(admin.ModelAdmin):
+class RestrictedPhraseRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "active_from", "active_to", "active_now", "phrase_count", "updated_at")
     search_fields = ("name", "phrases__phrase")
     list_filter = ("active_from", "active_to")

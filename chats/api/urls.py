@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chats.api import sending_views, views
+from chats.api import history_views, sending_views, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", views.AccountListView.as_view(), name="api-accounts"),
     path("accounts/<int:account_id>/", views.AccountDetailView.as_view(), name="api-account"),
     path("accounts/<int:account_id>/consent/", sending_views.CaptureConsentView.as_view(), name="api-account-consent"),
+    path("accounts/<int:account_id>/history/", history_views.AccountHistoryView.as_view(), name="api-account-history"),
     path("threads/", views.ThreadListView.as_view(), name="api-threads"),
     path("threads/<int:thread_id>/", views.ThreadDetailView.as_view(), name="api-thread"),
     path("threads/<int:thread_id>/read/", views.ThreadReadView.as_view(), name="api-thread-read"),

@@ -21,6 +21,8 @@ class AuditEvent(AppendOnlyModel):
         ROUTED = "routing.decision", "Routing decision"
         LINK_OPENED = "link.opened", "Tracked link opened"
         ADMIN_CHANGE = "admin.change", "Admin change"
+        HISTORY_EXPORTED = "history.exported", "History exported"
+        RETENTION_REDACTED = "retention.redacted", "Message bodies redacted (retention)"
 
     kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -37,7 +39,13 @@ class AuditEvent(AppendOnlyModel):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["account", "at"])]
+        # The admin's filters (HCP, rep, number, kind) each read one of these, newest first.
+        indexes = [
+            models.Index(fields=["account", "at"]),
+            models.Index(fields=["actor", "at"]),
+            models.Index(fields=["phone_number", "at"]),
+            models.Index(fields=["kind", "at"]),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"

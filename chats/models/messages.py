@@ -85,6 +85,7 @@ class Message(models.Model):
             models.Index(fields=["thread", "created_at", "id"]),
             models.Index(fields=["account", "created_at"]),
             models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["direction", "created_at"]),  # the admin dashboard's per-day counts
         ]
 
     def __str__(self):
