@@ -22,7 +22,7 @@ def test_a_250_message_thread_opens_on_the_newest_and_loads_earlier(as_user):
     expect(page.locator(".msg").last).to_be_in_viewport()
     expect(page.get_by_test_id("composer")).to_be_visible()
     earlier = page.get_by_test_id("load-earlier")
-    alex.shot("newest-page")
+    alex.shot("newest-page", docs="long-thread")
 
     # when: the keyboard user presses "Load earlier messages"
     messages.evaluate("list => { list.scrollTop = list.scrollHeight; }")
