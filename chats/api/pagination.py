@@ -1,6 +1,6 @@
-from rest_framework.pagination import CursorPagination, LimitOffsetPagination
+from rest_framework.pagination import Cursor, CursorPagination, LimitOffsetPagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
 class PeekLimitOffsetPagination(LimitOffsetPagination):
@@ -42,9 +42,37 @@ class PeekLimitOffsetPagination(LimitOffsetPagination):
 
 
 class MessageCursorPagination(CursorPagination):
-    """Oldest first; the cursor is opaque and stable while new messages arrive."""
+    """Oldest first; the cursor is opaque and stable while new messages arrive.
+
+    `?latest=1` (without a cursor) starts at the other end: the newest page, still in
+    chronological order, with `next` null and `previous` pointing back in time. It is DRF's
+    own reverse cursor placed after the last message, so `previous` and `next` links from there
+    on are ordinary cursors and the query is the same single ordered LIMIT.
+    """
 
     ordering = ("created_at", "id")
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    latest_query_param = "latest"
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        if cursor is None and self._wants_latest(request):
+            return Cursor(offset=0, reverse=True, position=None)
+        return cursor
+
+    def _wants_latest(self, request) -> bool:
+        return request.query_params.get(self.latest_query_param, "").lower() in ("1", "true", "yes")
+
+    def encode_cursor(self, cursor):
+        # Links carry their own cursor; `latest` would be ignored beside it, so drop it for clarity.
+        return remove_query_param(super().encode_cursor(cursor), self.latest_query_param)
+
+    def get_schema_operation_parameters(self, view):
+        return [*super().get_schema_operation_parameters(view), {
+            "name": self.latest_query_param, "required": False, "in": "query",
+            "description": "1 to start with the newest page (in chronological order); follow `previous` to go "
+                           "back in time. Ignored when `cursor` is given.",
+            "schema": {"type": "boolean"},
+        }]

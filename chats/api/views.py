@@ -171,7 +171,7 @@ class ThreadReadView(APIView):
 
 
 class ThreadMessagesView(generics.ListAPIView):
-    """The thread's own messages, oldest first, in cursor pages."""
+    """The thread's own messages, oldest first, in cursor pages (or from the newest page with `?latest=1`)."""
 
     permission_classes = CHAT
     serializer_class = s.MessageOutput
@@ -181,7 +181,12 @@ class ThreadMessagesView(generics.ListAPIView):
         thread = selectors.thread_for_user(user=self.request.user, thread_id=self.kwargs["thread_id"])
         return selectors.messages_for_thread(thread=thread)
 
-    @extend_schema(tags=["messages"], responses={200: s.MessageOutput(many=True), 404: NOT_FOUND, **CHAT_ERRORS})
+    @extend_schema(
+        tags=["messages"], responses={200: s.MessageOutput(many=True), 404: NOT_FOUND, **CHAT_ERRORS},
+        description="Cursor pages, oldest first: follow `next` to reach the newest message. With `?latest=1` the "
+                    "first page is the newest one (still oldest first within the page) and `previous` goes back "
+                    "in time; a chat screen opens with it.",
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

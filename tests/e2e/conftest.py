@@ -69,11 +69,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def seeded_db():
-    """A migrated SQLite database with the demo data, built once; servers run on copies."""
+    """A migrated SQLite database with the demo data and tests/e2e/scenarios.py, built once; servers run on copies."""
     workdir = Path(tempfile.mkdtemp(prefix="rapport-e2e-"))
     db = workdir / "seed.sqlite3"
     env = _server_env(db)
-    for args in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
+    for args in (["migrate", "--noinput", "-v0"], ["seed_demo"],
+                 ["shell", "-c", "from tests.e2e.scenarios import run; run()"]):
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL, timeout=300)
     yield db

@@ -49,9 +49,31 @@
     return node;
   }
 
+  function dayDiff(date) {
+    var today = new Date(); today.setHours(0, 0, 0, 0);
+    var day = new Date(date); day.setHours(0, 0, 0, 0);
+    return Math.round((today - day) / 86400000);
+  }
+
+  // In the browser's time zone, like a phone: 14:03 today, "Yesterday 14:03", "Mon 14:03" this week, else a date.
   function clock(iso) {
     if (!iso) return "";
-    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    var date = new Date(iso), days = dayDiff(date);
+    var time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    if (days <= 0) return time;
+    if (days === 1) return "Yesterday " + time;
+    if (days < 7) return date.toLocaleDateString([], { weekday: "short" }) + " " + time;
+    return date.toLocaleDateString([], { day: "numeric", month: "short" }) + " " + time;
+  }
+
+  // The chat list's short form: the time today, else only the day.
+  function when(iso) {
+    if (!iso) return "";
+    var date = new Date(iso), days = dayDiff(date);
+    if (days <= 0) return clock(iso);
+    if (days === 1) return "Yesterday";
+    if (days < 7) return date.toLocaleDateString([], { weekday: "long" });
+    return date.toLocaleDateString([], { day: "numeric", month: "short", year: "2-digit" });
   }
 
   function initial(name) {
@@ -60,12 +82,14 @@
 
   var threadId = app.dataset.thread ? Number(app.dataset.thread) : null;
   var R = window.Rapport = {
-    api: api, uuid: uuid, el: el, clock: clock, threadId: threadId, handlers: [], resyncs: [],
+    api: api, uuid: uuid, el: el, clock: clock, when: when, threadId: threadId, handlers: [], resyncs: [],
     log: [], // every live event applied, for tests and debugging
   };
 
   // --- chat list ----------------------------------------------------------------
   var list = document.getElementById("thread-list");
+  // The server wrote these in its own time zone: rewrite them in the reader's.
+  if (list) list.querySelectorAll("time[datetime]").forEach(function (t) { t.textContent = when(t.getAttribute("datetime")); });
   var empty = document.getElementById("threads-empty");
   var compose = document.getElementById("compose");
 
@@ -85,7 +109,7 @@
       ? (last.direction === "outbound" ? "You: " : "") + (last.body_preview || "") : "No messages yet"));
     var meta = el("span", "thread-item__meta");
     if (thread.last_activity_at) {
-      var time = el("time", null, clock(thread.last_activity_at));
+      var time = el("time", null, when(thread.last_activity_at));
       time.setAttribute("datetime", thread.last_activity_at);
       meta.appendChild(time);
     }
@@ -126,7 +150,7 @@
     var meta = item.querySelector(".thread-item__meta");
     var time = meta.querySelector("time");
     if (!time) { time = el("time"); meta.insertBefore(time, meta.firstChild); }
-    time.textContent = clock(message.created_at);
+    time.textContent = when(message.created_at);
     time.setAttribute("datetime", message.created_at || "");
     if (message.direction === "inbound" && (threadOf !== threadId || document.hidden)) {
       setUnread(item, Number(item.querySelector(".unread__n").textContent || 0) + 1);

@@ -93,11 +93,18 @@
     return merged;
   }
 
+  function olderThanLoaded(m) {
+    if (!earlierUrl || !m.created_at) return false;
+    var oldest = oldestLoaded();
+    return !!oldest && new Date(m.created_at) < new Date(oldest.created_at);
+  }
+
   function nearBottom() { return list.scrollHeight - list.scrollTop - list.clientHeight < 80; }
   function toBottom() { list.scrollTop = list.scrollHeight; }
 
   function upsert(m, clientId) {
     if (threadOf(m) !== undefined && Number(threadOf(m)) !== threadId) return;
+    if (m.id && !byId.has(m.id) && olderThanLoaded(m)) return; // it arrives with its page, in its place
     var stick = nearBottom();
     clientId = clientId || m.client_id;
     var opt = clientId && pending.get(clientId);
@@ -121,24 +128,88 @@
     if (stick || m.direction === "outbound") toBottom();
   }
 
+  // Newest page first (?latest=1); earlier pages come on demand through the `previous` cursor,
+  // when the list is scrolled to the top or the "Load earlier messages" button is pressed.
+  var PAGE = 50, earlierUrl = null, loadingEarlier = null, loaded = false;
+  var earlierItem = $("earlier"), earlierButton = $("load-earlier");
+
+  function setEarlier(url) {
+    earlierUrl = url;
+    earlierItem.hidden = !url;
+    earlierButton.removeAttribute("aria-busy");
+    earlierButton.textContent = "Load earlier messages";
+  }
+
+  function oldestLoaded() {
+    var first = list.querySelector(".msg[data-id]:not([data-id=''])");
+    return first ? byId.get(Number(first.dataset.id)) : null;
+  }
+
+  function prepend(messages) {
+    var fragment = document.createDocumentFragment();
+    messages.forEach(function (m) {
+      if (byId.has(m.id)) return;
+      byId.set(m.id, m);
+      fragment.appendChild(bubble(m));
+    });
+    list.insertBefore(fragment, earlierItem.nextSibling);
+  }
+
+  function loadEarlier() {
+    if (!earlierUrl) return Promise.resolve();
+    if (loadingEarlier) return loadingEarlier;
+    // Not disabled while loading: a disabled button would drop the keyboard focus.
+    earlierButton.setAttribute("aria-busy", "true");
+    earlierButton.textContent = "Loading earlier messages…";
+    // Keep what the user is looking at in place: the rows grow above it by exactly this much.
+    var fromBottom = list.scrollHeight - list.scrollTop;
+    loadingEarlier = api("GET", earlierUrl).then(function (data) {
+      prepend(data.results);
+      list.scrollTop = list.scrollHeight - fromBottom;
+      setEarlier(data.previous);
+    }).catch(function (error) {
+      setEarlier(earlierUrl);
+      footError.textContent = "Could not load earlier messages: " + error.message;
+    }).then(function () { loadingEarlier = null; fillView(); });
+    return loadingEarlier;
+  }
+
+  function fillView() {
+    // A short page may not fill the screen, and then there is no scroll to the top to ask for more.
+    if (earlierUrl && !loadingEarlier && list.scrollHeight <= list.clientHeight + 8) loadEarlier();
+  }
+
+  earlierButton.addEventListener("click", function () {
+    loadEarlier().then(function () {
+      // Focus stays on the button while more remain; otherwise on the oldest message.
+      if (earlierItem.hidden) { var first = list.querySelector(".msg .bubble"); if (first) first.focus(); }
+      else earlierButton.focus();
+    });
+  });
+  list.addEventListener("scroll", function () { if (list.scrollTop < 120) loadEarlier(); }, { passive: true });
+
   function loadMessages() {
-    var collected = [];
-    function page(url) {
-      return api("GET", url).then(function (data) {
-        collected = collected.concat(data.results);
-        return data.next ? page(data.next) : collected;
-      });
-    }
-    return page("threads/" + threadId + "/messages/?page_size=200").then(function (messages) {
-      byId.clear();
-      list.querySelectorAll("[data-id]").forEach(function (node) { if (node.dataset.id) node.remove(); });
-      messages.forEach(function (m) { byId.set(m.id, m); });
-      var fragment = document.createDocumentFragment();
-      messages.forEach(function (m) { fragment.appendChild(bubble(m)); });
-      list.insertBefore(fragment, list.firstChild);
-      if (!messages.length) list.setAttribute("data-empty", "No messages yet.");
+    return api("GET", "threads/" + threadId + "/messages/?latest=1&page_size=" + PAGE).then(function (data) {
+      var messages = data.results;
+      var first = !loaded;
+      loaded = true;
+      if (first || !data.previous || messages.some(function (m) { return byId.has(m.id); })) {
+        // First load, or a resync that missed no more than a page: merge in place.
+        var stick = first || nearBottom();
+        messages.forEach(function (m) { upsert(m); });
+        if (first) setEarlier(data.previous);
+        if (stick) toBottom();
+      } else {
+        // The socket was down for longer than a page: start again from the newest page.
+        byId.clear();
+        list.querySelectorAll(".msg[data-id]").forEach(function (node) { if (node.dataset.id) node.remove(); });
+        prepend(messages);
+        setEarlier(data.previous);
+        toBottom();
+      }
+      if (!byId.size && !pending.size) list.setAttribute("data-empty", "No messages yet.");
       else list.removeAttribute("data-empty");
-      toBottom();
+      fillView();
     });
   }
 
@@ -149,6 +220,12 @@
 
   // --- state: banners and footer ---------------------------------------------------
   var OPEN = ["open", "expiring"];
+  var QUICK_LABEL = {
+    none: "Start the conversation with an approved template:",
+    expired: "The 24-hour window has closed. Restart the conversation with an approved template:",
+    ended: "The conversation ended. Start a new one with an approved template:",
+    awaiting_reply: "Waiting for the HCP to answer. You may send another approved template:",
+  };
   function show(name, on) { root.querySelector('[data-banner="' + name + '"]').hidden = !on; }
 
   function applyState(next) {
@@ -172,6 +249,18 @@
     var windowOpen = OPEN.indexOf(w.status) >= 0 && state.can_send_text;
     $("window-area").hidden = !windowOpen;
     $("quick-area").hidden = windowOpen || !state.can_send_template;
+    $("quick-label").textContent = QUICK_LABEL[w.status] || QUICK_LABEL.none;
+    // Where the composer would be, say why it is not (the footer never silently vanishes).
+    var note = "";
+    if (!windowOpen && !state.can_send_template) {
+      if (state.consent === "not_captured") note = "Consent required: capture this HCP's consent (Consent Capture, above) before you write.";
+      else if (state.consent === "opted_out") note = "This HCP opted out of WhatsApp messages; you can write again only after they opt in.";
+      else if (state.locked_by_other) note = "Another rep is in a conversation with this HCP; you can write when it ends or expires.";
+      else note = "You cannot write in this thread right now.";
+    }
+    $("foot-note").textContent = note;
+    $("foot-note").hidden = !note;
+    $("foot-note").dataset.reason = note ? (state.consent !== "opted_in" ? state.consent : state.locked_by_other ? "locked" : "other") : "";
     root.dataset.window = w.status;
     root.dataset.consent = state.consent;
     if (!windowOpen) cancelReply();

@@ -1,0 +1,76 @@
+"""Extra browser-test states on top of seed_demo, written once into the seeded database.
+
+Each uses generated demo HCPs that the flow tests never touch, so the tests stay order-free:
+- Alex ↔ Dr. Amara Abbott: 250 messages and an open window (paging, composer);
+- Blair ↔ Dr. Amara Abbott on the same shared number: locked by Alex, with shared history;
+- Alex ↔ Dr. Chloé Castillo (consent not captured), Dr. Jonas Jensen (opted out),
+  Dr. Bruno Bernard (window expired 6 hours ago), Dr. Elena Eriksen (expiring in 4 hours).
+
+Run as `manage.py shell -c "from tests.e2e.scenarios import run; run()"` (see conftest.seeded_db).
+"""
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from chats.models import Account, Conversation, Message, PhoneNumber, Thread
+
+LONG_THREAD = ("rep.alex", "Dr. Amara Abbott", 250)
+SHARED = "100000000000001"
+
+
+def _thread(user, account, number, at) -> Thread:
+    thread, _ = Thread.objects.get_or_create(user=user, account=account, phone_number=number)
+    Thread.objects.filter(pk=thread.pk).update(last_activity_at=at, last_read_at=at)
+    return thread
+
+
+def _messages(thread, rows) -> None:
+    """rows: (direction, body, created_at); created_at is auto_now_add, so it is set after the insert."""
+    made = Message.objects.bulk_create([
+        Message(thread=thread, phone_number=thread.phone_number, account=thread.account, direction=direction,
+                body=body, status="received" if direction == "inbound" else "read",
+                sender=thread.user if direction == "outbound" else None)
+        for direction, body, _ in rows
+    ])
+    for message, (_, _, at) in zip(made, rows):
+        Message.objects.filter(pk=message.pk).update(created_at=at)
+
+
+@transaction.atomic
+def run() -> None:
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=["rep.alex", "rep.blair"])}
+    alex, blair = users["rep.alex"], users["rep.blair"]
+    shared = PhoneNumber.objects.get(phone_number_id=SHARED)
+    account = Account.objects.get
+    now = timezone.now()
+
+    # the long thread: 250 messages a minute apart, the last HCP message 10 minutes ago
+    amara = account(name=LONG_THREAD[1])
+    long_thread = _thread(alex, amara, shared, now - timedelta(minutes=5))
+    count = LONG_THREAD[2]
+    start = now - timedelta(minutes=count + 5)
+    _messages(long_thread, [
+        ("inbound" if i % 2 else "outbound", f"Long thread message {i + 1:03d}", start + timedelta(minutes=i))
+        for i in range(count)
+    ])
+    Conversation.objects.update_or_create(phone_number=shared, account=amara, defaults={
+        "owner": alex, "last_inbound_at": start + timedelta(minutes=count - 1),
+        "window_expires_at": start + timedelta(minutes=count - 1, hours=24)})
+    # Blair, on the same number, is locked out while Alex holds the window
+    _thread(blair, amara, shared, now - timedelta(minutes=30))
+
+    # consent required, opted out
+    for name in ("Dr. Chloé Castillo", "Dr. Jonas Jensen"):
+        _thread(alex, account(name=name), shared, now - timedelta(hours=2))
+
+    # expired (HCP wrote 30 hours ago) and expiring (20 hours ago)
+    for name, hours in (("Dr. Bruno Bernard", 30), ("Dr. Elena Eriksen", 20)):
+        hcp = account(name=name)
+        thread = _thread(alex, hcp, shared, now - timedelta(hours=hours))
+        inbound_at = now - timedelta(hours=hours)
+        _messages(thread, [("outbound", "Would you like the new study results?", inbound_at - timedelta(minutes=5)),
+                           ("inbound", "Yes, please send them.", inbound_at)])
+        Conversation.objects.update_or_create(phone_number=shared, account=hcp, defaults={
+            "owner": alex, "last_inbound_at": inbound_at, "window_expires_at": inbound_at + timedelta(hours=24)})
