@@ -11,6 +11,11 @@ class PeekLimitOffsetPagination(LimitOffsetPagination):
 
     default_limit = 50
     max_limit = 200
+    # Databases keep 64-bit integers; an offset past any real list is an empty page, not an overflow.
+    max_offset = 2**31 - 1
+
+    def get_offset(self, request):
+        return min(super().get_offset(request), self.max_offset)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request

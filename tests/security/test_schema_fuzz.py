@@ -46,7 +46,8 @@ def test_api_conforms_to_its_schema(_keep_test_connection):
         if operation.path == "/api/v1/auth/token/":
             continue  # its failures are throttled (tests/security/test_login_throttle.py)
 
-        @hsettings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @hsettings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+                   derandomize=os.environ.get("RAPPORT_FUZZ_RANDOM") != "1")
         @given(case=operation.as_strategy())
         def check(case):
             case.call_and_validate(headers=headers, checks=[not_a_server_error, response_schema_conformance])
