@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.realtime_helpers import flush_channel_layer
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -40,7 +42,7 @@ SERVICES = bool(os.environ.get("DATABASE_URL", "").startswith("postgres") and os
 def _fresh_channel_layer():
     yield
     # Groups and queued frames must not leak from one test into the next.
-    async_to_sync(get_channel_layer().flush)()
+    flush_channel_layer()
 
 
 @pytest.fixture

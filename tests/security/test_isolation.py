@@ -3,6 +3,8 @@ import json
 import uuid
 
 import pytest
+
+from tests.realtime_helpers import flush_channel_layer
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
@@ -102,4 +104,4 @@ def test_websocket_hears_nothing_of_another_reps_hcp(two_reps):
     # then: the next frame Alex gets is the marker: Blair's message never reached Alex's socket
     assert Message.objects.get(wamid="wamid.SEC1").thread == two_reps["blair_thread"]
     assert frame == {"type": "thread.state", "thread": two_reps["alex_thread"].pk, "marker": 1}
-    async_to_sync(get_channel_layer().flush)()
+    flush_channel_layer()
