@@ -109,7 +109,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "sync-whatsapp-templates": {"task": "templates_app.tasks.sync_all_templates_task", "schedule": 3600.0},
     "announce-windows": {"task": "chats.tasks.announce_windows_task", "schedule": 60.0},
+    "requeue-stale-sends": {"task": "chats.tasks.requeue_stale_sends_task", "schedule": 60.0},
 }
+# A task whose worker died unacknowledged goes back to the Redis queue only after this long;
+# the requeue-stale-sends beat (docs/whatsapp.md, Faults) recovers sends sooner.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)}
 
 # --- Cache (login throttling): Redis on the services profile, per-process memory otherwise ---
 if REDIS_URL:
@@ -196,6 +200,7 @@ WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=10.0)
 # worker may wait in place for a rate slot before re-queuing (see docs/whatsapp.md).
 WHATSAPP_SEND_MAX_ATTEMPTS = env.int("WHATSAPP_SEND_MAX_ATTEMPTS", default=5)
 WHATSAPP_SEND_MAX_DEFERRALS = env.int("WHATSAPP_SEND_MAX_DEFERRALS", default=30)
+WHATSAPP_STALE_SEND_SECONDS = env.int("WHATSAPP_STALE_SEND_SECONDS", default=120)  # requeue sweep
 WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=2.0)
 WHATSAPP_PAIR_BACKOFF_SECONDS = env.float("WHATSAPP_PAIR_BACKOFF_SECONDS", default=6.0)
 WHATSAPP_RATE_MAX_WAIT_SECONDS = env.float("WHATSAPP_RATE_MAX_WAIT_SECONDS", default=2.0)
