@@ -55,7 +55,7 @@ def message_queue_outbound(*, message: Message) -> None:
     """Hand `message` (already saved as queued) to the send task once the transaction commits."""
     from chats.tasks import send_message_task
 
-    Message.objects.filter(pk=message.pk).update(send_task_due_at=timezone.now())
+    # send_task_due_at stays empty: the sweep reads an empty one as "due when created" (no extra query).
     transaction.on_commit(lambda: send_message_task.delay(message.pk))
 
 
