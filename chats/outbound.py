@@ -11,6 +11,7 @@ import logging
 import random
 import re
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -38,6 +39,7 @@ MAY_LEAVE = {  # target status -> the statuses a message may move to it from
 STAMP_FIELD = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
 CALLBACK_RE = re.compile(r"^rapport:message:(\d+)$")
 TIMEOUT_UNKNOWN = "timeout_unknown"
+HANDOFF_MARGIN_SECONDS = 5.0  # beyond the rate wait and the HTTP timeout, before a hand-off is deemed dead
 
 
 class RetryLater(Exception):
@@ -53,7 +55,39 @@ def message_queue_outbound(*, message: Message) -> None:
     """Hand `message` (already saved as queued) to the send task once the transaction commits."""
     from chats.tasks import send_message_task
 
+    # send_task_due_at stays empty: the sweep reads an empty one as "due when created" (no extra query).
     transaction.on_commit(lambda: send_message_task.delay(message.pk))
+
+
+def send_retry_scheduled(*, message_id: int, countdown: float) -> None:
+    """Record when the re-queued send task is due, so the stale-send sweep leaves it alone until then."""
+    due = timezone.now() + timedelta(seconds=countdown)
+    Message.objects.filter(pk=message_id, status=Status.QUEUED).update(send_task_due_at=due)
+
+
+def stale_queued_messages_requeue(*, older_than: timedelta, now=None) -> int:
+    """Enqueue again every queued send whose task is overdue by `older_than` (its task was lost).
+
+    A worker killed mid-task leaves its broker message unacknowledged until the Redis
+    visibility timeout (an hour by default) and a message lost with the broker never
+    comes back; this sweep covers both. Each message is claimed by a conditional UPDATE
+    of `send_task_due_at`, so overlapping sweeps enqueue it once. A message with a
+    wamid is Meta's already and is never enqueued again.
+    """
+    from chats.tasks import send_message_task
+
+    now = now or timezone.now()
+    cutoff = now - older_than
+    overdue = (Q(send_task_due_at__lt=cutoff) | Q(send_task_due_at__isnull=True, created_at__lt=cutoff))
+    base = Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Status.QUEUED, wamid__isnull=True)
+    requeued = 0
+    for pk in base.filter(overdue).values_list("pk", flat=True)[:1000]:
+        with transaction.atomic():
+            if base.filter(overdue, pk=pk).update(send_task_due_at=now):
+                logger.warning("queued message %s had no send task running; enqueued again", pk)
+                transaction.on_commit(lambda pk=pk: send_message_task.delay(pk))
+                requeued += 1
+    return requeued
 
 
 def message_deliver(*, message_id: int) -> None:
@@ -66,6 +100,9 @@ def message_deliver(*, message_id: int) -> None:
     ).get(pk=message_id)
     if message.status != Status.QUEUED or message.wamid:
         return  # already handed to Meta, or settled: never send twice
+    if message.handoff_started_at is not None:
+        _interrupted_handoff(message)  # a run of this task died (or is still) mid-call: never send twice
+        return
     if not _opted_in(message.account):
         message_fail(message=message, failure=errors.Failure(
             "opted_out", "the HCP is not opted in any more; the message was not sent"))
@@ -79,14 +116,18 @@ def message_deliver(*, message_id: int) -> None:
         time.sleep(cooling)
     attempt = message.send_attempts + 1
     backend = get_backend()
+    if not _claim_handoff(message):
+        return  # another run of this task claimed it between our read and now
     try:
         result = backend.send(
             phone_number_id=number_id, access_token=message.phone_number.waba.effective_access_token,
             payload=payload_for(message),
         )
     except ratelimit.RateLimited as exc:
+        _release_handoff(message)
         raise RetryLater(exc.wait, "business number at its WHATSAPP_MPS rate") from exc
     except client.GraphUnreachable as exc:
+        _release_handoff(message)  # the connection never opened: Meta has nothing
         _retry_or_fail(message, attempt, errors.Failure("unreachable", f"could not reach Meta: {exc}"))
     except client.GraphOutcomeUnknown as exc:
         # The request may have reached Meta: sending again could give the HCP the message twice.
@@ -97,9 +138,52 @@ def message_deliver(*, message_id: int) -> None:
             f"({exc})",
         ))
     except client.GraphError as exc:
+        _release_handoff(message)  # Meta answered with an error: it did not take the message
         _on_graph_error(message, attempt, exc, pair)
     else:
         _record_sent(message, result, backend)
+
+
+def _handoff_deadline_seconds() -> float:
+    return settings.WHATSAPP_RATE_MAX_WAIT_SECONDS + settings.WHATSAPP_TIMEOUT_SECONDS + HANDOFF_MARGIN_SECONDS
+
+
+def _claim_handoff(message: Message) -> bool:
+    """Mark the message as being handed to Meta, committed before the HTTP call leaves.
+
+    Whoever finds this mark on a queued message without a wamid knows a hand-off began
+    and never finished: it may have reached Meta, so it is not sent again (see
+    _interrupted_handoff).
+    """
+    now = timezone.now()
+    claimed = Message.objects.filter(
+        pk=message.pk, status=Status.QUEUED, wamid__isnull=True, handoff_started_at__isnull=True
+    ).update(handoff_started_at=now)
+    if claimed:
+        message.handoff_started_at = now
+        return True
+    message.refresh_from_db()
+    if message.status == Status.QUEUED and not message.wamid:
+        _interrupted_handoff(message)
+    return False
+
+
+def _release_handoff(message: Message) -> None:
+    Message.objects.filter(pk=message.pk, wamid__isnull=True).update(handoff_started_at=None)
+    message.handoff_started_at = None
+
+
+def _interrupted_handoff(message: Message) -> None:
+    """A hand-off began and left no outcome: still running elsewhere, or its worker died mid-call."""
+    age = (timezone.now() - message.handoff_started_at).total_seconds()
+    deadline = _handoff_deadline_seconds()
+    if age < deadline:
+        raise RetryLater(deadline - age + 0.5, "another worker is handing this message to Meta")
+    message_fail(message=message, failure=errors.Failure(
+        TIMEOUT_UNKNOWN,
+        "the worker stopped while handing this message to Meta; it may or may not have arrived, "
+        "so it was not sent again",
+    ))
 
 
 def _on_graph_error(message: Message, attempt: int, exc: client.GraphError, pair: str) -> None:

@@ -37,6 +37,8 @@ def send_message_task(self, message_id: int):
             outbound.message_fail(message=message, failure=Failure(
                 "retries_exhausted", f"still could not send after {self.request.retries} retries: {exc.reason}"))
             return None
+        if not self.request.is_eager:
+            outbound.send_retry_scheduled(message_id=message_id, countdown=exc.countdown)
         return _again(self, exc.countdown, [message_id])
 
 
@@ -69,3 +71,13 @@ def announce_windows_task():
     from chats.windows import window_announce_due
 
     return window_announce_due()
+
+
+@shared_task
+def requeue_stale_sends_task():
+    """Every minute (beat): enqueue again the queued sends whose task was lost (killed worker, lost broker)."""
+    from datetime import timedelta
+
+    from chats.outbound import stale_queued_messages_requeue
+
+    return stale_queued_messages_requeue(older_than=timedelta(seconds=settings.WHATSAPP_STALE_SEND_SECONDS))

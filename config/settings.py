@@ -112,9 +112,13 @@ CELERY_BEAT_SCHEDULE = {
     "redact-expired-message-bodies": {
         "task": "chats.compliance.tasks.redact_expired_bodies_task", "schedule": 24 * 3600.0,
     },
+    "requeue-stale-sends": {"task": "chats.tasks.requeue_stale_sends_task", "schedule": 60.0},
 }
 # Message bodies older than this many days are redacted (rows and statuses stay); 0 keeps them for ever.
 MESSAGE_BODY_RETENTION_DAYS = env.int("MESSAGE_BODY_RETENTION_DAYS", default=0)
+# A task whose worker died unacknowledged goes back to the Redis queue only after this long;
+# the requeue-stale-sends beat (docs/whatsapp.md, Faults) recovers sends sooner.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)}
 
 # --- Cache (login throttling): Redis on the services profile, per-process memory otherwise ---
 if REDIS_URL:
@@ -201,6 +205,7 @@ WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=10.0)
 # worker may wait in place for a rate slot before re-queuing (see docs/whatsapp.md).
 WHATSAPP_SEND_MAX_ATTEMPTS = env.int("WHATSAPP_SEND_MAX_ATTEMPTS", default=5)
 WHATSAPP_SEND_MAX_DEFERRALS = env.int("WHATSAPP_SEND_MAX_DEFERRALS", default=30)
+WHATSAPP_STALE_SEND_SECONDS = env.int("WHATSAPP_STALE_SEND_SECONDS", default=120)  # requeue sweep
 WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=2.0)
 WHATSAPP_PAIR_BACKOFF_SECONDS = env.float("WHATSAPP_PAIR_BACKOFF_SECONDS", default=6.0)
 WHATSAPP_RATE_MAX_WAIT_SECONDS = env.float("WHATSAPP_RATE_MAX_WAIT_SECONDS", default=2.0)

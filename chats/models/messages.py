@@ -67,6 +67,15 @@ class Message(models.Model):
     error_title = models.CharField(max_length=255, blank=True)
     error_details = models.TextField(blank=True)
     send_attempts = models.PositiveSmallIntegerField(default=0)
+    handoff_started_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When a worker began handing this message to Meta; cleared when Meta refused it. "
+                  "Set on a queued message without a wamid: the outcome of that hand-off is unknown.",
+    )
+    send_task_due_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the pending send task should run; queued messages well past it are re-enqueued.",
+    )
     client_id = models.UUIDField(null=True, blank=True)
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="sent_messages"

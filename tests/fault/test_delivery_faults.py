@@ -3,8 +3,8 @@
 Covered here: webhooks duplicated, replayed and reordered; PostgreSQL connections dropped
 between deliveries; the Graph API answering 429, 500 and hanging past the timeout; a
 client double-submitting. Each ends with one row per HCP message and per send, statuses
-monotonic, nothing left queued. Not yet covered (docs/performance.md): SIGKILL of a real
-Celery worker and a Redis restart mid-run.
+monotonic, nothing left queued. A real worker killed with SIGKILL and dropped Redis
+connections: test_worker_faults.py.
 """
 import os
 import random
