@@ -76,19 +76,8 @@ class AccountResource(RowErrorsMixin, resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         self._rows_by_number: dict[str, int] = {}
 
-    def get_instance(self, instance_loader, row):
-        # A number that does not parse identifies nobody; import_instance reports it on its column.
-        try:
-            return super().get_instance(instance_loader, row)
-        except ValueError:
-            return None
-
     def import_instance(self, instance, row, **kwargs):
-        errors = {}
-        try:
-            super().import_instance(instance, row, **kwargs)
-        except ValidationError as exc:
-            errors = exc.update_error_dict(errors)
+        errors = self._import_collecting_errors(instance, row, **kwargs)
         # The team is saved after the row (many-to-many); check it now so a bad
         # username is a row error in the preview rather than a failure at save time.
         if "team" in row:

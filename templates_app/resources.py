@@ -125,6 +125,22 @@ class RowErrorsMixin:
     def get_error_result_class(self):
         return PlainError
 
+    def get_instance(self, instance_loader, row):
+        # An identity column that does not parse (unknown WABA, bad number) identifies no
+        # existing row; import_instance reports it on its column.
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError:
+            return None
+
+    def _import_collecting_errors(self, instance, row, **kwargs) -> dict:
+        """Import the row's columns; return their validation errors by field instead of raising."""
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as exc:
+            return exc.update_error_dict({})
+        return {}
+
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         """The import's own errors first; the model's checks only for the columns that parsed."""
         errors = dict(import_validation_errors or {})
@@ -189,19 +205,8 @@ class MessageTemplateResource(RowErrorsMixin, resources.ModelResource):
         # (waba_id, name, language) -> the first row that used it, to catch duplicates within one file.
         self._rows_by_identity: dict[tuple[str, str, str], int] = {}
 
-    def get_instance(self, instance_loader, row):
-        # An unknown WABA cannot identify an existing row; import_instance reports it on its column.
-        try:
-            return super().get_instance(instance_loader, row)
-        except ValueError:
-            return None
-
     def import_instance(self, instance, row, **kwargs):
-        errors = {}
-        try:
-            super().import_instance(instance, row, **kwargs)
-        except ValidationError as exc:
-            errors = exc.update_error_dict(errors)
+        errors = self._import_collecting_errors(instance, row, **kwargs)
         identity = tuple(cell_text(row.get(column)) for column in ("waba_id", "name", "language"))
         if all(identity) and "waba" not in errors:
             first = self._rows_by_identity.setdefault(identity, kwargs.get("row_number"))
