@@ -50,6 +50,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
+# Threads per ASGI process that run HTTP requests (config/asgi.py); keep DATABASE_POOL_SIZE above it.
+HTTP_THREADS = env.int("HTTP_THREADS", default=10)
 
 TEMPLATES = [
     {

@@ -107,6 +107,7 @@ def make_world(*, hcps: int, reps: int = 1):
 
     Committed for real (the bench runs outside a test transaction) so server processes see it.
     """
+    from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
     from tests.factories import AccountFactory, PhoneNumberFactory, UserFactory
@@ -116,9 +117,14 @@ def make_world(*, hcps: int, reps: int = 1):
     # Leftover Celery messages (unacked ones come back) from an earlier run would point at
     # a dropped database: the bench needs a Redis database of its own and empties it.
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    users = [UserFactory(username=f"bench.rep{i}") for i in range(reps)]
+    from chats.models import Account
+
+    # Several benches share one throwaway database: each world gets names and numbers of its own.
+    world = get_user_model().objects.filter(username__startswith="bench.").count()
+    offset = Account.objects.count()
+    users = [UserFactory(username=f"bench.{world + i}") for i in range(reps)]
     number = PhoneNumberFactory(reps=users)
-    accounts = [AccountFactory(whatsapp_number=f"+4479{n:08d}") for n in range(hcps)]
+    accounts = [AccountFactory(whatsapp_number=f"+4479{offset + n:08d}") for n in range(hcps)]
     for account in accounts:
         account.team.add(*users)
     tokens = [Token.objects.get_or_create(user=u)[0].key for u in users]
