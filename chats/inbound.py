@@ -47,12 +47,12 @@ def webhook_receive(*, body: bytes, signature: str | None) -> ReceiveOutcome:
         return ReceiveOutcome(401, "missing X-Hub-Signature-256")
     if not signatures.is_valid(body, signature):
         return ReceiveOutcome(403, "signature does not match")
-    from chats.tasks import process_webhook_event_task
+    from chats.webhook_queue import drain_request
 
     with transaction.atomic():
         event = WebhookEvent.objects.create(body=body)
         # robust: in eager mode processing runs here, and its failure must not turn Meta's 200 into a 500
-        transaction.on_commit(lambda: process_webhook_event_task.delay(event.pk), robust=True)
+        transaction.on_commit(drain_request, robust=True)
     return ReceiveOutcome(200, "stored", event)
 
 
@@ -60,19 +60,20 @@ class WebhookProcessingError(Exception):
     """Some items of a stored body could not be processed; processing the whole body again is safe."""
 
 
-def webhook_event_process(*, event_id: int) -> None:
-    """Ingest every message, status and template update of one stored body. Idempotent."""
+def webhook_event_process(*, event: WebhookEvent) -> str:
+    """Ingest every message, status and template update of one stored body. Idempotent.
+
+    Called by the drain (chats/webhook_queue.py), which counts attempts and marks the
+    event processed. Returns "" when done, or why a body that will never parse (not
+    JSON) was given up; raises WebhookProcessingError when some items failed.
+    """
     from chats.outbound import status_apply
     from templates_app.services import template_status_apply
 
-    event = WebhookEvent.objects.get(pk=event_id)
-    WebhookEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
     try:
         parsed = parse_body(bytes(event.body))
     except PayloadError as exc:
-        # a signed body that is not JSON will never become JSON: record and stop
-        WebhookEvent.objects.filter(pk=event_id).update(processed_at=timezone.now(), error=str(exc))
-        return
+        return str(exc)  # a signed body that is not JSON will never become JSON
     failures = []
     for item, handler in (
         [(m, lambda m: inbound_message_ingest(incoming=m)) for m in parsed.messages]
@@ -82,12 +83,11 @@ def webhook_event_process(*, event_id: int) -> None:
         try:
             handler(item)
         except Exception as exc:  # one bad item must not stop the rest of the batch
-            logger.exception("webhook event %s: could not process %r", event_id, item)
+            logger.exception("webhook event %s: could not process %r", event.pk, item)
             failures.append(f"{type(item).__name__} {getattr(item, 'wamid', getattr(item, 'name', ''))}: {exc!r}")
     if failures:
-        WebhookEvent.objects.filter(pk=event_id).update(error="\n".join(failures)[:5000])
-        raise WebhookProcessingError(f"{len(failures)} item(s) failed in webhook event {event_id}")
-    WebhookEvent.objects.filter(pk=event_id).update(processed_at=timezone.now(), error="")
+        raise WebhookProcessingError("\n".join(failures))
+    return ""
 
 
 def inbound_message_ingest(*, incoming: InboundMessage) -> tuple[Message, bool]:

@@ -7,8 +7,6 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_MAX_ATTEMPTS = 5
-
 
 def _again(task, countdown: float, args: list):
     """Retry after `countdown`; eagerly (embedded default, tests) there is no worker to defer to, so run it now."""
@@ -42,19 +40,12 @@ def send_message_task(self, message_id: int):
         return _again(self, exc.countdown, [message_id])
 
 
-@shared_task(bind=True, max_retries=None, acks_late=True)
-def process_webhook_event_task(self, event_id: int):
-    """Ingest one stored webhook body; safe to run again, so failures retry it whole."""
-    from chats.inbound import WebhookProcessingError, webhook_event_process
+@shared_task
+def drain_webhook_events_task(slot: int = 0, holds_slot: bool = False):
+    """Process the stored webhook bodies that are due (chats/webhook_queue.py); the beat runs it every 30 s."""
+    from chats.webhook_queue import webhook_events_drain
 
-    try:
-        webhook_event_process(event_id=event_id)
-    except WebhookProcessingError:
-        if self.request.retries + 1 >= WEBHOOK_MAX_ATTEMPTS:
-            logger.error("webhook event %s still failing after %s attempts; left for admins", event_id,
-                         self.request.retries + 1)
-            return None
-        return _again(self, 5 * 2 ** self.request.retries, [event_id])
+    return webhook_events_drain(slot=slot, holds_slot=holds_slot)
 
 
 @shared_task

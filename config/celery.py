@@ -2,6 +2,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -9,3 +10,9 @@ app = Celery("rapport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["chats.compliance"])  # chats.compliance.tasks (retention)
+
+
+@worker_ready.connect
+def _drain_webhooks_on_start(**_kwargs):
+    """Bodies a killed worker had claimed are due again once their lease ends: look at once."""
+    app.send_task("chats.tasks.drain_webhook_events_task", args=[0, False])

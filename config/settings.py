@@ -115,7 +115,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "chats.compliance.tasks.redact_expired_bodies_task", "schedule": 24 * 3600.0,
     },
     "requeue-stale-sends": {"task": "chats.tasks.requeue_stale_sends_task", "schedule": 60.0},
+    # a safety net: drains are woken by each stored webhook (chats/webhook_queue.py)
+    "drain-webhook-events": {"task": "chats.tasks.drain_webhook_events_task", "schedule": 30.0},
 }
+# Stored webhook bodies (chats/webhook_queue.py): drains running at once, how long a drain
+# holds its slot without renewing it, and how long a claimed body waits before another drain
+# may take it (a drain killed mid-batch loses its bodies for this long).
+WEBHOOK_DRAIN_CONCURRENCY = env.int("WEBHOOK_DRAIN_CONCURRENCY", default=2)
+WEBHOOK_DRAIN_SLOT_SECONDS = env.int("WEBHOOK_DRAIN_SLOT_SECONDS", default=10)
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=30)
 # Message bodies older than this many days are redacted (rows and statuses stay); 0 keeps them for ever.
 MESSAGE_BODY_RETENTION_DAYS = env.int("MESSAGE_BODY_RETENTION_DAYS", default=0)
 # A task whose worker died unacknowledged goes back to the Redis queue only after this long;

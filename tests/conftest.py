@@ -14,6 +14,16 @@ def _eager_celery():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_webhook_state():
+    """Each test starts with no drain holding a slot and re-reads the WABAs' secrets."""
+    from chats.webhook_queue import drain_slots_free
+    from chats.whatsapp.signatures import forget_secrets
+
+    drain_slots_free()
+    forget_secrets()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """PBKDF2's deliberate slowness is not under test (and would dominate the suite's time)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from .accounts import Account
 from .numbers import PhoneNumber
@@ -114,9 +115,13 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
+    # When a drain may take it: now when stored, the end of a lease when claimed, later when backing off.
+    available_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [models.Index(fields=["available_at", "id"], condition=models.Q(processed_at__isnull=True),
+                                name="chats_webhook_due_idx")]
 
     def __str__(self):
         state = "processed" if self.processed_at else "pending"

@@ -1,8 +1,10 @@
 """X-Hub-Signature-256: HMAC-SHA256 of the raw body with the app secret."""
 import hashlib
 import hmac
+import time
 
 from django.conf import settings
+from django.db.models.signals import post_delete, post_save
 
 PREFIX = "sha256="
 
@@ -12,6 +14,29 @@ def sign(body: bytes, secret: str) -> str:
     return PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+# The WABAs' own secrets, read at most every SECRETS_TTL seconds per process: the lookup cost
+# a third of a webhook's acknowledgement. Saving or deleting a WABA forgets them at once in
+# the process that did it (the receivers below); other processes see the change within the TTL.
+SECRETS_TTL = 10.0
+_own_secrets: tuple[float, list[str]] | None = None
+
+
+def forget_secrets() -> None:
+    global _own_secrets
+    _own_secrets = None
+
+
+def _waba_secrets() -> list[str]:
+    global _own_secrets
+    now = time.monotonic()
+    if _own_secrets is None or now - _own_secrets[0] > SECRETS_TTL:
+        from chats.models import WhatsAppBusinessAccount
+
+        _own_secrets = (now, list(WhatsAppBusinessAccount.objects.exclude(app_secret="")
+                                  .values_list("app_secret", flat=True)))
+    return _own_secrets[1]
+
+
 def candidate_secrets() -> list[str]:
     """Every secret a genuine body may be signed with.
 
@@ -19,11 +44,8 @@ def candidate_secrets() -> list[str]:
     WABA it is for: a match with the global secret or any WABA's own secret
     is accepted.
     """
-    from chats.models import WhatsAppBusinessAccount
-
     secrets = [settings.WHATSAPP_APP_SECRET] if settings.WHATSAPP_APP_SECRET else []
-    own = WhatsAppBusinessAccount.objects.exclude(app_secret="").values_list("app_secret", flat=True)
-    return secrets + [s for s in own if s not in secrets]
+    return secrets + [s for s in _waba_secrets() if s not in secrets]
 
 
 def is_valid(body: bytes, header: str) -> bool:
@@ -36,3 +58,11 @@ def is_valid(body: bytes, header: str) -> bool:
     for secret in candidate_secrets():
         matched |= hmac.compare_digest(sign(body, secret).encode(), given)
     return matched
+
+
+def _waba_changed(**_kwargs) -> None:
+    forget_secrets()
+
+
+post_save.connect(_waba_changed, sender="chats.WhatsAppBusinessAccount", dispatch_uid="signatures-waba-save")
+post_delete.connect(_waba_changed, sender="chats.WhatsAppBusinessAccount", dispatch_uid="signatures-waba-delete")

@@ -97,6 +97,9 @@ def stack(transactional_db, settings, tmp_path):
         "WHATSAPP_RETRY_BASE_SECONDS": "0.2",
         # An unacknowledged task of a killed worker comes back after this (3600 s in production).
         "CELERY_VISIBILITY_TIMEOUT_SECONDS": "2",
+        # A killed drain's slot and its claimed webhook bodies are free again after this (10 s / 30 s).
+        "WEBHOOK_DRAIN_SLOT_SECONDS": "2",
+        "WEBHOOK_LEASE_SECONDS": "2",
     }
     workers: list[Worker] = []
 
