@@ -130,10 +130,10 @@ MESSAGE_BODY_RETENTION_DAYS = env.int("MESSAGE_BODY_RETENTION_DAYS", default=0)
 # the requeue-stale-sends beat (docs/whatsapp.md, Faults) recovers sends sooner.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)}
 
-# --- Cache (login throttling): Redis on the services profile, per-process memory otherwise ---
+# --- Cache (login throttling, webhook drain slots): Redis on the services profile, per-process memory otherwise ---
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": "rapport"}}
+                          "KEY_PREFIX": "rapport", "OPTIONS": {"pool_class": "config.cache.SharedConnectionPool"}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
