@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -126,10 +125,11 @@ def inbound_message_ingest(*, incoming: InboundMessage) -> tuple[Message, bool]:
             return message, created
 
         conversation = conversation_lock(phone_number=number, account=account)
-        rep, rule = route_inbound(conversation=conversation, phone_number=number)
+        rep_id, rule = route_inbound(conversation=conversation, phone_number=number)
         thread = None
-        if rep is not None:
-            thread, _ = Thread.objects.get_or_create(user=rep, account=account, phone_number=number)
+        if rep_id is not None:
+            thread, _ = Thread.objects.get_or_create(user_id=rep_id, account=account, phone_number=number)
+            thread.account, thread.phone_number = account, number  # known already: no lazy loads later
             fields["reply_to"] = _reply_target(thread, incoming.context_wamid)
         else:
             fields["unrouted_reason"] = rule
@@ -141,11 +141,12 @@ def inbound_message_ingest(*, incoming: InboundMessage) -> tuple[Message, bool]:
         audit(kind=AuditEvent.Kind.MESSAGE_RECEIVED, thread=thread, account=account, phone_number=number,
               message=message, wamid=incoming.wamid, wa_type=incoming.wa_type)
         audit(kind=AuditEvent.Kind.ROUTED, actor=None, thread=thread, account=account, phone_number=number,
-              message=message, rule=rule if rep else "unrouted", user_id=rep.pk if rep else None)
-        if rep is None:
+              message=message, rule=rule if rep_id else "unrouted", user_id=rep_id)
+        if rep_id is None:
             return message, True
         if incoming.opens_window and incoming.timestamp:
-            _roll_window(conversation=conversation, rep=rep, at=incoming.timestamp, thread=thread, message=message)
+            _roll_window(conversation=conversation, rep_id=rep_id, at=incoming.timestamp, thread=thread,
+                         message=message)
             from chats.windows import publish_conversation_states
 
             # The window, its owner and the other reps' lock changed: every thread on it hears so.
@@ -158,29 +159,29 @@ def inbound_message_ingest(*, incoming: InboundMessage) -> tuple[Message, bool]:
 
 def conversation_lock(*, phone_number: PhoneNumber, account: Account) -> Conversation:
     """The (number, HCP) Conversation row, created if needed and locked for this transaction."""
-    Conversation.objects.get_or_create(phone_number=phone_number, account=account)
-    return Conversation.objects.select_for_update().get(phone_number=phone_number, account=account)
+    conversation, _ = Conversation.objects.select_for_update().get_or_create(phone_number=phone_number,
+                                                                            account=account)
+    return conversation
 
 
-def route_inbound(*, conversation: Conversation, phone_number: PhoneNumber):
-    """Who gets the HCP's message (DESIGN 3.8): (user, rule) or (None, why not).
+def route_inbound(*, conversation: Conversation, phone_number: PhoneNumber) -> tuple[int | None, str]:
+    """Who gets the HCP's message (DESIGN 3.8): (user id, rule) or (None, why not).
 
     Only reps still assigned to the number qualify: an unassigned rep's claim lapses.
     """
     assignees = set(PhoneAssignment.objects.filter(phone_number=phone_number).values_list("user_id", flat=True))
-    User = get_user_model()
     if conversation.last_template_by_id in assignees:
-        return User.objects.get(pk=conversation.last_template_by_id), "latest_template_sender"
+        return conversation.last_template_by_id, "latest_template_sender"
     if conversation.owner_id in assignees:
-        return User.objects.get(pk=conversation.owner_id), "window_owner"
+        return conversation.owner_id, "window_owner"
     if len(assignees) == 1:
-        return User.objects.get(pk=next(iter(assignees))), "only_assignee"
+        return next(iter(assignees)), "only_assignee"
     if not assignees:
         return None, "no rep is assigned to this business number"
     return None, "shared number and no rep has sent this HCP a template or owns the window"
 
 
-def _roll_window(*, conversation: Conversation, rep, at, thread: Thread, message: Message) -> None:
+def _roll_window(*, conversation: Conversation, rep_id: int, at, thread: Thread, message: Message) -> None:
     """Open or roll the 24-hour window from the HCP message's WhatsApp timestamp.
 
     A late copy of an older message (Meta retries for days) never moves the window back.
@@ -198,7 +199,7 @@ def _roll_window(*, conversation: Conversation, rep, at, thread: Thread, message
     )
     conversation.last_inbound_at = at
     conversation.window_expires_at = at + WINDOW
-    conversation.owner = rep
+    conversation.owner_id = rep_id
     conversation.expiry_warned_at = None
     conversation.expiry_announced_at = None
     if conversation.ended_at and at > conversation.ended_at:
@@ -209,7 +210,7 @@ def _roll_window(*, conversation: Conversation, rep, at, thread: Thread, message
         kind=AuditEvent.Kind.WINDOW_ROLLED if was_open else AuditEvent.Kind.WINDOW_OPENED,
         thread=thread,
         message=message,
-        owner_id=rep.pk,
+        owner_id=rep_id,
         last_inbound_at=at.isoformat(),
         expires_at=conversation.window_expires_at.isoformat(),
     )

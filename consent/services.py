@@ -3,7 +3,10 @@
 Every change writes a ConsentEvent (append-only) and tells the reps who have a
 thread with the HCP, after commit.
 """
+import time
+
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from chats.events import publish_on_commit
@@ -55,10 +58,37 @@ def consent_capture(*, account: Account, actor, via: str = ConsentChannel.REP) -
     return _set_status(account=account, status=ConsentStatus.OPTED_IN, via=via, actor=actor, consent_type=consent_type)
 
 
+# Every keyword of every consent type, normalised, read at most every KEYWORDS_TTL seconds per
+# process: most HCP messages are no keyword, and this spares each of them a query. Saving or
+# deleting a consent type forgets the set at once in that process; others within the TTL.
+KEYWORDS_TTL = 10.0
+_known_keywords: tuple[float, frozenset[str]] | None = None
+
+
+def forget_keywords(**_kwargs) -> None:
+    global _known_keywords
+    _known_keywords = None
+
+
+def _could_be_keyword(key: str) -> bool:
+    global _known_keywords
+    now = time.monotonic()
+    if _known_keywords is None or now - _known_keywords[0] > KEYWORDS_TTL:
+        keys = set()
+        for consent_type in ConsentType.objects.all():
+            keys |= {keyword_key(k) for k in consent_type.unsubscribe_list + consent_type.subscribe_list}
+        _known_keywords = (now, frozenset(keys))
+    return key in _known_keywords[1]
+
+
+post_save.connect(forget_keywords, sender=ConsentType, dispatch_uid="consent-keywords-save")
+post_delete.connect(forget_keywords, sender=ConsentType, dispatch_uid="consent-keywords-delete")
+
+
 def keyword_intent(text: str) -> tuple[str, ConsentType] | None:
     """('opted_in'|'opted_out', type) when the whole text is a consent keyword in any language."""
     key = keyword_key(text)
-    if not key:
+    if not key or not _could_be_keyword(key):
         return None
     for consent_type in ConsentType.objects.all():
         if key in {keyword_key(k) for k in consent_type.unsubscribe_list}:
@@ -68,7 +98,6 @@ def keyword_intent(text: str) -> tuple[str, ConsentType] | None:
     return None
 
 
-@transaction.atomic
 def consent_apply_keyword(*, message: Message) -> str | None:
     """Opt the HCP in or out when an inbound message is only a keyword. Returns the new status, or None.
 
@@ -81,10 +110,11 @@ def consent_apply_keyword(*, message: Message) -> str | None:
     if intent is None:
         return None
     status, consent_type = intent
-    _set_status(account=message.account, status=status, via=ConsentChannel.KEYWORD, message=message,
-                consent_type=consent_type)
-    if status == ConsentStatus.OPTED_OUT:
-        fail_queued_messages(account=message.account)
+    with transaction.atomic():
+        _set_status(account=message.account, status=status, via=ConsentChannel.KEYWORD, message=message,
+                    consent_type=consent_type)
+        if status == ConsentStatus.OPTED_OUT:
+            fail_queued_messages(account=message.account)
     return status
 
 

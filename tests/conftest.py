@@ -15,12 +15,14 @@ def _eager_celery():
 
 @pytest.fixture(autouse=True)
 def _fresh_webhook_state():
-    """Each test starts with no drain holding a slot and re-reads the WABAs' secrets."""
+    """Each test starts with no drain holding a slot and re-reads the WABAs' secrets and the consent keywords."""
     from chats.webhook_queue import drain_slots_free
     from chats.whatsapp.signatures import forget_secrets
+    from consent.services import forget_keywords
 
     drain_slots_free()
     forget_secrets()
+    forget_keywords()
 
 
 @pytest.fixture(autouse=True)

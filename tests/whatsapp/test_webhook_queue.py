@@ -179,3 +179,20 @@ def test_two_drains_at_once_process_each_body_exactly_once(solo_number, ada):
     assert Message.objects.filter(wamid__startswith="wamid.PAR").count() == count
     assert set(WebhookEvent.objects.values_list("attempts", flat=True)) == {1}
     assert not WebhookEvent.objects.filter(processed_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize("history", [2, 12])
+def test_ingesting_an_hcp_message_costs_the_same_queries_whatever_the_history(history, solo_number, ada,
+                                                                              django_assert_num_queries):
+    # given a thread with some history (the window open, earlier messages stored)
+    for i in range(history):
+        store(text_body(number=solo_number, account=ada, wamid=f"wamid.H{i}", ts=1_700_000_000 + i))
+    webhook_queue.webhook_events_drain(slot=0, holds_slot=False)
+    store(text_body(number=solo_number, account=ada, wamid="wamid.NEXT", ts=1_700_000_100))
+    # when one more body is drained, then the work is the same fixed list of statements (each
+    # transaction shows here as SAVEPOINT/RELEASE, inside the test's own): claim (4), load (1),
+    # number and HCP (2), in one transaction (2) the conversation lock, assignees and thread (3),
+    # the message (3 with its savepoint), audit rows (3), window (1), the threads' live state (2),
+    # activity (1); done (1); the two last looks for more (6)
+    with django_assert_num_queries(29):
+        assert webhook_queue.webhook_events_drain(slot=0, holds_slot=False) == 1
