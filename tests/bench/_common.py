@@ -91,6 +91,25 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not come up in {timeout} s")
 
 
+def worker_command() -> list[str]:
+    """The Procfile's worker: two processes, niced so that acknowledging webhooks wins the CPU
+    over processing them when both want it (docs/operations.md)."""
+    return ["nice", "-n", "10", bin_path("celery"), "-A", "config", "worker", "-P", "prefork", "-c", "2",
+            "-l", "warning"]
+
+
+def wait_worker(timeout: float = 60.0) -> None:
+    """Until a Celery worker answers a ping: work sent before it is ready waits in the queue
+    and would be counted as latency."""
+    from config.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError(f"no Celery worker answered in {timeout} s")
+
+
 def stop(proc: subprocess.Popen) -> None:
     """End a process this bench started, and its children (its own session)."""
     if proc.poll() is None:

@@ -16,7 +16,7 @@ import time
 
 from tests.bench._common import (
     SKIPPED, bin_path, child_env, free_port, machine, make_world, pct, services_available, signed_text, start, stop,
-    wait_http,
+    wait_http, worker_command,
 )
 from tests.bench._load import build_request, run_step
 
@@ -81,8 +81,7 @@ def run() -> None:
     print(f"machine: {machine()}; steps of {STEP_SECONDS:g} s at {RATES} per second")
     _users, number, accounts, _tokens = make_world(hcps=500)
     env = child_env(RAPPORT_BENCH_ENDPOINTS="1")
-    worker = start([bin_path("celery"), "-A", "config", "worker", "-P", "prefork", "-c", "1", "-l", "warning"],
-                   env, "ingest-worker")
+    worker = start(worker_command(), env, "ingest-worker")
     best = {}
     try:
         for name, command in SERVERS.items():

@@ -24,6 +24,7 @@ from django.utils import timezone
 from chats.models import Conversation, Thread
 from tests.bench._common import (
     SKIPPED, bin_path, child_env, free_port, machine, make_world, services_available, start, stop, summary, wait_http,
+    wait_worker, worker_command,
 )
 from tests.whatsapp.fake_graph import start_fake_graph
 
@@ -69,13 +70,13 @@ def run() -> None:
     env = child_env(WHATSAPP_BACKEND="cloud", WHATSAPP_GRAPH_URL=fake.url, WHATSAPP_MPS=str(MPS),
                     WHATSAPP_RATE_MAX_WAIT_SECONDS="2")
     port = free_port()
-    worker = start([bin_path("celery"), "-A", "config", "worker", "-P", "prefork", "-c", "2", "-l", "warning"],
-                   env, "outbound-worker")
+    worker = start(worker_command(), env, "outbound-worker")
     server = start([bin_path("uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
                     "--workers", "1", "--no-access-log", "--lifespan", "off", "--log-level", "warning"],
                    env, "outbound-server")
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
+        wait_worker()
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Token {tokens[0]}"})
         posted_at, statuses = {}, []
         for i in range(LATENCY_SENDS):  # 1: latency, 10 sends a second, well under the rate

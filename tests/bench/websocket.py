@@ -18,7 +18,7 @@ import websockets
 
 from tests.bench._common import (
     SKIPPED, bin_path, child_env, free_port, machine, make_world, pct, services_available, signed_text, start, stop,
-    summary, wait_http,
+    summary, wait_http, wait_worker, worker_command,
 )
 from tests.bench._load import build_request, run_step
 
@@ -70,12 +70,12 @@ def run() -> None:
     _users, number, accounts, tokens = make_world(hcps=200)
     env = child_env()
     port = free_port()
-    worker = start([bin_path("celery"), "-A", "config", "worker", "-P", "prefork", "-c", "2", "-l", "warning"],
-                   env, "ws-worker")
+    worker = start(worker_command(), env, "ws-worker")
     server = start([bin_path("uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
                     "--workers", "1", "--no-access-log", "--lifespan", "off", "--log-level", "warning"], env, "ws-server")
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
+        wait_worker()
         latencies, acked, errors = asyncio.run(_measure(port, tokens[0], number, accounts))
     finally:
         stop(server)
