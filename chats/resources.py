@@ -3,12 +3,15 @@
 Columns: name, specialty, whatsapp_number, language, team (comma-separated
 usernames). A row is identified by its WhatsApp number, normalised to E.164
 before the lookup, so "+44 7700 900123" and "+447700900123" are the same HCP
-and importing the same file twice changes nothing.
+and importing the same file twice changes nothing. HCP records are audited like
+templates: every row an import writes leaves one `admin.change` row naming the
+HCP (`chats/compliance/import_audit.py`).
 """
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
+from chats.compliance.import_audit import AuditedImportMixin
 from chats.models import Account
 from chats.phones import normalize_e164
 from templates_app.resources import RowErrorsMixin, TextWidget, cell_text
@@ -50,7 +53,7 @@ class TeamWidget(widgets.ManyToManyWidget):
         return ",".join(sorted(user.username for user in value.all()))
 
 
-class AccountResource(RowErrorsMixin, resources.ModelResource):
+class AccountResource(AuditedImportMixin, RowErrorsMixin, resources.ModelResource):
     name = fields.Field(attribute="name", column_name="name", widget=TextWidget())
     specialty = fields.Field(attribute="specialty", column_name="specialty", widget=TextWidget())
     whatsapp_number = fields.Field(attribute="whatsapp_number", column_name="whatsapp_number", widget=PhoneWidget())

@@ -4,7 +4,7 @@ from django.utils.html import format_html_join
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 
-from chats.compliance.admin_audit import AuditedAdminMixin
+from chats.compliance.admin_audit import AuditedImportAdminMixin
 from templates_app.models import BINDING_FIELDS, MessageTemplate
 from templates_app.resources import MessageTemplateResource
 
@@ -12,7 +12,7 @@ DATA_FORMATS = (base_formats.CSV, base_formats.XLSX, base_formats.JSON)
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(AuditedAdminMixin, ImportExportModelAdmin):
+class MessageTemplateAdmin(AuditedImportAdminMixin, ImportExportModelAdmin):
     resource_classes = [MessageTemplateResource]
     import_formats = DATA_FORMATS
     export_formats = DATA_FORMATS

@@ -1,7 +1,8 @@
 """Message templates as data: the columns admins import and export (CSV, XLSX, JSON).
 
 Each row is identified by (waba_id, name, language), so importing the same file
-twice changes nothing. Every problem in a row is reported as a validation error
+twice changes nothing. Every row an import writes leaves one `admin.change`
+audit row (`chats/compliance/import_audit.py`), and an import is all or nothing. Every problem in a row is reported as a validation error
 on the column it concerns, so the admin's preview lists them row by row and
 offers no "Confirm" button until the file is clean.
 """
@@ -10,6 +11,7 @@ import json
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, results, widgets
 
+from chats.compliance.import_audit import AuditedImportMixin
 from chats.models import WhatsAppBusinessAccount
 from templates_app.models import MessageTemplate
 
@@ -168,7 +170,7 @@ class RowErrorsMixin:
         return ValidationError(f"“{getattr(instance, field)}” is not one of: {choices}.", code="invalid_choice")
 
 
-class MessageTemplateResource(RowErrorsMixin, resources.ModelResource):
+class MessageTemplateResource(AuditedImportMixin, RowErrorsMixin, resources.ModelResource):
     waba = fields.Field(attribute="waba", column_name="waba_id", widget=WabaWidget())
     name = fields.Field(attribute="name", column_name="name", widget=TextWidget())
     language = fields.Field(attribute="language", column_name="language", widget=TextWidget())

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from chats.compliance.changes import change_record, changed_values
+from chats.models import AuditEvent, WhatsAppBusinessAccount
 from templates_app.models import MessageTemplate
 
 logger = logging.getLogger(__name__)
@@ -35,11 +37,14 @@ class SyncResult:
         )
 
 
-def sync_templates(*, waba) -> SyncResult:
+def sync_templates(*, waba, actor=None) -> SyncResult:
     """Upsert every template Meta lists for `waba` (name, language, status, category, id, body).
 
     Bindings, usage and display order are Rapport's own and are kept. Templates
-    that Meta no longer lists are reported, not deleted.
+    that Meta no longer lists are reported, not deleted. Each template created,
+    or changed in a field Meta owns, leaves one `template.synced` audit row in the
+    same transaction (`actor`: the admin who asked for the sync; None for the
+    hourly task and the command); a sync that changes nothing writes none.
     """
     from chats.whatsapp.backends import get_backend
 
@@ -67,19 +72,26 @@ def sync_templates(*, waba) -> SyncResult:
             template = existing.get((name, language))
             label = f"{name} [{language}]"
             if template is None:
-                MessageTemplate.objects.create(waba=waba, name=name, language=language,
-                                               kind=MessageTemplate.Kind.META, last_synced_at=now, **values)
+                template = MessageTemplate.objects.create(waba=waba, name=name, language=language,
+                                                          kind=MessageTemplate.Kind.META, last_synced_at=now, **values)
+                _record_meta_change(template=template, waba=waba, action="added", actor=actor, source="meta_sync",
+                                    fields=_meta_owned(template))
                 result.created.append(label)
                 continue
             if template.meta_status != values["meta_status"] and values["meta_status"] in NOT_OFFERED:
                 result.withdrawn.append(label)
             if values["body"] == "" and template.body:
                 values.pop("body")  # a template without a BODY component keeps what admins wrote
+            before = _meta_owned(template)
             for key, value in values.items():
                 setattr(template, key, value)
             template.kind = MessageTemplate.Kind.META
             template.last_synced_at = now
             template.save()
+            fields, previous = changed_values(before, _meta_owned(template))
+            if fields:
+                _record_meta_change(template=template, waba=waba, action="changed", actor=actor, source="meta_sync",
+                                    fields=fields, previous=previous)
             result.updated.append(label)
         result.missing_at_meta = sorted(
             f"{n} [{lang}]" for (n, lang), t in existing.items()
@@ -90,9 +102,7 @@ def sync_templates(*, waba) -> SyncResult:
 
 
 def sync_all_templates() -> list[SyncResult]:
-    """Sync every WABA (beat task, management command, admin action)."""
-    from chats.models import WhatsAppBusinessAccount
-
+    """Sync every WABA (beat task and management command: no actor, the system did it)."""
     results = []
     for waba in WhatsAppBusinessAccount.objects.all():
         try:
@@ -102,10 +112,13 @@ def sync_all_templates() -> list[SyncResult]:
     return results
 
 
+@transaction.atomic
 def template_status_apply(*, update) -> bool:
     """A `message_template_status_update` webhook: set the template's status at once.
 
     Found by Meta's template id, else by name and language (within the entry's WABA when known).
+    Each template whose status or reason changes leaves one `template.synced` audit row (no
+    actor: Meta did it); a replayed webhook changes nothing and writes nothing.
     """
     status = EVENT_STATUS.get(update.event, update.event)
     if status not in Status.values:
@@ -118,11 +131,32 @@ def template_status_apply(*, update) -> bool:
     target = templates.filter(meta_template_id=update.template_id) if update.template_id else templates.none()
     if not target.exists():
         target = templates.filter(name=update.name, language=update.language)
-    changed = target.update(meta_status=status, status_reason=update.reason[:255], updated_at=timezone.now())
-    if not changed:
+    found = list(target.select_for_update().order_by("pk"))
+    after = {"meta_status": status, "status_reason": update.reason[:255]}
+    for template in found:
+        fields, previous = changed_values({name: getattr(template, name) for name in after}, after)
+        if not fields:
+            continue
+        MessageTemplate.objects.filter(pk=template.pk).update(**after, updated_at=timezone.now())
+        _record_meta_change(template=template, waba=template.waba, action="changed", actor=None,
+                            source="meta_webhook", event=update.event, fields=fields, previous=previous)
+    if not found:
         logger.warning("template status %s for unknown template %s [%s] (id %s)", status, update.name,
                        update.language, update.template_id)
-    return bool(changed)
+    return bool(found)
+
+
+# The fields a sync or Meta's webhook may set: the ones their audit rows compare.
+META_OWNED = ("kind", "meta_template_id", "meta_status", "meta_category", "body", "status_reason")
+
+
+def _meta_owned(template: MessageTemplate) -> dict:
+    return {name: getattr(template, name) for name in META_OWNED}
+
+
+def _record_meta_change(*, template, waba, action: str, actor, source: str, **details) -> None:
+    change_record(kind=AuditEvent.Kind.TEMPLATE_SYNCED, actor=actor, obj=template, action=action, source=source,
+                  waba_id=waba.waba_id, **details)
 
 
 def _status(raw) -> str:

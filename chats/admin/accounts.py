@@ -1,4 +1,4 @@
-"""HCP accounts: list, edit (number normalised to E.164), import and export."""
+"""HCP accounts: list, edit (number normalised to E.164), import and export; every change audited."""
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 
+from chats.compliance.admin_audit import AuditedImportAdminMixin
 from chats.compliance.export import FORMATS, history_export_response
 from chats.models import Account
 from chats.phones import normalize_e164
@@ -19,18 +20,30 @@ from chats.resources import AccountResource
 DATA_FORMATS = (base_formats.CSV, base_formats.XLSX, base_formats.JSON)
 
 
+class WhatsAppNumberField(forms.CharField):
+    """A number in any common writing, as E.164.
+
+    Normalised before the model's E.164 validator sees it, so "+44 7700 900123" is
+    accepted and stored as "+447700900123" (Account.clean does the same); and since
+    `has_changed` compares normalised values, re-typing the stored number in another
+    writing is not a change (nor an audit row).
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return value
+        try:
+            return normalize_e164(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
+
+
 class AccountAdminForm(forms.ModelForm):
     class Meta:
         model = Account
         fields = ("name", "specialty", "whatsapp_number", "language", "team")
-
-    def clean_whatsapp_number(self):
-        # Normalise before the model's E.164 validator sees it, so "+44 7700 900123"
-        # is accepted and stored as "+447700900123" (Account.clean does the same).
-        try:
-            return normalize_e164(self.cleaned_data["whatsapp_number"])
-        except ValidationError as exc:
-            raise ValidationError(exc.messages) from None
+        field_classes = {"whatsapp_number": WhatsAppNumberField}
 
 
 class ConsentStatusFilter(admin.SimpleListFilter):
@@ -49,7 +62,7 @@ class ConsentStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Account)
-class AccountAdmin(ImportExportModelAdmin):
+class AccountAdmin(AuditedImportAdminMixin, ImportExportModelAdmin):
     form = AccountAdminForm
     resource_classes = [AccountResource]
     import_formats = DATA_FORMATS

@@ -100,7 +100,7 @@ class WhatsAppBusinessAccountAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
         for waba in queryset:
             try:
-                result = sync_templates(waba=waba)
+                result = sync_templates(waba=waba, actor=request.user)
             except (GraphError, GraphUnreachable, GraphOutcomeUnknown) as exc:
                 self.message_user(request, f"{waba}: Meta could not be read ({exc}); nothing changed.", messages.ERROR)
             else:

@@ -7,34 +7,20 @@ formsets), then `log_addition` / `log_change`; deletes go through
 details where the form is at hand and write the row where Django logs, inside
 the admin's own transaction, so a rolled-back save leaves no audit row.
 
+Imports are audited by the resource (`chats/compliance/import_audit.py`), row by
+row inside the import's transaction; `AuditedImportAdminMixin` only hands it the
+file's format and refuses to report a rolled-back import as done.
+
 Secret fields are never written: a change to one is recorded as
 "<field> changed", without the value.
 """
-import datetime
-import decimal
-import uuid
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 
-from django.db import models
-
-from chats.audit import audit
-from chats.models import AuditEvent, PhoneAssignment, PhoneNumber
+from chats.compliance.changes import change_record, json_value, model_label
 
 _PENDING = "_rapport_admin_audit"
-
-
-def json_value(value):
-    """A JSON-safe rendering of a form or model value (objects as {id, repr}, dates as ISO 8601)."""
-    if isinstance(value, models.Model):
-        return {"id": value.pk, "repr": str(value)}
-    if isinstance(value, (models.QuerySet, list, tuple, set)):
-        return [json_value(v) for v in value]
-    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, (decimal.Decimal, uuid.UUID)):
-        return str(value)
-    if value is None or isinstance(value, (bool, int, float, str, dict)):
-        return value
-    return str(value)
 
 
 def _fields_of(*, names, values, secret_fields) -> tuple[dict, list[str]]:
@@ -45,19 +31,6 @@ def _fields_of(*, names, values, secret_fields) -> tuple[dict, list[str]]:
         else:
             fields[name] = json_value(values(name))
     return fields, secrets
-
-
-def _label(obj) -> str:
-    return f"{obj._meta.app_label}.{obj._meta.model_name}"
-
-
-def _subject_links(obj) -> dict:
-    """The AuditEvent columns an admin filter reads: the number an object belongs to."""
-    if isinstance(obj, PhoneNumber):
-        return {"phone_number": obj}
-    if isinstance(obj, PhoneAssignment):
-        return {"phone_number": obj.phone_number}
-    return {}
 
 
 class AuditedAdminMixin:
@@ -76,14 +49,14 @@ class AuditedAdminMixin:
             for obj in formset.new_objects:
                 values = {f.name: json_value(getattr(obj, f.name)) for f in obj._meta.fields
                           if f.editable and not f.primary_key and f.name != formset.fk.name}
-                inlines.append({"model": _label(obj), "action": "added", "object_id": obj.pk,
+                inlines.append({"model": model_label(obj), "action": "added", "object_id": obj.pk,
                                 "object_repr": str(obj), "fields": values})
             for obj, changed in formset.changed_objects:
-                inlines.append({"model": _label(obj), "action": "changed", "object_id": obj.pk,
+                inlines.append({"model": model_label(obj), "action": "changed", "object_id": obj.pk,
                                 "object_repr": str(obj),
                                 "fields": {n: json_value(getattr(obj, n, None)) for n in changed}})
             for obj in formset.deleted_objects:
-                inlines.append({"model": _label(obj), "action": "deleted", "object_id": obj.pk,
+                inlines.append({"model": model_label(obj), "action": "deleted", "object_id": obj.pk,
                                 "object_repr": str(obj)})
         setattr(request, _PENDING, {"fields": fields, "secrets": secrets, "inlines": inlines})
         return super().construct_change_message(request, form, formsets, add)
@@ -98,11 +71,7 @@ class AuditedAdminMixin:
 
     def log_deletions(self, request, queryset):
         for obj in queryset:
-            # A deleted number is named in the details only: a foreign key from an
-            # append-only row would forbid the delete it records.
-            links = {} if isinstance(obj, PhoneNumber) else _subject_links(obj)
-            audit(kind=AuditEvent.Kind.ADMIN_CHANGE, actor=request.user, **links,
-                  action="deleted", model=_label(obj), object_id=obj.pk, object_repr=str(obj))
+            change_record(actor=request.user, obj=obj, action="deleted", source="admin")
         return super().log_deletions(request, queryset)
 
     def _audit_admin_change(self, request, obj, action):
@@ -110,5 +79,39 @@ class AuditedAdminMixin:
         setattr(request, _PENDING, None)
         if action == "changed" and not (pending["fields"] or pending["secrets"] or pending["inlines"]):
             return  # "Save" without a change: Django logs "No fields changed."; nothing happened
-        audit(kind=AuditEvent.Kind.ADMIN_CHANGE, actor=request.user, **_subject_links(obj),
-              action=action, model=_label(obj), object_id=obj.pk, object_repr=str(obj), **pending)
+        change_record(actor=request.user, obj=obj, action=action, source="admin", **pending)
+
+
+class AuditedImportAdminMixin(AuditedAdminMixin):
+    """For an `ImportExportModelAdmin` whose resources include `AuditedImportMixin`; put it first in the bases."""
+
+    def get_import_data_kwargs(self, **kwargs):
+        # The format the admin chose (csv, xlsx, json) for the import's audit rows.
+        form = kwargs.get("form")
+        data = super().get_import_data_kwargs(**kwargs)
+        chosen = getattr(form, "cleaned_data", {}).get("format")
+        if chosen not in (None, ""):
+            data["file_format"] = self.get_import_formats()[int(chosen)]().get_title()
+        return data
+
+    def process_result(self, result, request):
+        # A confirmed import with a failing row was rolled back whole (see AuditedImportMixin):
+        # say so, instead of "Import finished: N new" and admin-log entries for rows that are not there.
+        if result.has_errors() or result.has_validation_errors():
+            self.message_user(request, "Nothing was imported: " + _first_problems(result)
+                              + " Upload the file again to see every problem.", messages.ERROR)
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_import",
+                                                current_app=self.admin_site.name))
+        return super().process_result(result, request)
+
+
+def _first_problems(result, limit: int = 3) -> str:
+    problems = [str(error.error) for error in result.base_errors]
+    problems += [f"row {row.number}: {error.error}" for row in result.error_rows for error in row.errors]
+    for row in result.invalid_rows:
+        for column, column_errors in row.field_specific_errors.items():
+            problems += [f"row {row.number} → {column}: {message}" for message in column_errors]
+        problems += [f"row {row.number}: {message}" for message in row.non_field_specific_errors]
+    shown = "; ".join(problems[:limit]) or "the file has errors"
+    return shown + ("; …" if len(problems) > limit else "") + "."

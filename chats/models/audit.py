@@ -21,6 +21,7 @@ class AuditEvent(AppendOnlyModel):
         ROUTED = "routing.decision", "Routing decision"
         LINK_OPENED = "link.opened", "Tracked link opened"
         ADMIN_CHANGE = "admin.change", "Admin change"
+        TEMPLATE_SYNCED = "template.synced", "Template updated from Meta"
         HISTORY_EXPORTED = "history.exported", "History exported"
         RETENTION_REDACTED = "retention.redacted", "Message bodies redacted (retention)"
 

@@ -102,7 +102,7 @@ def test_restricted_phrase_rule_with_inline_phrases(admin_client, staff):
     response = admin_client.post(f"/admin/chats/restrictedphraserule/{rule.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert admin_rows()[-1].details == {"action": "deleted", "model": "chats.restrictedphraserule",
-                                        "object_id": rule.pk, "object_repr": "Off-label claims"}
+                                        "object_id": rule.pk, "object_repr": "Off-label claims", "source": "admin"}
     assert not RestrictedPhrase.objects.exists()
 
 
