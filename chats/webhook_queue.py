@@ -8,7 +8,7 @@ itself (docs/performance.md, "Inbound"). Instead:
   `drain_request()`: one `cache.add` (Redis SET NX) on drain slot 0. Only when the slot
   was free is a `drain_webhook_events_task` published, so under load almost no request
   publishes anything.
-- A drain claims due events in batches (`SELECT ... FOR UPDATE SKIP LOCKED`, then one
+- A drain claims due events in batches of BATCH (`SELECT ... FOR UPDATE SKIP LOCKED`, then one
   UPDATE that counts the attempt and leases them for WEBHOOK_LEASE_SECONDS), processes
   each in its own transactions (so live events go out message by message), and marks
   the batch processed. A full batch lets it wake the next slot, up to
@@ -37,7 +37,9 @@ from chats.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
-BATCH = 50
+# Small batches: a body waits behind at most BATCH - 1 others of its batch, and a backlog
+# fills a batch soon enough to wake the next drain.
+BATCH = 10
 MAX_ATTEMPTS = 5
 
 
