@@ -38,7 +38,11 @@ class Message(models.Model):
     # Statuses only move forward; failed may follow queued or sent only.
     STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 
-    thread = models.ForeignKey(Thread, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    # No index of its own: the (thread, created_at, id) index below serves every lookup by thread,
+    # and with a second one PostgreSQL counted unread messages by reading the whole thread.
+    thread = models.ForeignKey(
+        Thread, null=True, blank=True, on_delete=models.PROTECT, related_name="messages", db_index=False
+    )
     phone_number = models.ForeignKey(
         PhoneNumber, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
     )
