@@ -159,7 +159,11 @@ def attach_last_messages(threads) -> list[Thread]:
     """Set `thread.last_message` on each thread of a page, with one query."""
     threads = list(threads)
     ids = [t.last_message_id for t in threads if t.last_message_id]
-    messages = {m.id: m for m in Message.objects.filter(id__in=ids)} if ids else {}
+    # Only what a list shows (LastMessageOutput, the chat list item): the other columns hold
+    # eight timestamps and two JSON documents per row. Reading a deferred field would cost a
+    # query per thread, which the query-count tests would catch.
+    shown = ("id", "thread_id", "direction", "kind", "body", "status", "created_at")
+    messages = {m.id: m for m in Message.objects.filter(id__in=ids).only(*shown).order_by()} if ids else {}
     for thread in threads:
         thread.last_message = messages.get(thread.last_message_id)
     return threads

@@ -43,6 +43,17 @@ def test_search_never_shows_invisible_accounts(alex, blair):
     assert names(api_client(alex).get("/api/v1/accounts/")) == ["Dr. Mine"]
 
 
+def test_a_rep_on_no_team_sees_no_accounts(alex, blair):
+    # given: accounts exist, none on Alex's team (the list starts from the team: it is empty)
+    AccountFactory(name="Dr. Hidden", team=[blair])
+    AccountFactory(name="Dr. Nobody")
+    client = api_client(alex)
+    # then: nothing, with or without a search
+    assert names(client.get("/api/v1/accounts/")) == []
+    assert names(client.get("/api/v1/accounts/", {"search": "Dr"})) == []
+    assert names(client.get("/api/v1/accounts/", {"search": "1999"})) == []
+
+
 def test_search_by_name_and_by_number_digits(alex):
     AccountFactory(name="Dr. Grace Hopper", whatsapp_number="+12025550101", team=[alex])
     AccountFactory(name="Dr. Alan Turing", whatsapp_number="+447700900002", team=[alex])
