@@ -20,7 +20,7 @@ class Thread(models.Model):
             models.UniqueConstraint(fields=["user", "account", "phone_number"], name="unique_thread_per_user_account_number")
         ]
         # The thread list's order (user, last_activity_at DESC NULLS LAST, created_at DESC, id DESC)
-        # is an index of its own, in migration 0008: SQLite has no NULLS LAST in an index.
+        # is an index of its own, in migration 0010: SQLite has no NULLS LAST in an index.
 
     def __str__(self):
         return f"{self.user} ↔ {self.account} via {self.phone_number.display_phone_number}"

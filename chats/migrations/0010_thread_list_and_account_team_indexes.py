@@ -38,7 +38,7 @@ def reverse(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("chats", "0007_message_send_handoff_tracking"),
+        ("chats", "0009_template_synced_kind"),
     ]
 
     operations = [
