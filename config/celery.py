@@ -1,8 +1,9 @@
 """The Celery app. On the embedded default tasks run eagerly, in process."""
+import gc
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -16,3 +17,9 @@ app.autodiscover_tasks(["chats.compliance"])  # chats.compliance.tasks (retentio
 def _drain_webhooks_on_start(**_kwargs):
     """Bodies a killed worker had claimed are due again once their lease ends: look at once."""
     app.send_task("chats.tasks.drain_webhook_events_task", args=[0, False])
+
+
+@worker_process_init.connect
+def _freeze_startup_objects(**_kwargs):
+    """As config/asgi.py: what a worker process loaded at start stays out of full collections."""
+    gc.freeze()
