@@ -9,7 +9,9 @@
 - one thread per 20 messages, spread over the reps' team accounts, with a skewed
   (Pareto) number of messages per thread, times over the last 180 days;
 - messages 40 % inbound (received), outbound read / delivered / sent / failed, with
-  wamids, and a conversation row per (number, HCP) with its last inbound time.
+  wamids, and a conversation row per (number, HCP) with its last inbound time;
+- the admin dashboard's daily rollup of every day up to yesterday (on reuse: of the
+  days not rolled up yet), as the beat would leave it.
 
 Every generated row is recognisable by a prefix, so the generator can tell generated
 data from real data and refuses to write next to real data unless forced. On
@@ -27,7 +29,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
-from chats.models import Account, Conversation, Message, PhoneAssignment, PhoneNumber, Thread, UserProfile, WhatsAppBusinessAccount
+from chats.compliance.rollup import dashboard_rollup_refresh, every_past_day, rolled_up_days
+from chats.models import (
+    Account, Conversation, DailyMessageRollup, Message, PhoneAssignment, PhoneNumber, RolledUpDay, Thread, UserProfile,
+    WhatsAppBusinessAccount,
+)
 from consent.models import ConsentChannel, ConsentRecord, ConsentStatus
 
 USER_PREFIX = "scale.rep"
@@ -90,6 +96,8 @@ def generate_scale_data(*, accounts: int, messages: int, reps: int, seed: int = 
     have = generated_counts()
     if have == wanted and not reset:
         report.counts, report.reused = have, True
+        _timed(report, "dashboard rollup of days not rolled up yet", lambda: _dashboard_rollup(every_day=False),
+               log)
         return report
     if any(have.values()):
         _timed(report, "delete previous generated data", _delete_generated, log)
@@ -104,7 +112,9 @@ def generate_scale_data(*, accounts: int, messages: int, reps: int, seed: int = 
         written = _timed(report, "messages", lambda: _messages(messages, threads, rng), log)
     if connection.vendor == "postgresql":
         _timed(report, "vacuum and analyze", _vacuum_analyze, log)
-    report.counts = {"reps": len(users), "accounts": len(account_ids), "threads": len(threads), "messages": written}
+    rollup = _timed(report, "dashboard rollup", lambda: _dashboard_rollup(every_day=True), log)
+    report.counts = {"reps": len(users), "accounts": len(account_ids), "threads": len(threads), "messages": written,
+                     "rolled-up days": rollup["days"]}
     return report
 
 
@@ -117,6 +127,17 @@ def _vacuum_analyze() -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)")
+
+
+def _dashboard_rollup(*, every_day: bool) -> dict:
+    """The admin dashboard's daily rollup of every past day (docs/compliance.md), or of the days not rolled up yet."""
+    days = every_past_day()
+    if not every_day and days:
+        days = sorted(set(days) - rolled_up_days(since=days[0], until=days[-1]))
+    result = dashboard_rollup_refresh(days=days)
+    if connection.vendor == "postgresql":
+        connection.cursor().execute(f"ANALYZE {DailyMessageRollup._meta.db_table}, {RolledUpDay._meta.db_table}")
+    return result
 
 
 def _timed(report: ScaleReport, step: str, fn, log):

@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("rapport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.autodiscover_tasks(["chats.compliance"])  # chats.compliance.tasks (retention)
+app.autodiscover_tasks(["chats.compliance"])  # chats.compliance.tasks (retention, dashboard rollup)
 
 
 @worker_ready.connect

@@ -117,6 +117,9 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-sends": {"task": "chats.tasks.requeue_stale_sends_task", "schedule": 60.0},
     # a safety net: drains are woken by each stored webhook (chats/webhook_queue.py)
     "drain-webhook-events": {"task": "chats.tasks.drain_webhook_events_task", "schedule": 30.0},
+    "refresh-dashboard-rollup": {
+        "task": "chats.compliance.tasks.refresh_dashboard_rollup_task", "schedule": 15 * 60.0,
+    },
 }
 # Stored webhook bodies (chats/webhook_queue.py): drains running at once, how long a drain
 # holds its slot without renewing it, and how long a claimed body waits before another drain
@@ -126,6 +129,8 @@ WEBHOOK_DRAIN_SLOT_SECONDS = env.int("WEBHOOK_DRAIN_SLOT_SECONDS", default=10)
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=30)
 # Message bodies older than this many days are redacted (rows and statuses stay); 0 keeps them for ever.
 MESSAGE_BODY_RETENTION_DAYS = env.int("MESSAGE_BODY_RETENTION_DAYS", default=0)
+# The dashboard rollup's beat recomputes yesterday and this many days back in all (late read receipts).
+DASHBOARD_ROLLUP_REFRESH_DAYS = env.int("DASHBOARD_ROLLUP_REFRESH_DAYS", default=7)
 # A task whose worker died unacknowledged goes back to the Redis queue only after this long;
 # the requeue-stale-sends beat (docs/whatsapp.md, Faults) recovers sends sooner.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)}

@@ -1,25 +1,34 @@
-"""The admin dashboard's numbers: one aggregate query per chart (definitions in docs/compliance.md).
+"""The admin dashboard's numbers: one query per chart (definitions in docs/compliance.md).
 
 Every function takes a half-open UTC range [start, end) and returns plain
 lists/dicts ready for json_script. Days are UTC calendar days (TruncDate under
 TIME_ZONE = "UTC").
+
+Message charts read the daily rollup for the range's rolled-up days and count
+the other days (today, and any day not rolled up yet) from the messages, in one
+statement: the stored rows and the live rows (chats.compliance.rollup, same
+columns) are joined with UNION ALL and the chart's aggregate runs over both, so
+the totals, the order and the top 20 are the database's own, as before.
+`coverage()` (one query) says which days are which; `dashboard_data` reads it
+once for all charts.
 """
 import datetime
-import statistics
-from collections import defaultdict
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
-from chats.models import Message
+from chats.compliance.rollup import (
+    Coverage, Dimension, columns, coverage, live_rows, reply_medians, stored_rows,
+)
+from chats.models import Message, PhoneNumber
 from consent.models import ConsentEvent, ConsentStatus
+from templates_app.models import MessageTemplate
 
-OUT, IN = Message.Direction.OUTBOUND, Message.Direction.INBOUND
-HANDED_TO_META = (Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ)
-REPLY_HORIZON = datetime.timedelta(days=7)  # a later answer is not counted as a response
+S = Message.Status
+HANDED_TO_META = (S.SENT, S.DELIVERED, S.READ)
 TOP = 20
-SQLITE_MEDIAN_ROW_CAP = 200_000  # the Python median on SQLite reads at most this many reply times
 
 
 def days_between(start: datetime.datetime, end: datetime.datetime) -> list[datetime.date]:
@@ -37,41 +46,81 @@ def _in_range(start, end, field="created_at"):
     return Q(**{f"{field}__gte": start, f"{field}__lt": end})
 
 
-def messages_per_day(*, start, end) -> dict:
+def _table(model, field: str | None = None) -> str:
+    """A model's quoted table name, or the quoted column of one of its fields ("pk": its primary key)."""
+    quote = connection.ops.quote_name
+    if field is None:
+        return quote(model._meta.db_table)
+    return quote((model._meta.pk if field == "pk" else model._meta.get_field(field)).column)
+
+
+def _tally(dimension: str, cover: Coverage, select: str, params=()) -> list[tuple]:
+    """Run `select` over `tally`: the dimension's stored rows of rolled-up days and live rows of the rest."""
+    parts = []
+    if cover.rolled:
+        parts.append(stored_rows(dimension, days=sorted(cover.rolled)))
+    if cover.live:
+        parts.append(live_rows(dimension, intervals=cover.live))
+    sqls, all_params = [], []
+    for queryset in parts:
+        sql, part_params = queryset.query.sql_with_params()
+        sqls.append(f"SELECT * FROM ({sql}) part{len(sqls)}")
+        all_params += part_params
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH tally ({', '.join(columns(dimension))}) AS ({' UNION ALL '.join(sqls)}) {select}",
+                       [*all_params, *params])
+        return cursor.fetchall()
+
+
+def _daily(dimension: str, cover: Coverage, select: str, params, keys, start, end) -> dict:
+    """A per-day chart: `select` returns (day, *keys) rows; SQLite gives days as text, PostgreSQL as dates."""
+    rows = [{"day": day if isinstance(day, datetime.date) else datetime.date.fromisoformat(day),
+             **{k: int(v or 0) for k, v in zip(keys, values)}}
+            for day, *values in _tally(dimension, cover, select, params)]
+    return _per_day(rows, days_between(start, end), *keys)
+
+
+def _cover(start, end, cover):
+    return cover if cover is not None else coverage(start=start, end=end)
+
+
+def messages_per_day(*, start, end, cover: Coverage | None = None) -> dict:
     """Sent (outbound handed to Meta: sent, delivered or read) and received (inbound) per day."""
-    rows = (Message.objects.filter(_in_range(start, end))
-            .annotate(day=TruncDate("created_at")).values("day")
-            .annotate(sent=Count("id", filter=Q(direction=OUT, status__in=HANDED_TO_META)),
-                      received=Count("id", filter=Q(direction=IN)))
-            .order_by("day"))
-    return _per_day(rows, days_between(start, end), "sent", "received")
+    select = ("SELECT day, SUM(CASE WHEN status IN (%s, %s, %s) THEN outbound ELSE 0 END), SUM(inbound) "
+              "FROM tally GROUP BY day")
+    return _daily(Dimension.STATUS, _cover(start, end, cover), select, HANDED_TO_META, ("sent", "received"),
+                  start, end)
 
 
-def delivery_rates_per_day(*, start, end) -> dict:
+def delivery_rates_per_day(*, start, end, cover: Coverage | None = None) -> dict:
     """Of outbound messages handed to Meta that day: % delivered (delivered or read) and % read."""
-    handed = Q(status__in=HANDED_TO_META) | Q(status=Message.Status.FAILED, sent_at__isnull=False)
-    rows = (Message.objects.filter(_in_range(start, end), direction=OUT)
-            .annotate(day=TruncDate("created_at")).values("day")
-            .annotate(handed=Count("id", filter=handed),
-                      delivered=Count("id", filter=Q(status__in=[Message.Status.DELIVERED, Message.Status.READ])),
-                      read=Count("id", filter=Q(status=Message.Status.READ)))
-            .order_by("day"))
-    data = _per_day(rows, days_between(start, end), "handed", "delivered", "read")
+    select = ("SELECT day,"
+              " SUM(CASE WHEN status IN (%s, %s, %s) OR (status = %s AND with_sent_at) THEN outbound ELSE 0 END),"
+              " SUM(CASE WHEN status IN (%s, %s) THEN outbound ELSE 0 END),"
+              " SUM(CASE WHEN status = %s THEN outbound ELSE 0 END) "
+              "FROM tally GROUP BY day")
+    params = (*HANDED_TO_META, S.FAILED, S.DELIVERED, S.READ, S.READ)
+    data = _daily(Dimension.STATUS, _cover(start, end, cover), select, params, ("handed", "delivered", "read"),
+                  start, end)
     rate = lambda part, whole: round(100.0 * part / whole, 1) if whole else None  # noqa: E731
     data["delivery_rate"] = [rate(d, h) for d, h in zip(data["delivered"], data["handed"])]
     data["read_rate"] = [rate(r, h) for r, h in zip(data["read"], data["handed"])]
     return data
 
 
-def failures_by_reason(*, start, end) -> dict:
+def failures_by_reason(*, start, end, cover: Coverage | None = None) -> dict:
     """Failed outbound messages by Rapport's failure code (Meta's other errors are `meta_error`)."""
-    rows = (Message.objects.filter(_in_range(start, end), direction=OUT, status=Message.Status.FAILED)
-            .values("failure_code").annotate(n=Count("id")).order_by("-n", "failure_code"))
-    return {"labels": [r["failure_code"] or "unknown" for r in rows], "counts": [r["n"] for r in rows]}
+    select = ("SELECT failure_code, SUM(outbound) AS n FROM tally WHERE status = %s "
+              "GROUP BY failure_code HAVING SUM(outbound) > 0 ORDER BY n DESC, failure_code")
+    rows = _tally(Dimension.STATUS, _cover(start, end, cover), select, [S.FAILED])
+    return {"labels": [code or "unknown" for code, _ in rows], "counts": [int(n) for _, n in rows]}
 
 
-def consent_changes_per_day(*, start, end) -> dict:
-    """Consent events that changed the status: opt-ins and opt-outs per day (re-captures excluded)."""
+def consent_changes_per_day(*, start, end, cover: Coverage | None = None) -> dict:
+    """Consent events that changed the status: opt-ins and opt-outs per day (re-captures excluded).
+
+    Always live: consent events are few (measured in docs/compliance.md) and `at` is indexed.
+    """
     rows = (ConsentEvent.objects.filter(_in_range(start, end, "at")).exclude(previous_status=F("status"))
             .annotate(day=TruncDate("at")).values("day")
             .annotate(opt_ins=Count("id", filter=Q(status=ConsentStatus.OPTED_IN)),
@@ -80,102 +129,66 @@ def consent_changes_per_day(*, start, end) -> dict:
     return _per_day(rows, days_between(start, end), "opt_ins", "opt_outs")
 
 
-def templates_by_use(*, start, end) -> dict:
+def templates_by_use(*, start, end, cover: Coverage | None = None) -> dict:
     """Outbound template messages per template (name [language]), the TOP most used."""
-    rows = (Message.objects.filter(_in_range(start, end), direction=OUT, template__isnull=False)
-            .values("template__name", "template__language").annotate(n=Count("id"))
-            .order_by("-n", "template__name")[:TOP])
-    return {"labels": [f"{r['template__name']} [{r['template__language']}]" for r in rows],
-            "counts": [r["n"] for r in rows]}
+    name, language = _table(MessageTemplate, "name"), _table(MessageTemplate, "language")
+    select = (f"SELECT t.{name}, t.{language}, SUM(tally.outbound) AS n FROM tally "
+              f"JOIN {_table(MessageTemplate)} t ON t.{_table(MessageTemplate, 'pk')} = tally.template_id "
+              f"GROUP BY t.{name}, t.{language} HAVING SUM(tally.outbound) > 0 "
+              f"ORDER BY n DESC, t.{name}, t.{language} LIMIT {TOP}")
+    rows = _tally(Dimension.TEMPLATE, _cover(start, end, cover), select)
+    return {"labels": [f"{n} [{lang}]" for n, lang, _ in rows], "counts": [int(count) for *_, count in rows]}
 
 
-def per_rep(*, start, end) -> dict:
+def _by_label(cover: Coverage, model, label: str, key: str) -> dict:
+    """Outbound and inbound per `model.label` (joined on tally.`key`), the TOP by total, then by label."""
+    column = _table(model, label)
+    select = (f"SELECT x.{column}, SUM(tally.outbound), SUM(tally.inbound), SUM(tally.outbound + tally.inbound) "
+              f"AS total FROM tally JOIN {_table(model)} x ON x.{_table(model, 'pk')} = tally.{key} "
+              f"GROUP BY x.{column} ORDER BY total DESC, x.{column} LIMIT {TOP}")
+    rows = _tally(Dimension.TRAFFIC, cover, select)
+    return {"labels": [r[0] for r in rows], "outbound": [int(r[1]) for r in rows],
+            "inbound": [int(r[2]) for r in rows]}
+
+
+def per_rep(*, start, end, cover: Coverage | None = None) -> dict:
     """Messages in each rep's threads (sent by them, received from HCPs), the TOP busiest reps."""
-    rows = (Message.objects.filter(_in_range(start, end), thread__isnull=False)
-            .values("thread__user__username")
-            .annotate(outbound=Count("id", filter=Q(direction=OUT)), inbound=Count("id", filter=Q(direction=IN)),
-                      total=Count("id"))
-            .order_by("-total", "thread__user__username")[:TOP])
-    return {"labels": [r["thread__user__username"] for r in rows],
-            "outbound": [r["outbound"] for r in rows], "inbound": [r["inbound"] for r in rows]}
+    return _by_label(_cover(start, end, cover), get_user_model(), "username", "user_id")
 
 
-def per_number(*, start, end) -> dict:
+def per_number(*, start, end, cover: Coverage | None = None) -> dict:
     """Messages per business number, outbound and inbound (unrouted inbound included)."""
-    rows = (Message.objects.filter(_in_range(start, end), phone_number__isnull=False)
-            .values("phone_number__display_phone_number")
-            .annotate(outbound=Count("id", filter=Q(direction=OUT)), inbound=Count("id", filter=Q(direction=IN)),
-                      total=Count("id"))
-            .order_by("-total", "phone_number__display_phone_number")[:TOP])
-    return {"labels": [r["phone_number__display_phone_number"] for r in rows],
-            "outbound": [r["outbound"] for r in rows], "inbound": [r["inbound"] for r in rows]}
+    return _by_label(_cover(start, end, cover), PhoneNumber, "display_phone_number", "phone_number_id")
 
 
-# A reply is an inbound message whose previous message in the same conversation
-# (business number + HCP, ordered by created_at then id) is outbound; its response
-# time is the gap between the two, counted when under REPLY_HORIZON. LAG() needs
-# the messages just before the range too, hence the scan from start - horizon.
-_REPLIES = """
-    SELECT created_at, prev_at FROM (
-        SELECT m.created_at, m.direction,
-               LAG(m.direction) OVER w AS prev_direction, LAG(m.created_at) OVER w AS prev_at
-        FROM chats_message m
-        WHERE m.account_id IS NOT NULL AND m.phone_number_id IS NOT NULL
-          AND m.created_at >= %s AND m.created_at < %s
-        WINDOW w AS (PARTITION BY m.phone_number_id, m.account_id ORDER BY m.created_at, m.id)
-    ) o
-    WHERE o.direction = 'inbound' AND o.prev_direction = 'outbound' AND o.created_at >= %s
-"""
+def median_response_minutes_per_day(*, start, end, cover: Coverage | None = None) -> dict:
+    """Per day of the HCP's reply: the median minutes from our message to that reply (see rollup._REPLIES).
 
-_MEDIAN_PG = f"""
-    SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day,
-           PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM r.created_at - r.prev_at)) AS median,
-           COUNT(*) AS n
-    FROM ({_REPLIES}) r
-    WHERE r.created_at - r.prev_at <= %s
-    GROUP BY 1 ORDER BY 1
-"""
-
-_SECONDS_SQLITE = f"""
-    SELECT date(r.created_at) AS day, (julianday(r.created_at) - julianday(r.prev_at)) * 86400.0 AS seconds
-    FROM ({_REPLIES}) r
-    WHERE (julianday(r.created_at) - julianday(r.prev_at)) * 86400.0 <= %s
-    LIMIT {SQLITE_MEDIAN_ROW_CAP}
-"""
-
-
-def median_response_minutes_per_day(*, start, end) -> dict:
-    """Per day of the HCP's reply: the median minutes from our message to that reply (see _REPLIES)."""
-    adapt = connection.ops.adapt_datetimefield_value  # stored form: naive UTC text on SQLite
-    params = [adapt(start - REPLY_HORIZON), adapt(end), adapt(start)]
-    medians: dict[datetime.date, tuple[float, int]] = {}
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_MEDIAN_PG, [*params, REPLY_HORIZON])
-            medians = {day: (float(median), n) for day, median, n in cursor.fetchall()}
-        else:
-            # SQLite has LAG() but no PERCENTILE_CONT: the window query still runs in SQL,
-            # the median per day in Python over at most SQLITE_MEDIAN_ROW_CAP reply times.
-            cursor.execute(_SECONDS_SQLITE, [*params, REPLY_HORIZON.total_seconds()])
-            seconds = defaultdict(list)
-            for day, value in cursor.fetchall():
-                seconds[datetime.date.fromisoformat(day)].append(value)
-            medians = {day: (statistics.median(values), len(values)) for day, values in seconds.items()}
+    Rolled-up days bring their stored median (read with the coverage); the live days take one query.
+    """
+    cover = _cover(start, end, cover)
+    medians = {day: value for day, value in cover.rolled.items() if value[1]}
+    if cover.live:
+        medians.update(reply_medians(intervals=cover.live))
     days = days_between(start, end)
     return {"labels": [d.isoformat() for d in days],
             "median_minutes": [round(medians[d][0] / 60, 1) if d in medians else None for d in days],
             "replies": [medians[d][1] if d in medians else 0 for d in days]}
 
 
-def dashboard_data(*, start: datetime.datetime, end: datetime.datetime) -> dict:
-    """Every chart's numbers for [start, end): one query each."""
+def dashboard_data(*, start: datetime.datetime, end: datetime.datetime, cover: Coverage | None = None) -> dict:
+    """Every chart's numbers for [start, end): one query to read the coverage, then one per chart.
+
+    (The response chart needs no query of its own when every day of the range is rolled up.)
+    """
+    cover = _cover(start, end, cover)
     return {
-        "messages": messages_per_day(start=start, end=end),
-        "rates": delivery_rates_per_day(start=start, end=end),
-        "failures": failures_by_reason(start=start, end=end),
-        "response": median_response_minutes_per_day(start=start, end=end),
+        "messages": messages_per_day(start=start, end=end, cover=cover),
+        "rates": delivery_rates_per_day(start=start, end=end, cover=cover),
+        "failures": failures_by_reason(start=start, end=end, cover=cover),
+        "response": median_response_minutes_per_day(start=start, end=end, cover=cover),
         "consent": consent_changes_per_day(start=start, end=end),
-        "templates": templates_by_use(start=start, end=end),
-        "reps": per_rep(start=start, end=end),
-        "numbers": per_number(start=start, end=end),
+        "templates": templates_by_use(start=start, end=end, cover=cover),
+        "reps": per_rep(start=start, end=end, cover=cover),
+        "numbers": per_number(start=start, end=end, cover=cover),
     }

@@ -3,17 +3,20 @@ from .audit import AuditEvent
 from .messages import Message, WebhookEvent
 from .numbers import PhoneAssignment, PhoneNumber, WhatsAppBusinessAccount
 from .phrases import RestrictedPhrase, RestrictedPhraseRule
+from .rollup import DailyMessageRollup, RolledUpDay
 from .threads import Conversation, Thread
 
 __all__ = [
     "Account",
     "AuditEvent",
     "Conversation",
+    "DailyMessageRollup",
     "Message",
     "PhoneAssignment",
     "PhoneNumber",
     "RestrictedPhrase",
     "RestrictedPhraseRule",
+    "RolledUpDay",
     "Thread",
     "UserProfile",
     "WebhookEvent",
