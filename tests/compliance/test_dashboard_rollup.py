@@ -1,5 +1,6 @@
 """The dashboard's daily rollup: rolled-up, live and mixed ranges give the live queries' numbers, exactly."""
 import datetime
+import io
 import random
 import statistics
 from collections import defaultdict
@@ -370,3 +371,19 @@ def test_the_scale_generator_builds_the_rollup():
     start = end - datetime.timedelta(days=90)
     assert sorted(coverage(start=start, end=end).rolled) == [d for d in rolled if d >= start.date()]
     assert dashboard_data(start=start, end=end) == live(start, end)
+
+
+def test_seed_activity_recomputes_the_days_already_rolled_up():
+    # given: the demo, and the last three days rolled up while they held no message
+    call_command("seed_demo", accounts=10, stdout=io.StringIO())
+    today = datetime.datetime.now(UTC).date()
+    dashboard_rollup_refresh(days=days_from(today - datetime.timedelta(days=3), today - datetime.timedelta(days=1)))
+    # when: a week of activity is generated into the past
+    call_command("seed_activity", days=7, stdout=io.StringIO())
+    # then: the rolled-up days were recomputed with the new messages, and the others are still counted live
+    end = datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min, tzinfo=UTC)
+    start = end - datetime.timedelta(days=8)
+    assert len(coverage(start=start, end=end).rolled) == 3
+    assert sum(RolledUpDay.objects.values_list("replies", flat=True)) > 0
+    data = dashboard_data(start=start, end=end)
+    assert sum(data["messages"]["sent"]) > 0 and data == live(start, end)

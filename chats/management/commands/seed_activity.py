@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from chats.compliance.rollup import dashboard_rollup_refresh, rolled_up_days, utc_today
 from chats.models import Account, Message, PhoneNumber, Thread
 from consent.models import ConsentEvent
 from templates_app.models import MessageTemplate
@@ -66,6 +67,10 @@ class Command(BaseCommand):
                 _insert(ConsentEvent(account=account, previous_status=previous, status=status,
                                      via=rng.choice(["rep", "keyword"]), details={"generated_by": MARK},
                                      at=day_start + datetime.timedelta(hours=rng.randint(0, 10))))
+        # Days the dashboard already reads from its rollup are recomputed with these messages; the others
+        # are counted live until the beat rolls them up (docs/compliance.md, the rollup).
+        rolled = rolled_up_days(since=(now - datetime.timedelta(days=days)).date(), until=utc_today())
+        dashboard_rollup_refresh(days=rolled - {utc_today()})
         self.stdout.write(f"Generated {made} messages over {days} days in {len(threads)} threads.")
 
     def _exchange(self, rng, thread, at, templates) -> int:
