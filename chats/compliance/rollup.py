@@ -68,6 +68,8 @@ def columns(dimension: str) -> list[str]:
 
 def live_rows(dimension: str, *, intervals: list[Interval]) -> QuerySet:
     """Rows shaped like the rollup's (columns(dimension)), counted now from the messages created in `intervals`."""
+    if not intervals:
+        raise ValueError("no interval to count")
     in_range = Q()
     for start, end in intervals:
         in_range |= Q(created_at__gte=start, created_at__lt=end)
@@ -121,6 +123,8 @@ _SECONDS_SQLITE = f"""
 
 def reply_medians(*, intervals: list[Interval]) -> dict[datetime.date, tuple[float, int]]:
     """Per day of an HCP reply in `intervals`: (median seconds from our message to the reply, replies). One query."""
+    if not intervals:
+        raise ValueError("no interval to count")
     adapt = connection.ops.adapt_datetimefield_value  # stored form: naive UTC text on SQLite
     between = " OR ".join(["({col} >= %s AND {col} < %s)"] * len(intervals))
     replies = _REPLIES.format(scan=between.format(col="m.created_at"), counted=between.format(col="o.created_at"))
@@ -234,8 +238,9 @@ def rollup_days_due(*, today: datetime.date | None = None) -> list[datetime.date
     """What the beat refreshes: yesterday back DASHBOARD_ROLLUP_REFRESH_DAYS days, then older days (from the
     first message) never rolled up, newest first, at most BACKFILL_DAYS_PER_RUN of them."""
     today = today or utc_today()
-    recent = [today - datetime.timedelta(days=n) for n in range(1, settings.DASHBOARD_ROLLUP_REFRESH_DAYS + 1)]
-    oldest_recent = today - datetime.timedelta(days=settings.DASHBOARD_ROLLUP_REFRESH_DAYS)
+    refresh_days = max(0, settings.DASHBOARD_ROLLUP_REFRESH_DAYS)
+    recent = [today - datetime.timedelta(days=n) for n in range(1, refresh_days + 1)]
+    oldest_recent = today - datetime.timedelta(days=refresh_days)
     first = first_message_day()
     if first is None or first >= oldest_recent:
         return recent

@@ -102,6 +102,26 @@ def test_a_late_status_on_an_old_message_shows_after_the_next_refresh_of_its_day
     assert data == live(APRIL_1, APRIL_4)
 
 
+def test_a_run_that_collides_with_another_on_the_same_day_leaves_that_day_as_it_was(world, monkeypatch):
+    # given: 2 April rolled up
+    roll_up(D(2026, 4, 2), D(2026, 4, 2))
+    rows, marker = rollup_rows(), list(RolledUpDay.objects.values_list("day", "rolled_at", "replies"))
+    # when: while a second run recomputes it, another run writes the day's marker first
+    from chats.compliance import rollup
+    medians = rollup.reply_medians
+
+    def other_run_first(*, intervals):
+        if intervals[0][0].date() == D(2026, 4, 2):
+            RolledUpDay.objects.create(day=D(2026, 4, 2), rolled_at=LATER)
+        return medians(intervals=intervals)
+    monkeypatch.setattr(rollup, "reply_medians", other_run_first)
+    result = roll_up(D(2026, 4, 1), D(2026, 4, 2))
+    # then: that day is skipped and rolled back whole (the unique day refused the second marker); 1 April is done
+    assert result["skipped"] == ["2026-04-02"] and result["days"] == 1
+    assert [r for r in rollup_rows() if r["day"] == D(2026, 4, 2)] == rows
+    assert list(RolledUpDay.objects.filter(day=D(2026, 4, 2)).values_list("day", "rolled_at", "replies")) == marker
+
+
 def test_today_is_always_counted_live(world):
     with time_machine.travel(at(3, 12), tick=False):
         # given: 1 and 2 April rolled up; it is noon on 3 April
@@ -182,7 +202,7 @@ def _insert(**fields) -> Message:
 
 @pytest.fixture
 def random_world(db):
-    """~800 messages from 20 March to 7 April 15:00: every status, failure codes with and without sent_at,
+    """~440 messages from 20 March to 7 April 15:00: every status, failure codes with and without sent_at,
     templates, unrouted inbound, replies minutes to days after our message (some across midnight, some past
     the 7-day horizon), reps sharing a number."""
     rng = random.Random(6)
