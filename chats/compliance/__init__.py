@@ -1,1 +1,1 @@
-"""Compliance: the admin-change trail, HCP history export, the admin dashboard's aggregates, retention."""
+"""Compliance: the admin-change trail, HCP history export, the admin dashboard (with its daily rollup), retention."""

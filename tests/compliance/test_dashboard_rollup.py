@@ -177,8 +177,10 @@ def before_rollup(start, end) -> dict:
         "rates": {**rates,
                   "delivery_rate": [round(100.0 * d / h, 1) if h else None
                                     for d, h in zip(rates["delivered"], rates["handed"])],
-                  "read_rate": [round(100.0 * r / h, 1) if h else None for r, h in zip(rates["read"], rates["handed"])]},
-        "failures": {"labels": [r["failure_code"] or "unknown" for r in failures], "counts": [r["n"] for r in failures]},
+                  "read_rate": [round(100.0 * r / h, 1) if h else None
+                                for r, h in zip(rates["read"], rates["handed"])]},
+        "failures": {"labels": [r["failure_code"] or "unknown" for r in failures],
+                     "counts": [r["n"] for r in failures]},
         "response": {"labels": [d.isoformat() for d in days],
                      "median_minutes": [round(statistics.median(gaps[d]) / 60, 1) if gaps[d] else None for d in days],
                      "replies": [len(gaps[d]) for d in days]},
