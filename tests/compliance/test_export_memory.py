@@ -59,4 +59,7 @@ def test_streaming_memory_does_not_grow_with_history(chunk_size, monkeypatch, ca
         assert peak_large < 2 * peak_small + 512 * 1024
         if chunk_size == 500:  # both exports span many chunks: the peak is the same, and below the output
             assert peak_large < 1.25 * peak_small + 256 * 1024
-            assert peak_large < size_large / 2
+            # and well below the output (holding the export would be at least its size); not
+            # a tighter fraction: ids above 256 are new int objects, so the peak rises with the
+            # database's id sequences (about 0.35x of the output at small ids, 0.52x at 5,000)
+            assert peak_large < size_large * 3 / 4
