@@ -14,7 +14,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -56,7 +56,9 @@ def message_queue_outbound(*, message: Message) -> None:
     from chats.tasks import send_message_task
 
     # send_task_due_at stays empty: the sweep reads an empty one as "due when created" (no extra query).
-    transaction.on_commit(lambda: send_message_task.delay(message.pk))
+    # robust: the message is committed as queued; if the broker cannot take the task (Redis down or
+    # restarting) the failure is logged, the rep still gets their answer, and the sweep sends it.
+    transaction.on_commit(lambda: send_message_task.delay(message.pk), robust=True)
 
 
 def send_retry_scheduled(*, message_id: int, countdown: float) -> None:
@@ -85,7 +87,8 @@ def stale_queued_messages_requeue(*, older_than: timedelta, now=None) -> int:
         with transaction.atomic():
             if base.filter(overdue, pk=pk).update(send_task_due_at=now):
                 logger.warning("queued message %s had no send task running; enqueued again", pk)
-                transaction.on_commit(lambda pk=pk: send_message_task.delay(pk))
+                # robust: a broker that refuses one leaves it for the next sweep, and the others still go
+                transaction.on_commit(lambda pk=pk: send_message_task.delay(pk), robust=True)
                 requeued += 1
     return requeued
 
@@ -109,7 +112,10 @@ def message_deliver(*, message_id: int) -> None:
         return
     number_id = message.phone_number.phone_number_id
     pair = ratelimit.pair_key(number_id, message.account.wa_id)
-    cooling = ratelimit.get_limiter().cooldown_remaining(pair)
+    try:
+        cooling = ratelimit.get_limiter().cooldown_remaining(pair)
+    except ratelimit.LimiterUnavailable as exc:
+        raise RetryLater(exc.wait, exc.reason) from exc
     if cooling > 0:
         if cooling > settings.WHATSAPP_RATE_MAX_WAIT_SECONDS:
             raise RetryLater(cooling, "pair rate cool-down with this HCP")
@@ -119,29 +125,59 @@ def message_deliver(*, message_id: int) -> None:
     if not _claim_handoff(message):
         return  # another run of this task claimed it between our read and now
     try:
-        result = backend.send(
+        outcome = backend.send(
             phone_number_id=number_id, access_token=message.phone_number.waba.effective_access_token,
             payload=payload_for(message),
         )
-    except ratelimit.RateLimited as exc:
+    except (ratelimit.RateLimited, client.GraphUnreachable, client.GraphOutcomeUnknown, client.GraphError) as exc:
+        outcome = exc
+    _on_live_session(lambda: _handoff_outcome_record(message, attempt, pair, backend, outcome))
+
+
+def _handoff_outcome_record(message: Message, attempt: int, pair: str, backend, outcome) -> None:
+    """Record what became of a claimed hand-off: Meta's answer, or the error that stopped it."""
+    if isinstance(outcome, ratelimit.RateLimited):  # the request never left: our own limiter, or Redis out of reach
         _release_handoff(message)
-        raise RetryLater(exc.wait, "business number at its WHATSAPP_MPS rate") from exc
-    except client.GraphUnreachable as exc:
+        raise RetryLater(outcome.wait, outcome.reason) from outcome
+    elif isinstance(outcome, client.GraphUnreachable):
         _release_handoff(message)  # the connection never opened: Meta has nothing
-        _retry_or_fail(message, attempt, errors.Failure("unreachable", f"could not reach Meta: {exc}"))
-    except client.GraphOutcomeUnknown as exc:
+        _retry_or_fail(message, attempt, errors.Failure("unreachable", f"could not reach Meta: {outcome}"))
+    elif isinstance(outcome, client.GraphOutcomeUnknown):
         # The request may have reached Meta: sending again could give the HCP the message twice.
         _count_attempt(message)
         message_fail(message=message, failure=errors.Failure(
             TIMEOUT_UNKNOWN,
             "Meta did not answer in time; the message may or may not have arrived, so it was not sent again "
-            f"({exc})",
+            f"({outcome})",
         ))
-    except client.GraphError as exc:
+    elif isinstance(outcome, client.GraphError):
         _release_handoff(message)  # Meta answered with an error: it did not take the message
-        _on_graph_error(message, attempt, exc, pair)
+        _on_graph_error(message, attempt, outcome, pair)
     else:
-        _record_sent(message, result, backend)
+        _record_sent(message, outcome, backend)
+
+
+SESSION_TRIES = 4
+
+
+def _on_live_session(write):
+    """Run `write`; if the database session drops under it, again on a new one (0.5, 1, 2 s apart).
+
+    For Meta's answer to a hand-off, which only this process knows: the session sat idle
+    through the HTTP call and may have been closed meanwhile (PostgreSQL restarted,
+    pg_terminate_backend, an idle timeout). Giving up would leave the message claimed, to end
+    `timeout_unknown` although Meta answered. A try that failed wrote nothing, unless the
+    session died during its very COMMIT (see docs/whatsapp.md, "Faults", for that limit).
+    """
+    for tries in range(1, SESSION_TRIES + 1):
+        try:
+            return write()
+        except (InterfaceError, OperationalError):
+            if tries == SESSION_TRIES or connection.in_atomic_block:
+                raise
+            logger.warning("database session lost while recording a Graph call's outcome; trying on a new one")
+            connection.close()  # the next query opens a new session
+            time.sleep(0.5 * 2 ** (tries - 1))
 
 
 def _handoff_deadline_seconds() -> float:

@@ -7,7 +7,9 @@ WINDOW is a little over one second so that network jitter between us and Meta
 cannot squeeze `limit + 1` requests into one of Meta's seconds.
 
 Services profile (REDIS_URL set): one Redis sorted set per number, checked and
-updated by one Lua script using Redis's own clock, so all workers share it.
+updated by one Lua script using Redis's own clock, so all workers share it. While
+Redis cannot be reached (restarting, connections dropped) no send is allowed:
+LimiterUnavailable, a RateLimited, makes it wait and retry rather than go unmetered.
 Embedded default: the same algorithm in process, under a lock.
 """
 from __future__ import annotations
@@ -38,9 +40,24 @@ return math.max(1, tonumber(oldest[2]) + window - now)
 
 
 class RateLimited(Exception):
+    reason = "business number at its WHATSAPP_MPS rate"
+
     def __init__(self, wait: float):
         super().__init__(f"rate limited for {wait:.2f}s")
         self.wait = wait
+
+
+class LimiterUnavailable(RateLimited):
+    """Redis did not answer (restarting, connections dropped): no send may go until it does.
+
+    A RateLimited, so a hand-off that meets it before its request leaves is released and
+    retried like any rate wait (chats/outbound.py), instead of being left claimed.
+    """
+
+    reason = "the shared rate limiter (Redis) could not be reached"
+
+
+UNAVAILABLE_RETRY_SECONDS = 2.0  # a send meeting it retries this often, up to WHATSAPP_SEND_MAX_DEFERRALS times
 
 
 class LocalLimiter:
@@ -76,13 +93,21 @@ class RedisLimiter:
 
         self.redis = redis.Redis.from_url(url)
         self._acquire = self.redis.register_script(_ACQUIRE_LUA)
+        self._unreachable = (redis.ConnectionError, redis.TimeoutError)
 
     def try_acquire(self, key: str, limit: int) -> float:
-        waited_us = self._acquire(keys=[f"rapport:wa:mps:{key}"], args=[limit, int(WINDOW * 1_000_000), uuid.uuid4().hex])
+        try:
+            waited_us = self._acquire(keys=[f"rapport:wa:mps:{key}"],
+                                      args=[limit, int(WINDOW * 1_000_000), uuid.uuid4().hex])
+        except self._unreachable as exc:
+            raise LimiterUnavailable(UNAVAILABLE_RETRY_SECONDS) from exc
         return int(waited_us) / 1_000_000
 
     def cooldown_remaining(self, key: str) -> float:
-        ttl_ms = self.redis.pttl(f"rapport:wa:cool:{key}")
+        try:
+            ttl_ms = self.redis.pttl(f"rapport:wa:cool:{key}")
+        except self._unreachable as exc:
+            raise LimiterUnavailable(UNAVAILABLE_RETRY_SECONDS) from exc
         return max(0, ttl_ms) / 1000
 
     def set_cooldown(self, key: str, seconds: float) -> None:

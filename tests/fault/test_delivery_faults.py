@@ -4,7 +4,8 @@ Covered here: webhooks duplicated, replayed and reordered; PostgreSQL connection
 between deliveries; the Graph API answering 429, 500 and hanging past the timeout; a
 client double-submitting. Each ends with one row per HCP message and per send, statuses
 monotonic, nothing left queued. A real worker killed with SIGKILL and dropped Redis
-connections: test_worker_faults.py.
+connections: test_worker_faults.py; Redis restarted and the worker's own PostgreSQL
+sessions dropped: test_restarts.py.
 """
 import os
 import random

@@ -10,7 +10,9 @@ import time_machine
 
 from chats import outbound, tasks
 from chats.models import Message
+from chats.whatsapp import ratelimit
 from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory
+from tests.fault.stack import free_port
 from tests.whatsapp.conftest import fake_graph, run_on_commit  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +122,33 @@ def test_a_refused_hand_off_is_released_so_the_retry_sends(thread, fake_graph):
     assert message.status == "sent" and message.wamid.startswith("wamid.FAKE.")
     assert message.handoff_started_at is not None
     assert len(fake_graph.messages_posted()) == 2
+
+
+def test_a_rate_limiter_out_of_reach_leaves_nothing_claimed_and_the_retry_sends(thread, fake_graph, settings,
+                                                                                monkeypatch):
+    reachable = settings.REDIS_URL
+    message = queued(thread)
+    # given the Redis that holds the send rates is out of reach (restarting): nothing listens there
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    # when the task runs, then it asks to try again shortly, and nothing was claimed or sent
+    with pytest.raises(outbound.RetryLater) as retry:
+        outbound.message_deliver(message_id=message.pk)
+    assert retry.value.countdown == ratelimit.UNAVAILABLE_RETRY_SECONDS
+    message.refresh_from_db()
+    assert message.handoff_started_at is None and fake_graph.messages_posted() == []
+    # given Redis went away between the cool-down read and the rate slot, after the hand-off was claimed
+    monkeypatch.setattr(ratelimit.RedisLimiter, "cooldown_remaining", lambda self, key: 0.0)
+    # when the task runs, then the request never left, so the claim is released for the retry
+    with pytest.raises(outbound.RetryLater):
+        outbound.message_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == "queued" and message.handoff_started_at is None and fake_graph.messages_posted() == []
+    # when Redis answers again, then the retry sends it, once
+    settings.REDIS_URL = reachable
+    monkeypatch.undo()
+    outbound.message_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == "sent" and len(fake_graph.messages_posted()) == 1
 
 
 def test_the_sweep_runs_every_minute_from_beat(settings):
