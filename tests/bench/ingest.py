@@ -80,6 +80,9 @@ def _one_server(name: str, command, env, number, accounts) -> tuple[float, float
     server = start(command(port), env, f"ingest-{name.replace(' ', '')}")
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
+        # a warm server, as in production: each thread's connections, the broker producer, lazy imports
+        asyncio.run(run_step(port, _payloads(number, accounts, f"wamid.WARM.{port}."), 50, 2))
+        asyncio.run(run_step(port, _floor_payloads(), 50, 2))
         print(f"{name}:")
         webhook = _ramp(port, _payloads(number, accounts, f"wamid.BENCH.{port}."))
         for r in webhook:
