@@ -82,9 +82,12 @@ if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL and a busy timeout let the web process and eager tasks share the file.
+    # WAL and a busy timeout let the web process and eager tasks share the file. HTTP runs on
+    # several threads (config/asgi.py): transactions start as writers (BEGIN IMMEDIATE), so two
+    # of them queue on the busy timeout instead of failing "database is locked" when a reader
+    # tries to become a writer beside another.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
