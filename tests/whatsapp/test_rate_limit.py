@@ -9,9 +9,18 @@ from chats.whatsapp import ratelimit
 from chats.whatsapp.backends import CloudBackend
 
 
-def _max_in_any_second(times: list[float]) -> int:
+def _max_in_any_second(times: list[float], span: float = 1.0) -> int:
     times = sorted(times)
-    return max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    return max(sum(1 for t in times if start <= t < start + span) for start in times)
+
+
+# The limiter spaces the 1st and 6th sends of a number by its window, 1.05 s. The fake
+# server stamps a request when its thread in this process gets to it: with 17 sending
+# threads, PostgreSQL and Redis on a loaded 2-core CI machine, that stamp lagged by up to
+# ~100 ms (seen once: 0.953 s between a 1st and a 6th). So the server's log is held to no
+# more than 5 in any 0.9 s; the limiter's own arithmetic to 1.05 s is tested below with a
+# clock it cannot be late on.
+JITTER_ALLOWANCE_SPAN = 0.9
 
 
 def _report(times):
@@ -43,7 +52,7 @@ def test_a_burst_never_exceeds_mps_in_any_second(fake_graph, settings):
     mine = [r.at for r in fake_graph.messages_posted() if f"/{number_id}/" in r.path]
     other = [r.at for r in fake_graph.messages_posted() if f"/{other_id}/" in r.path]
     assert len(mine) == 12 and len(other) == 5
-    assert _max_in_any_second(mine) <= 5, _report(mine)
+    assert _max_in_any_second(mine, JITTER_ALLOWANCE_SPAN) <= 5, _report(mine)
     assert max(mine) - min(mine) >= 2.0  # 12 at 5/s needs three windows
     assert max(other) - min(other) < 1.0  # another number is not slowed by this one
 
@@ -71,3 +80,19 @@ def test_pair_cooldown_is_shared_and_expires(settings):
     assert 29 < limiter.cooldown_remaining(key) <= 30
     limiter.set_cooldown(key, 1)  # a shorter cool-down never shortens the current one
     assert limiter.cooldown_remaining(key) > 29
+
+
+def test_the_window_spaces_the_first_and_the_sixth_send_by_1_05_seconds(monkeypatch):
+    # given the in-process limiter on a clock we move by hand
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
+    limiter = ratelimit.LocalLimiter()
+    # when five sends go at once, the sixth must wait the whole window
+    assert [limiter.try_acquire("n", 5) for _ in range(5)] == [0.0] * 5
+    assert limiter.try_acquire("n", 5) == pytest.approx(ratelimit.WINDOW)
+    clock[0] += 1.04
+    assert limiter.try_acquire("n", 5) == pytest.approx(0.01)
+    # then just past the window the next five go, and one more waits a whole window again
+    clock[0] += 0.011
+    assert [limiter.try_acquire("n", 5) for _ in range(5)] == [0.0] * 5
+    assert limiter.try_acquire("n", 5) == pytest.approx(ratelimit.WINDOW)
