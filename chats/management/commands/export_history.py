@@ -5,13 +5,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from chats.compliance.export import FORMATS, history_export_to_file
-
-
-def _day(text: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"Not a date in YYYY-MM-DD form: {text!r}.") from None
+from chats.management.commands._arguments import iso_day
 
 
 class Command(BaseCommand):
@@ -24,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", required=True, help="File to write ('-' for standard output).")
 
     def handle(self, *args, since, until, format, output, **options):
-        first, last = _day(since), _day(until)
+        first, last = iso_day(since), iso_day(until)
         if last < first:
             raise CommandError("--until comes before --since.")
         start = datetime.datetime.combine(first, datetime.time.min, tzinfo=datetime.UTC)

@@ -5,13 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from chats.compliance.rollup import dashboard_rollup_refresh, days_from, utc_today
-
-
-def _day(text: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"Not a date in YYYY-MM-DD form: {text!r}.") from None
+from chats.management.commands._arguments import iso_day
 
 
 class Command(BaseCommand):
@@ -24,8 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, since, until, **options):
         today = utc_today()
-        first = _day(since)
-        last = _day(until) if until else today - datetime.timedelta(days=1)
+        first = iso_day(since)
+        last = iso_day(until) if until else today - datetime.timedelta(days=1)
         if last >= today:
             raise CommandError(f"--until must be before today ({today.isoformat()}, UTC): "
                                "today is still changing and the dashboard always counts it live.")
