@@ -3,8 +3,6 @@
 Every change writes a ConsentEvent (append-only) and tells the reps who have a
 thread with the HCP, after commit.
 """
-import time
-
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -12,6 +10,7 @@ from django.utils import timezone
 from chats.events import publish_on_commit
 from chats.payloads import consent_changed_payload, message_status_payload
 from chats.models import Account, Message, Thread
+from chats.process_cache import ProcessCache
 from consent.models import ConsentChannel, ConsentEvent, ConsentRecord, ConsentStatus, ConsentType, keyword_key
 
 
@@ -58,37 +57,26 @@ def consent_capture(*, account: Account, actor, via: str = ConsentChannel.REP) -
     return _set_status(account=account, status=ConsentStatus.OPTED_IN, via=via, actor=actor, consent_type=consent_type)
 
 
-# Every keyword of every consent type, normalised, read at most every KEYWORDS_TTL seconds per
-# process: most HCP messages are no keyword, and this spares each of them a query. Saving or
-# deleting a consent type forgets the set at once in that process; others within the TTL.
-KEYWORDS_TTL = 10.0
-_known_keywords: tuple[float, frozenset[str]] | None = None
+def _load_keywords() -> frozenset[str]:
+    keys = set()
+    for consent_type in ConsentType.objects.all():
+        keys |= {keyword_key(k) for k in consent_type.unsubscribe_list + consent_type.subscribe_list}
+    return frozenset(keys)
 
 
-def forget_keywords(**_kwargs) -> None:
-    global _known_keywords
-    _known_keywords = None
-
-
-def _could_be_keyword(key: str) -> bool:
-    global _known_keywords
-    now = time.monotonic()
-    if _known_keywords is None or now - _known_keywords[0] > KEYWORDS_TTL:
-        keys = set()
-        for consent_type in ConsentType.objects.all():
-            keys |= {keyword_key(k) for k in consent_type.unsubscribe_list + consent_type.subscribe_list}
-        _known_keywords = (now, frozenset(keys))
-    return key in _known_keywords[1]
-
-
-post_save.connect(forget_keywords, sender=ConsentType, dispatch_uid="consent-keywords-save")
-post_delete.connect(forget_keywords, sender=ConsentType, dispatch_uid="consent-keywords-delete")
+# Every keyword of every consent type, normalised, read at most every 10 s per process: most
+# HCP messages are no keyword, and this spares each of them a query. Saving or deleting a
+# consent type forgets the set at once in that process; others within the TTL.
+_known_keywords = ProcessCache(_load_keywords, ttl=10.0)
+forget_keywords = _known_keywords.forget
+post_save.connect(_known_keywords.forget, sender=ConsentType, weak=False, dispatch_uid="consent-keywords-save")
+post_delete.connect(_known_keywords.forget, sender=ConsentType, weak=False, dispatch_uid="consent-keywords-delete")
 
 
 def keyword_intent(text: str) -> tuple[str, ConsentType] | None:
     """('opted_in'|'opted_out', type) when the whole text is a consent keyword in any language."""
     key = keyword_key(text)
-    if not key or not _could_be_keyword(key):
+    if not key or key not in _known_keywords.get():
         return None
     for consent_type in ConsentType.objects.all():
         if key in {keyword_key(k) for k in consent_type.unsubscribe_list}:

@@ -1,10 +1,11 @@
 """X-Hub-Signature-256: HMAC-SHA256 of the raw body with the app secret."""
 import hashlib
 import hmac
-import time
 
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
+
+from chats.process_cache import ProcessCache
 
 PREFIX = "sha256="
 
@@ -14,27 +15,17 @@ def sign(body: bytes, secret: str) -> str:
     return PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-# The WABAs' own secrets, read at most every SECRETS_TTL seconds per process: the lookup cost
-# a third of a webhook's acknowledgement. Saving or deleting a WABA forgets them at once in
-# the process that did it (the receivers below); other processes see the change within the TTL.
-SECRETS_TTL = 10.0
-_own_secrets: tuple[float, list[str]] | None = None
+def _load_waba_secrets() -> list[str]:
+    from chats.models import WhatsAppBusinessAccount
+
+    return list(WhatsAppBusinessAccount.objects.exclude(app_secret="").values_list("app_secret", flat=True))
 
 
-def forget_secrets() -> None:
-    global _own_secrets
-    _own_secrets = None
-
-
-def _waba_secrets() -> list[str]:
-    global _own_secrets
-    now = time.monotonic()
-    if _own_secrets is None or now - _own_secrets[0] > SECRETS_TTL:
-        from chats.models import WhatsAppBusinessAccount
-
-        _own_secrets = (now, list(WhatsAppBusinessAccount.objects.exclude(app_secret="")
-                                  .values_list("app_secret", flat=True)))
-    return _own_secrets[1]
+# The WABAs' own secrets, read at most every 10 s per process: the lookup cost a third of a
+# webhook's acknowledgement. Saving or deleting a WABA forgets them at once in the process
+# that did it (the receivers below); other processes see the change within the TTL.
+_waba_secrets = ProcessCache(_load_waba_secrets, ttl=10.0)
+forget_secrets = _waba_secrets.forget
 
 
 def candidate_secrets() -> list[str]:
@@ -45,7 +36,7 @@ def candidate_secrets() -> list[str]:
     is accepted.
     """
     secrets = [settings.WHATSAPP_APP_SECRET] if settings.WHATSAPP_APP_SECRET else []
-    return secrets + [s for s in _waba_secrets() if s not in secrets]
+    return secrets + [s for s in _waba_secrets.get() if s not in secrets]
 
 
 def is_valid(body: bytes, header: str) -> bool:
@@ -60,9 +51,7 @@ def is_valid(body: bytes, header: str) -> bool:
     return matched
 
 
-def _waba_changed(**_kwargs) -> None:
-    forget_secrets()
-
-
-post_save.connect(_waba_changed, sender="chats.WhatsAppBusinessAccount", dispatch_uid="signatures-waba-save")
-post_delete.connect(_waba_changed, sender="chats.WhatsAppBusinessAccount", dispatch_uid="signatures-waba-delete")
+post_save.connect(_waba_secrets.forget, sender="chats.WhatsAppBusinessAccount", weak=False,
+                  dispatch_uid="signatures-waba-save")
+post_delete.connect(_waba_secrets.forget, sender="chats.WhatsAppBusinessAccount", weak=False,
+                    dispatch_uid="signatures-waba-delete")
