@@ -1,7 +1,7 @@
 """Inbound WhatsApp: webhook bodies received, stored, and ingested exactly once.
 
 A body is verified and stored (`webhook_receive`) before anything is parsed;
-processing (`webhook_event_process`) runs in a Celery task after commit and
+processing (`webhook_events_process`) runs in a Celery task after commit and
 may run any number of times: one row per wamid comes from the database's
 unique constraint, and statuses only move forward (see chats/outbound.py).
 """
@@ -13,10 +13,11 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from chats.audit import audit
+from chats.audit import audit_entry, audit_save
 from chats.events import publish_on_commit
 from chats.models import Account, AuditEvent, Conversation, Message, PhoneAssignment, PhoneNumber, Thread, WebhookEvent
 from chats.payloads import message_payload
@@ -59,102 +60,189 @@ class WebhookProcessingError(Exception):
     """Some items of a stored body could not be processed; processing the whole body again is safe."""
 
 
-def webhook_event_process(*, event: WebhookEvent) -> str:
-    """Ingest every message, status and template update of one stored body. Idempotent.
+@dataclass
+class ProcessOutcome:
+    """What became of one stored body: done, given up (`given_up` says why) or failed (`error`)."""
 
-    Called by the drain (chats/webhook_queue.py), which counts attempts and marks the
-    event processed. Returns "" when done, or why a body that will never parse (not
-    JSON) was given up; raises WebhookProcessingError when some items failed.
+    given_up: str = ""
+    error: str = ""
+
+
+def webhook_events_process(*, events: list[WebhookEvent]) -> dict[int, ProcessOutcome]:
+    """Ingest every message, status and template update of a drain's stored bodies. Idempotent.
+
+    Called by the drain (chats/webhook_queue.py), which counts attempts and marks each event
+    processed, given up (a signed body that is not JSON will never become JSON) or failed.
+    The HCP messages of all bodies are ingested together (`inbound_messages_ingest`); if that
+    fails, each message alone, so one bad item holds back only its own body.
     """
     from chats.outbound import status_apply
     from templates_app.services import template_status_apply
 
-    try:
-        parsed = parse_body(bytes(event.body))
-    except PayloadError as exc:
-        return str(exc)  # a signed body that is not JSON will never become JSON
-    failures = []
-    for item, handler in (
-        [(m, lambda m: inbound_message_ingest(incoming=m)) for m in parsed.messages]
-        + [(s, lambda s: status_apply(update=s)) for s in parsed.statuses]
-        + [(t, lambda t: template_status_apply(update=t)) for t in parsed.template_updates]
-    ):
+    outcomes, parsed = {}, {}
+    for event in events:
         try:
-            handler(item)
-        except Exception as exc:  # one bad item must not stop the rest of the batch
-            logger.exception("webhook event %s: could not process %r", event.pk, item)
-            failures.append(f"{type(item).__name__} {getattr(item, 'wamid', getattr(item, 'name', ''))}: {exc!r}")
-    if failures:
-        raise WebhookProcessingError("\n".join(failures))
-    return ""
+            parsed[event.pk] = parse_body(bytes(event.body))
+        except PayloadError as exc:
+            outcomes[event.pk] = ProcessOutcome(given_up=str(exc))
+    together = False
+    try:
+        inbound_messages_ingest(incoming=[m for body in parsed.values() for m in body.messages])
+        together = True
+    except Exception:  # noqa: BLE001 - retried one by one below, where each failure is recorded
+        logger.exception("%s stored bodies could not be ingested together; one message at a time", len(parsed))
+    for event_id, body in parsed.items():
+        messages = [] if together else [(m, lambda m: inbound_messages_ingest(incoming=[m])) for m in body.messages]
+        failures = []
+        for item, handler in (
+            messages
+            + [(s, lambda s: status_apply(update=s)) for s in body.statuses]
+            + [(t, lambda t: template_status_apply(update=t)) for t in body.template_updates]
+        ):
+            try:
+                handler(item)
+            except Exception as exc:  # one bad item must not stop the rest of the batch
+                logger.exception("webhook event %s: could not process %r", event_id, item)
+                failures.append(f"{type(item).__name__} {getattr(item, 'wamid', getattr(item, 'name', ''))}: {exc!r}")
+        outcomes[event_id] = ProcessOutcome(error="\n".join(failures))
+    return outcomes
 
 
-def inbound_message_ingest(*, incoming: InboundMessage) -> tuple[Message, bool]:
-    """Store one HCP message once per wamid, routed to a rep's thread or kept as unrouted.
+def inbound_messages_ingest(*, incoming: list[InboundMessage]) -> list[tuple[Message, bool]]:
+    """Store HCP messages once per wamid, each routed to a rep's thread or kept as unrouted.
 
-    Side effects (audit rows, window roll, live event) happen only for the copy
-    whose INSERT won, so replays and concurrent copies change nothing.
+    Returns (message, created) for each, in order. One transaction for all: every lookup
+    (business numbers, HCPs, copies already stored, conversations, assignees, threads) is
+    one query for the whole list, and the messages and their audit rows are one INSERT each,
+    so a drain's batch costs far less than its messages one by one (docs/performance.md).
+    Messages are routed in order: one that rolls a window decides the owner the next sees.
+    Side effects (audit rows, window roll, live events) happen only for copies whose INSERT
+    won, so replays and concurrent copies change nothing. If a concurrent copy of one of
+    them commits first, the INSERT fails and each message is ingested again on its own,
+    where that copy is found stored.
     """
-    number = PhoneNumber.objects.filter(phone_number_id=incoming.phone_number_id).first()
-    account = _account_for(incoming.wa_from)
-    fields = dict(
-        direction=Message.Direction.INBOUND,
-        kind=incoming.kind,
-        body=incoming.body,
-        wamid=incoming.wamid,
-        wa_type=incoming.wa_type,
-        wa_timestamp=incoming.timestamp,
-        wa_from=incoming.wa_from,
-        wa_phone_number_id=incoming.phone_number_id,
-        media=_media_of(incoming),
-        status=Message.Status.RECEIVED,
-        phone_number=number,
-        account=account,
-    )
-    with transaction.atomic():
+    if not incoming:
+        return []
+    try:
+        with transaction.atomic():
+            return _ingest(incoming)
+    except IntegrityError:
+        if len(incoming) == 1:
+            with transaction.atomic():
+                return _ingest(incoming)
+        return [inbound_messages_ingest(incoming=[m])[0] for m in incoming]
+
+
+@dataclass
+class _Plan:
+    """One new message on its way in: its row, and what it does once stored."""
+
+    incoming: InboundMessage
+    message: Message
+    rep_id: int | None = None
+    rule: str = ""
+    unrouted: str = ""  # no business number or no HCP: stored and audited only
+    window: dict | None = None  # the window it opened or rolled: the audit row's kind and details
+
+
+def _ingest(incoming: list[InboundMessage]) -> list[tuple[Message, bool]]:
+    numbers = {n.phone_number_id: n for n in
+               PhoneNumber.objects.filter(phone_number_id__in={m.phone_number_id for m in incoming})}
+    senders = {m.wa_from: _e164_or_none(m.wa_from) for m in incoming}
+    accounts = {a.whatsapp_number: a for a in
+                Account.objects.filter(whatsapp_number__in={n for n in senders.values() if n})}
+    seen = {m.wamid: m for m in Message.objects.filter(wamid__in={m.wamid for m in incoming})}
+    routable = [(numbers[m.phone_number_id], accounts[senders[m.wa_from]]) for m in incoming
+                if m.phone_number_id in numbers and senders[m.wa_from] in accounts]
+    conversations = _conversations_locked({(number.pk, account.pk) for number, account in routable})
+    assignees: dict[int, set[int]] = {}
+    for number_id, user_id in PhoneAssignment.objects.filter(
+            phone_number_id__in={number.pk for number, _ in routable}).values_list("phone_number_id", "user_id"):
+        assignees.setdefault(number_id, set()).add(user_id)
+
+    results: list[tuple[Message, bool]] = []
+    plans: list[_Plan] = []
+    for m in incoming:
+        if m.wamid in seen:  # stored already, or a second copy in this very list
+            results.append((seen[m.wamid], False))
+            continue
+        number, account = numbers.get(m.phone_number_id), accounts.get(senders[m.wa_from])
+        message = Message(direction=Message.Direction.INBOUND, kind=m.kind, body=m.body, wamid=m.wamid,
+                          wa_type=m.wa_type, wa_timestamp=m.timestamp, wa_from=m.wa_from,
+                          wa_phone_number_id=m.phone_number_id, media=_media_of(m), status=Message.Status.RECEIVED,
+                          phone_number=number, account=account)
+        plan = _Plan(incoming=m, message=message)
         if number is None or account is None:
-            reason = (
-                f"no business number with phone_number_id {incoming.phone_number_id or '(none)'}"
-                if number is None
-                else f"sender {incoming.wa_from or '(none)'} is no HCP account"
-            )
-            message, created = _insert_once(fields | {"unrouted_reason": reason[:200]})
-            if created:
-                audit(kind=AuditEvent.Kind.MESSAGE_RECEIVED, message=message, wamid=incoming.wamid, unrouted=reason)
-                consent_apply_keyword(message=message)  # an HCP's STOP counts whatever number it reached
-            return message, created
-
-        conversation = conversation_lock(phone_number=number, account=account)
-        rep_id, rule = route_inbound(conversation=conversation, phone_number=number)
-        thread = None
-        if rep_id is not None:
-            thread, _ = Thread.objects.get_or_create(user_id=rep_id, account=account, phone_number=number)
-            thread.account, thread.phone_number = account, number  # known already: no lazy loads later
-            fields["reply_to"] = _reply_target(thread, incoming.context_wamid)
+            plan.unrouted = (f"no business number with phone_number_id {m.phone_number_id or '(none)'}"
+                             if number is None else f"sender {m.wa_from or '(none)'} is no HCP account")
+            message.unrouted_reason = plan.unrouted[:200]
         else:
-            fields["unrouted_reason"] = rule
-        message, created = _insert_once(fields | {"thread": thread})
-        if not created:
-            return message, False
-        consent_apply_keyword(message=message)
+            conversation = conversations[(number.pk, account.pk)]
+            plan.rep_id, plan.rule = route_inbound(conversation=conversation,
+                                                   assignees=assignees.get(number.pk, set()))
+            if plan.rep_id is None:
+                message.unrouted_reason = plan.rule
+            elif m.opens_window and m.timestamp:
+                plan.window = _roll_window(conversation=conversation, rep_id=plan.rep_id, at=m.timestamp)
+        seen[m.wamid] = message
+        results.append((message, True))
+        plans.append(plan)
 
-        audit(kind=AuditEvent.Kind.MESSAGE_RECEIVED, thread=thread, account=account, phone_number=number,
-              message=message, wamid=incoming.wamid, wa_type=incoming.wa_type)
-        audit(kind=AuditEvent.Kind.ROUTED, actor=None, thread=thread, account=account, phone_number=number,
-              message=message, rule=rule if rep_id else "unrouted", user_id=rep_id)
-        if rep_id is None:
-            return message, True
+    threads = _threads_for({(p.rep_id, p.message.account_id, p.message.phone_number_id) for p in plans if p.rep_id})
+    for plan in plans:
+        if plan.rep_id is not None:
+            thread = threads[(plan.rep_id, plan.message.account_id, plan.message.phone_number_id)]
+            thread.account, thread.phone_number = plan.message.account, plan.message.phone_number  # no lazy loads
+            plan.message.thread = thread
+            plan.message.reply_to = _reply_target(thread, plan.incoming.context_wamid)
+    Message.objects.bulk_create([plan.message for plan in plans])
+    _after_insert(plans, conversations)
+    return results
+
+
+def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conversation]) -> None:
+    """The stored messages' consent keywords, audit rows, windows, thread activity and live events."""
+    from chats.windows import publish_states_of
+
+    trail, rolled, activity = [], {}, {}
+    for plan in plans:
+        message, incoming = plan.message, plan.incoming
+        consent_apply_keyword(message=message)  # an HCP's STOP counts whatever number it reached
+        if plan.unrouted:
+            trail.append(audit_entry(kind=AuditEvent.Kind.MESSAGE_RECEIVED, message=message, wamid=incoming.wamid,
+                                     unrouted=plan.unrouted))
+            continue
+        thread = message.thread
+        trail += [
+            audit_entry(kind=AuditEvent.Kind.MESSAGE_RECEIVED, thread=thread, account=message.account,
+                        phone_number=message.phone_number, message=message, wamid=incoming.wamid,
+                        wa_type=incoming.wa_type),
+            audit_entry(kind=AuditEvent.Kind.ROUTED, actor=None, thread=thread, account=message.account,
+                        phone_number=message.phone_number, message=message,
+                        rule=plan.rule if plan.rep_id else "unrouted", user_id=plan.rep_id),
+        ]
+        if plan.rep_id is None:
+            continue
+        if plan.window:
+            trail.append(audit_entry(thread=thread, message=message, **plan.window))
         if incoming.opens_window and incoming.timestamp:
-            _roll_window(conversation=conversation, rep_id=rep_id, at=incoming.timestamp, thread=thread,
-                         message=message)
-            from chats.windows import publish_conversation_states
-
-            # The window, its owner and the other reps' lock changed: every thread on it hears so.
-            publish_conversation_states(conversation=conversation, now=timezone.now())
-        activity = incoming.timestamp or timezone.now()
-        Thread.objects.filter(pk=thread.pk).exclude(last_activity_at__gte=activity).update(last_activity_at=activity)
-        publish_on_commit(thread.user_id, "message.created", message_payload(message))
-        return message, True
+            conversation = conversations[(message.phone_number_id, message.account_id)]
+            rolled[conversation.pk] = conversation
+        at = incoming.timestamp or timezone.now()
+        activity[thread.pk] = max(at, activity.get(thread.pk, at))
+    audit_save(trail)  # every audit row of the batch in one INSERT
+    if rolled:
+        Conversation.objects.bulk_update(rolled.values(), ROLLED_FIELDS)
+    if activity:
+        # Only ever forward: a late copy of an older message leaves a newer activity alone.
+        Thread.objects.filter(pk__in=activity).update(last_activity_at=Case(
+            *[When(pk=pk, then=Greatest(Coalesce(F("last_activity_at"), Value(at)), Value(at)))
+              for pk, at in activity.items()]))
+    # The window, its owner and the other reps' lock changed: every thread on it hears so.
+    publish_states_of(conversations=list(rolled.values()), now=timezone.now())
+    for plan in plans:
+        if plan.rep_id is not None:
+            publish_on_commit(plan.rep_id, "message.created", message_payload(plan.message))
 
 
 def conversation_lock(*, phone_number: PhoneNumber, account: Account) -> Conversation:
@@ -164,12 +252,42 @@ def conversation_lock(*, phone_number: PhoneNumber, account: Account) -> Convers
     return conversation
 
 
-def route_inbound(*, conversation: Conversation, phone_number: PhoneNumber) -> tuple[int | None, str]:
+def _conversations_locked(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Conversation]:
+    """`conversation_lock` for several (number id, HCP id) pairs: the existing rows locked in one
+    query, in id order (so two drains never wait on each other in a cycle), the missing created."""
+    if not pairs:
+        return {}
+    matching = Q()
+    for number_id, account_id in pairs:
+        matching |= Q(phone_number_id=number_id, account_id=account_id)
+    found = {(c.phone_number_id, c.account_id): c
+             for c in Conversation.objects.select_for_update().filter(matching).order_by("pk")}
+    for number_id, account_id in sorted(pairs - found.keys()):
+        found[(number_id, account_id)], _ = Conversation.objects.select_for_update().get_or_create(
+            phone_number_id=number_id, account_id=account_id)
+    return found
+
+
+def _threads_for(keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], Thread]:
+    """The (rep, HCP, number) threads, read in one query, the missing created."""
+    if not keys:
+        return {}
+    matching = Q()
+    for user_id, account_id, number_id in keys:
+        matching |= Q(user_id=user_id, account_id=account_id, phone_number_id=number_id)
+    found = {(t.user_id, t.account_id, t.phone_number_id): t for t in Thread.objects.filter(matching)}
+    for user_id, account_id, number_id in sorted(keys - found.keys()):
+        found[(user_id, account_id, number_id)], _ = Thread.objects.get_or_create(
+            user_id=user_id, account_id=account_id, phone_number_id=number_id)
+    return found
+
+
+def route_inbound(*, conversation: Conversation, assignees: set[int]) -> tuple[int | None, str]:
     """Who gets the HCP's message (DESIGN 3.8): (user id, rule) or (None, why not).
 
-    Only reps still assigned to the number qualify: an unassigned rep's claim lapses.
+    `assignees` are the reps assigned to the number now: only they qualify, so an
+    unassigned rep's claim lapses.
     """
-    assignees = set(PhoneAssignment.objects.filter(phone_number=phone_number).values_list("user_id", flat=True))
     if conversation.last_template_by_id in assignees:
         return conversation.last_template_by_id, "latest_template_sender"
     if conversation.owner_id in assignees:
@@ -181,13 +299,18 @@ def route_inbound(*, conversation: Conversation, phone_number: PhoneNumber) -> t
     return None, "shared number and no rep has sent this HCP a template or owns the window"
 
 
-def _roll_window(*, conversation: Conversation, rep_id: int, at, thread: Thread, message: Message) -> None:
-    """Open or roll the 24-hour window from the HCP message's WhatsApp timestamp.
+ROLLED_FIELDS = ["last_inbound_at", "window_expires_at", "owner", "expiry_warned_at", "expiry_announced_at",
+                 "ended_at", "ended_by"]
+
+
+def _roll_window(*, conversation: Conversation, rep_id: int, at) -> dict | None:
+    """Open or roll the 24-hour window from the HCP message's WhatsApp timestamp, in memory
+    (the caller saves ROLLED_FIELDS); returns the audit row's kind and details.
 
     A late copy of an older message (Meta retries for days) never moves the window back.
     """
     if conversation.last_inbound_at and at < conversation.last_inbound_at:
-        return
+        return None
     was_open = (
         conversation.window_expires_at is not None
         and conversation.window_expires_at > at
@@ -205,32 +328,17 @@ def _roll_window(*, conversation: Conversation, rep_id: int, at, thread: Thread,
     if conversation.ended_at and at > conversation.ended_at:
         conversation.ended_at = None
         conversation.ended_by = None
-    conversation.save()
-    audit(
+    return dict(
         kind=AuditEvent.Kind.WINDOW_ROLLED if was_open else AuditEvent.Kind.WINDOW_OPENED,
-        thread=thread,
-        message=message,
         owner_id=rep_id,
         last_inbound_at=at.isoformat(),
         expires_at=conversation.window_expires_at.isoformat(),
     )
 
 
-def _insert_once(fields: dict) -> tuple[Message, bool]:
-    """INSERT, or the row another copy already inserted: the wamid unique constraint decides."""
+def _e164_or_none(wa_from: str) -> str | None:
     try:
-        with transaction.atomic():  # a savepoint, so a conflict leaves the outer transaction usable
-            return Message.objects.create(**fields), True
-    except IntegrityError:
-        existing = Message.objects.filter(wamid=fields["wamid"]).first()
-        if existing is None:
-            raise
-        return existing, False
-
-
-def _account_for(wa_from: str) -> Account | None:
-    try:
-        return Account.objects.filter(whatsapp_number=normalize_e164(wa_from)).first()
+        return normalize_e164(wa_from)
     except ValidationError:
         return None
 

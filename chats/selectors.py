@@ -250,10 +250,13 @@ def conversation_for(*, phone_number_id: int, account_id: int) -> Conversation |
     return Conversation.objects.filter(phone_number_id=phone_number_id, account_id=account_id).first()
 
 
-def thread_state(*, thread: Thread, now: datetime | None = None, conversation=...) -> ThreadState:
+def thread_state(*, thread: Thread, now: datetime | None = None, conversation=...,
+                 shared_history: bool | None = None) -> ThreadState:
     """Everything the composer and the banners need, computed at read time.
 
-    `conversation` may be passed when the caller already loaded it (None = there is none).
+    `conversation` may be passed when the caller already loaded it (None = there is none),
+    `shared_history` when the caller knows whether another rep's thread with this HCP on
+    this number holds messages.
     """
     now = now or timezone.now()
     if conversation is ...:
@@ -267,9 +270,10 @@ def thread_state(*, thread: Thread, now: datetime | None = None, conversation=..
         and conversation.last_template_by_id not in (None, thread.user_id)
         and (conversation.last_inbound_at is None or conversation.last_template_at > conversation.last_inbound_at)
     )
-    shared_history = Message.objects.filter(
-        thread__phone_number_id=thread.phone_number_id, thread__account_id=thread.account_id
-    ).exclude(thread__user_id=thread.user_id).exists()
+    if shared_history is None:
+        shared_history = Message.objects.filter(
+            thread__phone_number_id=thread.phone_number_id, thread__account_id=thread.account_id
+        ).exclude(thread__user_id=thread.user_id).exists()
     consent = consent_status(account=thread.account)
     opted_in = consent == ConsentStatus.OPTED_IN
     return ThreadState(

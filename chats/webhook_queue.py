@@ -9,8 +9,8 @@ itself (docs/performance.md, "Inbound"). Instead:
   was free is a `drain_webhook_events_task` published, so under load almost no request
   publishes anything.
 - A drain claims due events in batches of BATCH (`SELECT ... FOR UPDATE SKIP LOCKED`, then one
-  UPDATE that counts the attempt and leases them for WEBHOOK_LEASE_SECONDS), processes
-  each in its own transactions (so live events go out message by message), and marks
+  UPDATE that counts the attempt and leases them for WEBHOOK_LEASE_SECONDS), ingests the
+  batch's HCP messages in one transaction (chats/inbound.py `webhook_events_process`), and marks
   the batch processed. A full batch lets it wake the next slot, up to
   WEBHOOK_DRAIN_CONCURRENCY drains in parallel.
 - When it finds nothing due it frees its slot, then looks once more: an event stored
@@ -79,22 +79,25 @@ def _claim(*, limit: int) -> list[int]:
 
 
 def _process(ids: list[int]) -> None:
-    from chats.inbound import WebhookProcessingError, webhook_event_process
+    from chats.inbound import webhook_events_process
 
-    done = []
-    for event in WebhookEvent.objects.filter(id__in=ids).order_by("id").only("id", "body", "attempts"):
-        try:
-            given_up = webhook_event_process(event=event)
-        except WebhookProcessingError as exc:
-            _failed(event=event, error=str(exc))
-        except Exception as exc:  # the batch goes on; this event backs off and is tried again
-            logger.exception("webhook event %s: processing failed", event.pk)
+    events = list(WebhookEvent.objects.filter(id__in=ids).order_by("id").only("id", "body", "attempts"))
+    try:
+        outcomes = webhook_events_process(events=events)
+    except Exception as exc:  # the batch backs off and is tried again
+        logger.exception("webhook events %s: processing failed", ids)
+        for event in events:
             _failed(event=event, error=repr(exc))
+        return
+    done = []
+    for event in events:
+        outcome = outcomes[event.pk]
+        if outcome.error:
+            _failed(event=event, error=outcome.error)
+        elif outcome.given_up:
+            WebhookEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), error=outcome.given_up)
         else:
-            if given_up:
-                WebhookEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), error=given_up)
-            else:
-                done.append(event.pk)
+            done.append(event.pk)
     if done:
         WebhookEvent.objects.filter(id__in=done).update(processed_at=timezone.now(), error="")
 

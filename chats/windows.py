@@ -10,23 +10,24 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from chats.audit import audit
 from chats import payloads
 from chats.events import publish_on_commit
-from chats.models import AuditEvent, Conversation, Thread
+from chats.models import AuditEvent, Conversation, Message, Thread
 from chats.selectors import EXPIRING_WITHIN, thread_state
 
 ANNOUNCE_BATCH = 500
 
 
-def thread_state_payload(*, thread: Thread, now: datetime | None = None, conversation=...) -> dict:
+def thread_state_payload(*, thread: Thread, now: datetime | None = None, conversation=...,
+                         shared_history: bool | None = None) -> dict:
     """The `thread.state` event: the same `state` the thread detail endpoint returns."""
     from chats.api.serializers import StateOutput
 
-    state = thread_state(thread=thread, now=now, conversation=conversation)
+    state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=shared_history)
     return payloads.thread_state_payload(thread_id=thread.pk, state=StateOutput(state).data)
 
 
@@ -36,14 +37,32 @@ def publish_conversation_states(*, conversation: Conversation, now: datetime, ex
     The window, the lock and the banners are shared by all reps of the number, so
     a change seen by one is a change for all. Returns how many threads were told.
     """
-    threads = (Thread.objects.filter(phone_number_id=conversation.phone_number_id, account_id=conversation.account_id)
-               .select_related("account", "account__consent", "phone_number"))
-    if except_thread_id is not None:
-        threads = threads.exclude(pk=except_thread_id)
+    return publish_states_of(conversations=[conversation], now=now, except_thread_id=except_thread_id)
+
+
+def publish_states_of(*, conversations: list[Conversation], now: datetime, except_thread_id: int | None = None) -> int:
+    """`publish_conversation_states` for several conversations, with one query whatever their number:
+    the threads are read with whether each holds messages (each thread's `shared_history`)."""
+    if not conversations:
+        return 0
+    by_pair = {(c.phone_number_id, c.account_id): c for c in conversations}
+    matching = Q()
+    for number_id, account_id in by_pair:
+        matching |= Q(phone_number_id=number_id, account_id=account_id)
+    threads = list(Thread.objects.filter(matching).select_related("account", "account__consent", "phone_number")
+                   .annotate(has_messages=Exists(Message.objects.filter(thread=OuterRef("pk")))).order_by("pk"))
+    writers: dict[tuple[int, int], set[int]] = {}
+    for thread in threads:
+        if thread.has_messages:
+            writers.setdefault((thread.phone_number_id, thread.account_id), set()).add(thread.user_id)
     told = 0
     for thread in threads:
-        publish_on_commit(thread.user_id, "thread.state",
-                          thread_state_payload(thread=thread, now=now, conversation=conversation))
+        if thread.pk == except_thread_id:
+            continue
+        pair = (thread.phone_number_id, thread.account_id)
+        payload = thread_state_payload(thread=thread, now=now, conversation=by_pair[pair],
+                                       shared_history=bool(writers.get(pair, set()) - {thread.user_id}))
+        publish_on_commit(thread.user_id, "thread.state", payload)
         told += 1
     return told
 

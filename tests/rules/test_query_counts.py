@@ -47,7 +47,7 @@ def post(client, path, body, expected, django_assert_num_queries):
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("kind,expected", [("text", 21), ("template", 25), ("media", 24), ("end", 24), ("consent", 35)])
+@pytest.mark.parametrize("kind,expected", [("text", 21), ("template", 23), ("media", 24), ("end", 22), ("consent", 33)])
 def test_post_query_count_does_not_grow(size, kind, expected, world, threads, templates, shared_number, waba, alex, ada,
                                         django_assert_num_queries):
     build(size, threads["rep.blair"], shared_number, waba, alex)

@@ -90,7 +90,7 @@ def test_a_failing_body_backs_off_then_succeeds(solo_number, ada):
     store(text_body(number=solo_number, account=ada, wamid="wamid.FLAKY"))
     start = timezone.now()
     # given ingest fails once (the database hiccups)
-    with mock.patch("chats.inbound.inbound_message_ingest", side_effect=RuntimeError("database went away")):
+    with mock.patch("chats.inbound.inbound_messages_ingest", side_effect=RuntimeError("database went away")):
         webhook_queue.webhook_events_drain(slot=0, holds_slot=False)
     event = WebhookEvent.objects.get()
     # then the body is kept with its error, to be tried again in 5 s, not before
@@ -108,7 +108,7 @@ def test_a_failing_body_backs_off_then_succeeds(solo_number, ada):
 
 def test_a_body_that_keeps_failing_is_left_for_admins_after_five_attempts(solo_number, ada):
     store(text_body(number=solo_number, account=ada))
-    with mock.patch("chats.inbound.inbound_message_ingest", side_effect=RuntimeError("always broken")):
+    with mock.patch("chats.inbound.inbound_messages_ingest", side_effect=RuntimeError("always broken")):
         for attempt in range(7):
             with time_machine.travel(timezone.now() + timedelta(minutes=10 * attempt), tick=False):
                 webhook_queue.webhook_events_drain(slot=0, holds_slot=False)
@@ -191,8 +191,8 @@ def test_ingesting_an_hcp_message_costs_the_same_queries_whatever_the_history(hi
     store(text_body(number=solo_number, account=ada, wamid="wamid.NEXT", ts=1_700_000_100))
     # when one more body is drained, then the work is the same fixed list of statements (each
     # transaction shows here as SAVEPOINT/RELEASE, inside the test's own): claim (4), load (1),
-    # number and HCP (2), in one transaction (2) the conversation lock, assignees and thread (3),
-    # the message (3 with its savepoint), audit rows (3), window (1), the threads' live state (2),
-    # activity (1); done (1); the two last looks for more (6)
-    with django_assert_num_queries(29):
+    # in one transaction (2) the numbers, HCPs and stored copies (3), the conversations locked,
+    # assignees and threads (3), the messages (1), audit rows (1), windows (1), activity (1), the
+    # threads' live state (1); done (1); the two last looks for more (6)
+    with django_assert_num_queries(25):
         assert webhook_queue.webhook_events_drain(slot=0, holds_slot=False) == 1
