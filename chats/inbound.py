@@ -1,13 +1,15 @@
 """Inbound WhatsApp: webhook bodies received, stored, and ingested exactly once.
 
-A body is verified and stored (`webhook_receive`) before anything is parsed;
-processing (`webhook_events_process`) runs in a Celery task after commit and
+A body is verified and stored (`webhook_receive_many`, a batch at a time) before anything
+is parsed; processing (`webhook_events_process`, a drain's batch at a time) runs in a Celery
+task after commit and
 may run any number of times: one row per wamid comes from the database's
 unique constraint, and statuses only move forward (see chats/outbound.py).
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,22 +40,46 @@ class ReceiveOutcome:
     event: WebhookEvent | None = None
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One POSTed webhook: the raw bytes Meta signed and its X-Hub-Signature-256 header."""
+
+    body: bytes
+    signature: str | None
+
+
 def webhook_receive(*, body: bytes, signature: str | None) -> ReceiveOutcome:
-    """Verify a POSTed body, store it durably and queue its processing after commit.
+    """Verify one POSTed body, store it durably and queue its processing after commit."""
+    return webhook_receive_many(deliveries=[Delivery(body, signature)])[0]
 
-    Missing signature: 401; wrong: 403; nothing is stored either way.
+
+def webhook_receive_many(*, deliveries: Sequence[Delivery]) -> list[ReceiveOutcome]:
+    """Verify each delivery and store the genuine ones together; one outcome per delivery, in order.
+
+    Missing signature: 401; wrong: 403; nothing is stored for either. The genuine bodies
+    are stored with one INSERT in one transaction, and one drain request follows its
+    commit. A database error propagates with nothing stored (chats/whatsapp/ack.py answers 503).
     """
-    if not signature:
-        return ReceiveOutcome(401, "missing X-Hub-Signature-256")
-    if not signatures.is_valid(body, signature):
-        return ReceiveOutcome(403, "signature does not match")
-    from chats.webhook_queue import drain_request
+    outcomes: list[ReceiveOutcome | None] = [_refusal(delivery) for delivery in deliveries]
+    genuine = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    if genuine:
+        from chats.webhook_queue import drain_request
 
-    with transaction.atomic():
-        event = WebhookEvent.objects.create(body=body)
-        # robust: in eager mode processing runs here, and its failure must not turn Meta's 200 into a 500
-        transaction.on_commit(drain_request, robust=True)
-    return ReceiveOutcome(200, "stored", event)
+        with transaction.atomic():
+            events = WebhookEvent.objects.bulk_create([WebhookEvent(body=deliveries[i].body) for i in genuine])
+            # robust: in eager mode processing runs here, and its failure must not turn Meta's 200 into a 500
+            transaction.on_commit(drain_request, robust=True)
+        for i, event in zip(genuine, events):
+            outcomes[i] = ReceiveOutcome(200, "stored", event)
+    return outcomes
+
+
+def _refusal(delivery: Delivery) -> ReceiveOutcome | None:
+    if not delivery.signature:
+        return ReceiveOutcome(401, "missing X-Hub-Signature-256")
+    if not signatures.is_valid(delivery.body, delivery.signature):
+        return ReceiveOutcome(403, "signature does not match")
+    return None
 
 
 class WebhookProcessingError(Exception):

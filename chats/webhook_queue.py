@@ -4,10 +4,10 @@ Why not one Celery task per body: publishing a task cost about 0.8 ms of CPU in 
 web process and consuming it about as much in the worker, more than storing the body
 itself (docs/performance.md, "Inbound"). Instead:
 
-- `webhook_receive` stores the body with `available_at` = now and, after commit, calls
-  `drain_request()`: one `cache.add` (Redis SET NX) on drain slot 0. Only when the slot
-  was free is a `drain_webhook_events_task` published, so under load almost no request
-  publishes anything.
+- `webhook_receive_many` stores a batch of bodies with `available_at` = now and, after its
+  commit, calls `drain_request()` once: one `cache.add` (Redis SET NX) on drain slot 0.
+  Only when the slot was free is a `drain_webhook_events_task` published, so under load
+  almost no batch publishes anything.
 - A drain claims due events in batches of BATCH (`SELECT ... FOR UPDATE SKIP LOCKED`, then one
   UPDATE that counts the attempt and leases them for WEBHOOK_LEASE_SECONDS), ingests the
   batch's HCP messages in one transaction (chats/inbound.py `webhook_events_process`), and marks

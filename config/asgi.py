@@ -1,10 +1,14 @@
-"""ASGI entry point: HTTP through Django's WSGI handler on a thread pool, WebSockets through Channels.
+"""ASGI entry point: webhook POSTs acknowledged natively, other HTTP through Django's WSGI handler
+on a thread pool, WebSockets through Channels.
 
 Every view here is synchronous. Django's own ASGI handler runs each sync middleware
 hook and the view through a separate sync_to_async hop, about 3.5 ms of thread
 hand-offs per request on this project's 2-core machine; a2wsgi runs the whole
 request (middleware, view, signals) in one pool thread, one hop, 4 times the
 throughput (docs/performance.md, "HTTP under the ASGI server").
+
+`POST /webhooks/whatsapp/` skips Django altogether (chats/whatsapp/ack.py): even one hop's
+request handling caps a process near 1,000 requests/s, DESIGN 9's whole bar for webhooks.
 """
 import gc
 import os
@@ -23,10 +27,12 @@ from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from chats.routing import websocket_urlpatterns  # noqa: E402
+from chats.whatsapp.ack import WebhookAck  # noqa: E402
 
+django_http = WSGIMiddleware(get_wsgi_application(), workers=settings.HTTP_THREADS)
 application = ProtocolTypeRouter(
     {
-        "http": WSGIMiddleware(get_wsgi_application(), workers=settings.HTTP_THREADS),
+        "http": WebhookAck(django_http, bench_floor=os.environ.get("RAPPORT_BENCH_ENDPOINTS") == "1"),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -33,8 +33,10 @@ urlpatterns = [
 ]
 
 if os.environ.get("RAPPORT_BENCH_ENDPOINTS") == "1":
-    # Benchmark floor (docs/performance.md): the webhook's route through the same stack, doing nothing.
+    # Benchmark reference (docs/performance.md): Django's request handling doing nothing. The
+    # webhook's own floor, /bench/floor/, is answered before Django (chats/whatsapp/ack.py).
     from django.http import HttpResponse
     from django.views.decorators.csrf import csrf_exempt
 
-    urlpatterns.append(path("bench/floor/", csrf_exempt(lambda request: HttpResponse("ok")), name="bench-floor"))
+    urlpatterns.append(path("bench/django-floor/", csrf_exempt(lambda request: HttpResponse("ok")),
+                            name="bench-django-floor"))
