@@ -37,8 +37,8 @@ from chats.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
-# Small batches: a body waits behind at most BATCH - 1 others of its batch, and a backlog
-# fills a batch soon enough to wake the next drain.
+# Small batches: a batch's live events go out when it commits, so a body waits for the
+# others of its batch; and a backlog fills a batch soon enough to wake the next drain.
 BATCH = 10
 MAX_ATTEMPTS = 5
 

@@ -41,7 +41,8 @@ MAX_BATCH = 500
 TOO_BIG_RESPONSE = (400, ERROR_PAGE_TEMPLATE % {"title": "Bad Request (400)", "details": ""},
                     b"text/html; charset=utf-8")
 DATABASE_UNAVAILABLE = ReceiveOutcome(503, "database unavailable, retry later")
-SERVER_ERROR = ReceiveOutcome(500, "server error")
+# Anything else unexpected: still "try again later" (Meta retries), never a 500.
+NOT_STORED = ReceiveOutcome(503, "not stored, retry later")
 
 
 def store_batch(deliveries: Sequence[Delivery]) -> list[ReceiveOutcome]:
@@ -56,7 +57,7 @@ def store_batch(deliveries: Sequence[Delivery]) -> list[ReceiveOutcome]:
     except Exception:
         logger.exception("webhook batch of %s not stored", len(deliveries))
         _close_connection()
-        return [SERVER_ERROR] * len(deliveries)
+        return [NOT_STORED] * len(deliveries)
     finally:
         close_old_connections()
 
