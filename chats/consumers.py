@@ -86,9 +86,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         else:
             await self._error("unknown_type", "Known client messages: ping.")
 
-    async def chat_event(self, message):
-        """A group message from `publish_on_commit`: forward the event unchanged."""
-        await self.send_json(message["event"])
+    async def chat_events(self, message):
+        """A group message from chats/events.py: each event forwarded unchanged, one frame each, in order."""
+        for event in message["events"]:
+            await self.send_json(event)
 
     async def _authenticate_token(self, key):
         if self._auth_timer is not None:

@@ -1,7 +1,7 @@
 """The one place real-time events are published: to a user's group, after commit.
 
 A client never hears of a row that was rolled back. Tests capture what was
-published by patching `_send` or by reading the channel layer.
+published by patching `_send_all` (tests/conftest.py `published`) or by reading the channel layer.
 """
 import asyncio
 import logging
@@ -41,26 +41,45 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def _send(user_id: int, event_type: str, payload: dict) -> None:
+def _send_all(events: list[tuple[int, str, dict]]) -> None:
+    """Deliver (user id, event type, payload) triples, in order: one channel-layer message per user.
+
+    A drain's batch publishes a `message.created` and a `thread.state` per HCP message;
+    one `chat.events` message per user carries them all, so the channel layer and the
+    sockets' servers handle one message per user and batch instead of one per event.
+    """
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not events:
         return
-    message = {"type": "chat.event", "event": {"type": event_type, **payload}}
+    by_user: dict[int, list[dict]] = {}
+    for user_id, event_type, payload in events:
+        by_user.setdefault(user_id, []).append({"type": event_type, **payload})
+    messages = [(user_group(user_id), {"type": "chat.events", "events": batch}) for user_id, batch in by_user.items()]
+
+    async def send_each():
+        for group, message in messages:
+            await layer.group_send(group, message)
+
     try:
         if isinstance(layer, InMemoryChannelLayer):
             # In-memory queues belong to the server's own loop: publish on it.
-            async_to_sync(layer.group_send)(user_group(user_id), message)
+            async_to_sync(send_each)()
         else:
-            future = asyncio.run_coroutine_threadsafe(layer.group_send(user_group(user_id), message), _publisher_loop())
-            future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
+            asyncio.run_coroutine_threadsafe(send_each(), _publisher_loop()).result(timeout=PUBLISH_TIMEOUT_SECONDS)
     except Exception:  # a lost live event must never undo or fail the committed write
-        logger.exception("could not publish %s to user %s", event_type, user_id)
+        logger.exception("could not publish %s events to users %s", len(events), sorted(by_user))
 
 
 def publish_on_commit(user_id: int | None, event_type: str, payload: dict) -> None:
     """Publish `event_type` with `payload` to `user_id`'s sockets once the transaction commits."""
-    if user_id is None:
-        return
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
-    transaction.on_commit(lambda: _send(user_id, event_type, payload))
+    publish_all_on_commit([(user_id, event_type, payload)])
+
+
+def publish_all_on_commit(events: list[tuple[int | None, str, dict]]) -> None:
+    """`publish_on_commit` for several events, delivered together and in order after commit."""
+    for _, event_type, _ in events:
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {event_type!r}")
+    events = [event for event in events if event[0] is not None]
+    if events:
+        transaction.on_commit(lambda: _send_all(events))

@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from chats.audit import audit_entry, audit_save
-from chats.events import publish_on_commit
+from chats.events import publish_all_on_commit
 from chats.models import Account, AuditEvent, Conversation, Message, PhoneAssignment, PhoneNumber, Thread, WebhookEvent
 from chats.payloads import message_payload
 from chats.phones import normalize_e164
@@ -228,7 +228,7 @@ def _ingest(incoming: list[InboundMessage]) -> list[tuple[Message, bool]]:
 
 def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conversation]) -> None:
     """The stored messages' consent keywords, audit rows, windows, thread activity and live events."""
-    from chats.windows import publish_states_of
+    from chats.windows import state_events_of
 
     trail, rolled, activity = [], {}, {}
     for plan in plans:
@@ -257,18 +257,18 @@ def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conve
         at = incoming.timestamp or timezone.now()
         activity[thread.pk] = max(at, activity.get(thread.pk, at))
     audit_save(trail)  # every audit row of the batch in one INSERT
-    if rolled:
-        Conversation.objects.bulk_update(rolled.values(), ROLLED_FIELDS)
+    for conversation in rolled.values():  # a few rows: plain UPDATEs compile faster than one bulk_update
+        conversation.save(update_fields=ROLLED_FIELDS)
     if activity:
         # Only ever forward: a late copy of an older message leaves a newer activity alone.
         Thread.objects.filter(pk__in=activity).update(last_activity_at=Case(
             *[When(pk=pk, then=Greatest(Coalesce(F("last_activity_at"), Value(at)), Value(at)))
               for pk, at in activity.items()]))
     # The window, its owner and the other reps' lock changed: every thread on it hears so.
-    publish_states_of(conversations=list(rolled.values()), now=timezone.now())
-    for plan in plans:
-        if plan.rep_id is not None:
-            publish_on_commit(plan.rep_id, "message.created", message_payload(plan.message))
+    # Then each message; all of them delivered together after commit.
+    publish_all_on_commit(
+        state_events_of(conversations=list(rolled.values()), now=timezone.now())
+        + [(plan.rep_id, "message.created", message_payload(plan.message)) for plan in plans if plan.rep_id])
 
 
 def conversation_lock(*, phone_number: PhoneNumber, account: Account) -> Conversation:
@@ -279,33 +279,47 @@ def conversation_lock(*, phone_number: PhoneNumber, account: Account) -> Convers
 
 
 def _conversations_locked(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Conversation]:
-    """`conversation_lock` for several (number id, HCP id) pairs: the existing rows locked in one
-    query, in id order (so two drains never wait on each other in a cycle), the missing created."""
+    """`conversation_lock` for several (number id, HCP id) pairs, in three statements at most:
+    the existing rows locked in id order (so two drains never wait on each other in a cycle),
+    the missing ones inserted (a copy inserted meanwhile by another drain is left alone), and
+    those locked in turn."""
     if not pairs:
         return {}
+    found = _locked_conversations(pairs)
+    missing = pairs - found.keys()
+    if missing:
+        Conversation.objects.bulk_create(
+            [Conversation(phone_number_id=n, account_id=a) for n, a in sorted(missing)], ignore_conflicts=True)
+        found |= _locked_conversations(missing)
+    return found
+
+
+def _locked_conversations(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Conversation]:
     matching = Q()
     for number_id, account_id in pairs:
         matching |= Q(phone_number_id=number_id, account_id=account_id)
-    found = {(c.phone_number_id, c.account_id): c
-             for c in Conversation.objects.select_for_update().filter(matching).order_by("pk")}
-    for number_id, account_id in sorted(pairs - found.keys()):
-        found[(number_id, account_id)], _ = Conversation.objects.select_for_update().get_or_create(
-            phone_number_id=number_id, account_id=account_id)
-    return found
+    return {(c.phone_number_id, c.account_id): c
+            for c in Conversation.objects.select_for_update().filter(matching).order_by("pk")}
 
 
 def _threads_for(keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], Thread]:
-    """The (rep, HCP, number) threads, read in one query, the missing created."""
+    """The (rep, HCP, number) threads, read in one query; the missing ones inserted together and read."""
     if not keys:
         return {}
+    found = _threads_matching(keys)
+    missing = keys - found.keys()
+    if missing:
+        Thread.objects.bulk_create([Thread(user_id=u, account_id=a, phone_number_id=n) for u, a, n in sorted(missing)],
+                                   ignore_conflicts=True)
+        found |= _threads_matching(missing)
+    return found
+
+
+def _threads_matching(keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], Thread]:
     matching = Q()
     for user_id, account_id, number_id in keys:
         matching |= Q(user_id=user_id, account_id=account_id, phone_number_id=number_id)
-    found = {(t.user_id, t.account_id, t.phone_number_id): t for t in Thread.objects.filter(matching)}
-    for user_id, account_id, number_id in sorted(keys - found.keys()):
-        found[(user_id, account_id, number_id)], _ = Thread.objects.get_or_create(
-            user_id=user_id, account_id=account_id, phone_number_id=number_id)
-    return found
+    return {(t.user_id, t.account_id, t.phone_number_id): t for t in Thread.objects.filter(matching)}
 
 
 def route_inbound(*, conversation: Conversation, assignees: set[int]) -> tuple[int | None, str]:
@@ -326,7 +340,7 @@ def route_inbound(*, conversation: Conversation, assignees: set[int]) -> tuple[i
 
 
 ROLLED_FIELDS = ["last_inbound_at", "window_expires_at", "owner", "expiry_warned_at", "expiry_announced_at",
-                 "ended_at", "ended_by"]
+                 "ended_at", "ended_by", "updated_at"]
 
 
 def _roll_window(*, conversation: Conversation, rep_id: int, at) -> dict | None:

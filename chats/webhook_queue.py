@@ -8,13 +8,14 @@ itself (docs/performance.md, "Inbound"). Instead:
   commit, calls `drain_request()` once: one `cache.add` (Redis SET NX) on drain slot 0.
   Only when the slot was free is a `drain_webhook_events_task` published, so under load
   almost no batch publishes anything.
-- A drain claims due events in batches of BATCH (`SELECT ... FOR UPDATE SKIP LOCKED`, then one
-  UPDATE that counts the attempt and leases them for WEBHOOK_LEASE_SECONDS), ingests the
+- A drain claims due events in batches of BATCH (one UPDATE … RETURNING whose subquery picks
+  them `FOR UPDATE SKIP LOCKED`; it counts the attempt and leases them for WEBHOOK_LEASE_SECONDS), ingests the
   batch's HCP messages in one transaction (chats/inbound.py `webhook_events_process`), and marks
   the batch processed. A full batch lets it wake the next slot, up to
   WEBHOOK_DRAIN_CONCURRENCY drains in parallel.
-- When it finds nothing due it frees its slot, then looks once more: an event stored
-  after that look finds the slot free and publishes a new drain, so nothing is missed.
+- When it finds nothing due it looks again every 10 ms for WEBHOOK_DRAIN_LINGER_SECONDS
+  (a steady stream keeps it at work), then frees its slot and looks once more: an event
+  stored after that look finds the slot free and publishes a new drain, so nothing is missed.
 - Safety never rests on the slot: a killed drain's slot expires after
   WEBHOOK_DRAIN_SLOT_SECONDS and its leased events become due again after the lease;
   a drain that leaves events waiting (leased, or failed and backing off) schedules
@@ -25,12 +26,13 @@ itself (docs/performance.md, "Inbound"). Instead:
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import F, Min, Q
+from django.db import connection
+from django.db.models import Min
 from django.utils import timezone
 
 from chats.models import WebhookEvent
@@ -41,6 +43,7 @@ logger = logging.getLogger(__name__)
 # others of its batch; and a backlog fills a batch soon enough to wake the next drain.
 BATCH = 10
 MAX_ATTEMPTS = 5
+LINGER_STEP_SECONDS = 0.01
 
 
 def _slot_key(slot: int) -> str:
@@ -62,30 +65,56 @@ def drain_request(*, slot: int = 0) -> bool:
     return True
 
 
-def _due() -> Q:
-    return Q(processed_at__isnull=True, attempts__lt=MAX_ATTEMPTS, available_at__lte=timezone.now())
+def _claim(*, limit: int) -> list[WebhookEvent]:
+    """Lease up to `limit` due events to this drain, oldest first, with their bodies; their
+    attempt is counted now.
 
-
-def _claim(*, limit: int) -> list[int]:
-    """Lease up to `limit` due events to this drain, oldest first; their attempt is counted now."""
+    One statement, its own transaction: an UPDATE of the rows its subquery picks (on
+    PostgreSQL locking them, and skipping rows another drain is claiming), returning them.
+    """
     now = timezone.now()
-    with transaction.atomic():
-        ids = list(WebhookEvent.objects.select_for_update(skip_locked=True).filter(_due())
-                   .order_by("available_at", "id").values_list("id", flat=True)[:limit])
-        if ids:
-            WebhookEvent.objects.filter(id__in=ids).update(
-                attempts=F("attempts") + 1, available_at=now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS))
-    return ids
+    ops, table = connection.ops, connection.ops.quote_name(WebhookEvent._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    sql = (f"UPDATE {table} SET attempts = attempts + 1, available_at = %s WHERE id IN ("
+           f"SELECT id FROM {table} WHERE processed_at IS NULL AND attempts < %s AND available_at <= %s"
+           f" ORDER BY available_at, id LIMIT %s{lock}) RETURNING id, body, attempts")
+    lease_end = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ops.adapt_datetimefield_value(lease_end), MAX_ATTEMPTS,
+                             ops.adapt_datetimefield_value(now), limit])
+        rows = cursor.fetchall()
+    return sorted((WebhookEvent(id=pk, body=bytes(body), attempts=attempts) for pk, body, attempts in rows),
+                  key=lambda event: event.pk)
 
 
-def _process(ids: list[int]) -> None:
+def _claim_lingering(*, limit: int) -> list[WebhookEvent]:
+    """`_claim`, and when nothing is due, look again every LINGER_STEP_SECONDS for up to
+    WEBHOOK_DRAIN_LINGER_SECONDS: under a steady stream the drain stays at work instead of
+    leaving and being woken again through the broker (a publish, a worker's pickup and a
+    task's start for every few bodies). Not when tasks run eagerly: there the request waits."""
+    events = _claim(limit=limit)
+    if events or settings.WEBHOOK_DRAIN_LINGER_SECONDS <= 0 or _eager():
+        return events
+    deadline = time.monotonic() + settings.WEBHOOK_DRAIN_LINGER_SECONDS
+    while not events and time.monotonic() < deadline:
+        time.sleep(LINGER_STEP_SECONDS)
+        events = _claim(limit=limit)
+    return events
+
+
+def _eager() -> bool:
+    from chats.tasks import drain_webhook_events_task
+
+    return bool(drain_webhook_events_task.app.conf.task_always_eager)
+
+
+def _process(events: list[WebhookEvent]) -> None:
     from chats.inbound import webhook_events_process
 
-    events = list(WebhookEvent.objects.filter(id__in=ids).order_by("id").only("id", "body", "attempts"))
     try:
         outcomes = webhook_events_process(events=events)
     except Exception as exc:  # the batch backs off and is tried again
-        logger.exception("webhook events %s: processing failed", ids)
+        logger.exception("webhook events %s: processing failed", [event.pk for event in events])
         for event in events:
             _failed(event=event, error=repr(exc))
         return
@@ -121,21 +150,21 @@ def webhook_events_drain(*, slot: int = 0, holds_slot: bool = True) -> int:
         return 0
     try:
         while True:
-            ids = _claim(limit=BATCH)
-            if not ids:
+            events = _claim_lingering(limit=BATCH)
+            if not events:
                 cache.delete(key)  # free the slot first, then look once more (module docstring)
-                ids = _claim(limit=BATCH)
-                if not ids:
+                events = _claim(limit=BATCH)
+                if not events:
                     break
                 if not cache.add(key, 1, settings.WEBHOOK_DRAIN_SLOT_SECONDS):
-                    _process(ids)  # another drain holds the slot now and will see what is left
-                    return claimed + len(ids)
+                    _process(events)  # another drain holds the slot now and will see what is left
+                    return claimed + len(events)
             else:
                 cache.touch(key, settings.WEBHOOK_DRAIN_SLOT_SECONDS)
-            claimed += len(ids)
-            if len(ids) == BATCH and slot + 1 < settings.WEBHOOK_DRAIN_CONCURRENCY:
+            claimed += len(events)
+            if len(events) == BATCH and slot + 1 < settings.WEBHOOK_DRAIN_CONCURRENCY:
                 drain_request(slot=slot + 1)
-            _process(ids)
+            _process(events)
     except Exception:
         cache.delete(key)
         raise
@@ -147,7 +176,7 @@ def _wake_later() -> None:
     """Events still waiting (leased by a drain that died, or backing off): a drain for when the first is due."""
     from chats.tasks import drain_webhook_events_task
 
-    if drain_webhook_events_task.app.conf.task_always_eager:
+    if _eager():
         return  # no worker to defer to: the next webhook's drain (or the beat) picks them up
     first = (WebhookEvent.objects.filter(processed_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
              .aggregate(first=Min("available_at"))["first"])

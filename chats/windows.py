@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from chats.audit import audit
 from chats import payloads
-from chats.events import publish_on_commit
+from chats.events import publish_all_on_commit
 from chats.models import AuditEvent, Conversation, Message, Thread
 from chats.selectors import EXPIRING_WITHIN, thread_state
 
@@ -37,14 +37,17 @@ def publish_conversation_states(*, conversation: Conversation, now: datetime, ex
     The window, the lock and the banners are shared by all reps of the number, so
     a change seen by one is a change for all. Returns how many threads were told.
     """
-    return publish_states_of(conversations=[conversation], now=now, except_thread_id=except_thread_id)
+    events = state_events_of(conversations=[conversation], now=now, except_thread_id=except_thread_id)
+    publish_all_on_commit(events)
+    return len(events)
 
 
-def publish_states_of(*, conversations: list[Conversation], now: datetime, except_thread_id: int | None = None) -> int:
-    """`publish_conversation_states` for several conversations, with one query whatever their number:
-    the threads are read with whether each holds messages (each thread's `shared_history`)."""
+def state_events_of(*, conversations: list[Conversation], now: datetime,
+                    except_thread_id: int | None = None) -> list[tuple[int, str, dict]]:
+    """The `thread.state` events of every thread on these conversations, with one query whatever
+    their number: the threads are read with whether each holds messages (each one's `shared_history`)."""
     if not conversations:
-        return 0
+        return []
     by_pair = {(c.phone_number_id, c.account_id): c for c in conversations}
     matching = Q()
     for number_id, account_id in by_pair:
@@ -55,16 +58,15 @@ def publish_states_of(*, conversations: list[Conversation], now: datetime, excep
     for thread in threads:
         if thread.has_messages:
             writers.setdefault((thread.phone_number_id, thread.account_id), set()).add(thread.user_id)
-    told = 0
+    events = []
     for thread in threads:
         if thread.pk == except_thread_id:
             continue
         pair = (thread.phone_number_id, thread.account_id)
         payload = thread_state_payload(thread=thread, now=now, conversation=by_pair[pair],
                                        shared_history=bool(writers.get(pair, set()) - {thread.user_id}))
-        publish_on_commit(thread.user_id, "thread.state", payload)
-        told += 1
-    return told
+        events.append((thread.user_id, "thread.state", payload))
+    return events
 
 
 def _not_ended_since_inbound() -> Q:

@@ -130,6 +130,8 @@ CELERY_BEAT_SCHEDULE = {
 WEBHOOK_DRAIN_CONCURRENCY = env.int("WEBHOOK_DRAIN_CONCURRENCY", default=2)
 WEBHOOK_DRAIN_SLOT_SECONDS = env.int("WEBHOOK_DRAIN_SLOT_SECONDS", default=10)
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=30)
+# A drain with nothing due looks again for this long before it leaves (chats/webhook_queue.py).
+WEBHOOK_DRAIN_LINGER_SECONDS = env.float("WEBHOOK_DRAIN_LINGER_SECONDS", default=0.05)
 # Message bodies older than this many days are redacted (rows and statuses stay); 0 keeps them for ever.
 MESSAGE_BODY_RETENTION_DAYS = env.int("MESSAGE_BODY_RETENTION_DAYS", default=0)
 # The dashboard rollup's beat recomputes yesterday and this many days back in all (late read receipts).
@@ -140,7 +142,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 
 # --- Cache (login throttling, webhook drain slots): Redis on the services profile, per-process memory otherwise ---
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL,
                           "KEY_PREFIX": "rapport", "OPTIONS": {"pool_class": "config.cache.SharedConnectionPool"}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

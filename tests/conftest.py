@@ -35,3 +35,13 @@ def _fast_password_hashing(settings):
 def _sandbox_statuses_at_once(settings):
     """The sandbox plays sent/delivered/read at once in tests; browser tests run a real server with pacing."""
     settings.WHATSAPP_SANDBOX_PACED = False
+
+
+@pytest.fixture
+def published():
+    """Every live event delivered after commit, one call (user id, event type, payload) each, in order."""
+    from unittest import mock
+
+    send = mock.Mock()
+    with mock.patch("chats.events._send_all", side_effect=lambda events: [send(*event) for event in events]):
+        yield send

@@ -95,13 +95,10 @@ def test_consent_events_cannot_be_changed_or_deleted(keywords):
     assert ConsentEvent.objects.get().status == "opted_in"
 
 
-def test_consent_changed_is_published_to_reps_with_a_thread(keywords, django_capture_on_commit_callbacks):
-    from unittest import mock
-
+def test_consent_changed_is_published_to_reps_with_a_thread(keywords, django_capture_on_commit_callbacks, published):
     thread = ThreadFactory(account=AccountFactory(consent=False))
-    with mock.patch("chats.events._send") as send:
-        with django_capture_on_commit_callbacks(execute=True):
-            consent_capture(account=thread.account, actor=thread.user)
-    send.assert_called_once_with(
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_capture(account=thread.account, actor=thread.user)
+    published.assert_called_once_with(
         thread.user_id, "consent.changed", {"account": thread.account_id, "consent": "opted_in", "thread": thread.pk}
     )

@@ -1,6 +1,5 @@
 """The 24-hour window with the clock moved, ending, and the beat task's announcements."""
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 import time_machine
@@ -18,12 +17,6 @@ H = timedelta(hours=1)
 @pytest.fixture
 def alex_thread(threads):
     return threads["rep.alex"]
-
-
-@pytest.fixture
-def published():
-    with mock.patch("chats.events._send") as sender:
-        yield sender
 
 
 def template_then_answer(client, thread, templates, *, answered_at, arrives_at=None):

@@ -1,5 +1,4 @@
 """Live events are published after commit, to the thread's rep only."""
-from unittest import mock
 
 import pytest
 
@@ -8,12 +7,6 @@ from tests.factories import ThreadFactory
 from tests.whatsapp.conftest import post_webhook, status_body, text_body
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def published():
-    with mock.patch("chats.events._send") as send:
-        yield send
 
 
 def test_inbound_message_is_published_once_to_its_rep(client, alex, ada, solo_number, published):
