@@ -31,7 +31,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -112,12 +112,16 @@ def _process(events: list[WebhookEvent]) -> None:
     from chats.inbound import webhook_events_process
 
     try:
-        outcomes = webhook_events_process(events=events)
+        with transaction.atomic():  # the batch's ingest and its marking commit together
+            outcomes = webhook_events_process(events=events)
+            _mark(events, outcomes)
     except Exception as exc:  # the batch backs off and is tried again
         logger.exception("webhook events %s: processing failed", [event.pk for event in events])
         for event in events:
             _failed(event=event, error=repr(exc))
-        return
+
+
+def _mark(events: list[WebhookEvent], outcomes) -> None:
     done = []
     for event in events:
         outcome = outcomes[event.pk]
@@ -145,7 +149,7 @@ def webhook_events_drain(*, slot: int = 0, holds_slot: bool = True) -> int:
     `holds_slot` is False for a drain started by the beat, a worker's start-up or a
     delayed wake-up: it takes the slot first, or leaves at once when a drain holds it.
     """
-    key, claimed = _slot_key(slot), 0
+    key, claimed, touched = _slot_key(slot), 0, time.monotonic()
     if not holds_slot and not cache.add(key, 1, settings.WEBHOOK_DRAIN_SLOT_SECONDS):
         return 0
     try:
@@ -159,8 +163,9 @@ def webhook_events_drain(*, slot: int = 0, holds_slot: bool = True) -> int:
                 if not cache.add(key, 1, settings.WEBHOOK_DRAIN_SLOT_SECONDS):
                     _process(events)  # another drain holds the slot now and will see what is left
                     return claimed + len(events)
-            else:
-                cache.touch(key, settings.WEBHOOK_DRAIN_SLOT_SECONDS)
+            elif time.monotonic() - touched > settings.WEBHOOK_DRAIN_SLOT_SECONDS / 4:
+                cache.touch(key, settings.WEBHOOK_DRAIN_SLOT_SECONDS)  # still here: keep the slot
+                touched = time.monotonic()
             claimed += len(events)
             if len(events) == BATCH and slot + 1 < settings.WEBHOOK_DRAIN_CONCURRENCY:
                 drain_request(slot=slot + 1)
