@@ -78,12 +78,13 @@ def run() -> None:
         wait_http(f"http://127.0.0.1:{port}/healthz")
         wait_worker()
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Token {tokens[0]}"})
-        posted_at, statuses = {}, []
+        posted_at, statuses, answered_ms = {}, [], []
         for i in range(LATENCY_SENDS):  # 1: latency, 10 sends a second, well under the rate
             text = f"latency-{i}"
             posted_at[text] = time.monotonic()
             r = client.post(f"/api/v1/threads/{threads[i].pk}/messages/",
                             json={"kind": "text", "text": text, "client_id": str(uuid.uuid4())})
+            answered_ms.append((time.monotonic() - posted_at[text]) * 1000)
             statuses.append(r.status_code)
             time.sleep(0.1)
         _wait_for(fake, LATENCY_SENDS, 30)
@@ -91,6 +92,7 @@ def run() -> None:
                      if r.json and r.json.get("text", {}).get("body", "").startswith("latency-")]
         print(f"API POST -> Graph request received: {summary(latencies)}; API answers: "
               f"{ {s: statuses.count(s) for s in set(statuses)} }")
+        print(f"  of which the API's answer (the send queued): {summary(answered_ms)}")
         before = len(fake.messages_posted())
         start_burst = time.monotonic()
         for i in range(BURST):  # 2: a burst far above the rate, on one number
