@@ -82,10 +82,6 @@ def _refusal(delivery: Delivery) -> ReceiveOutcome | None:
     return None
 
 
-class WebhookProcessingError(Exception):
-    """Some items of a stored body could not be processed; processing the whole body again is safe."""
-
-
 @dataclass
 class ProcessOutcome:
     """What became of one stored body: done, given up (`given_up` says why) or failed (`error`)."""
