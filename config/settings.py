@@ -81,6 +81,14 @@ if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0)}
+# Server-side binding lets psycopg prepare a statement once it has run DATABASE_PREPARE_THRESHOLD
+# times on a connection; PostgreSQL then skips parsing and planning it. Planning our select_related
+# joins cost more than running them (a 7-table message load: 6.8 ms to plan, 0.7 ms to run).
+# Set DATABASE_PREPARED_STATEMENTS=0 behind a transaction-mode pooler (PgBouncer before 1.21).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+        "DATABASE_PREPARED_STATEMENTS", default=True):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=5)})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and eager tasks share the file. HTTP runs on
     # several threads (config/asgi.py): transactions start as writers (BEGIN IMMEDIATE), so two
