@@ -11,11 +11,12 @@ import uuid
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from chats.audit import audit
 from chats.errors import DomainError, RestrictedPhrasesFound, SendRefused
-from chats.events import publish_on_commit
+from chats.events import publish_all_on_commit, publish_on_commit
 from chats.inbound import conversation_lock
 from chats.models import AuditEvent, Conversation, Message, PhoneAssignment, Thread
 from chats.payloads import message_payload
@@ -76,6 +77,8 @@ def message_send(
 ) -> tuple[Message, bool]:
     """Queue one outbound message, or return the one this client_id already made: (message, created).
 
+    The message comes with its reply_to, template and sender loaded, ready for MessageOutput.
+
     A refusal raises SendRefused or RestrictedPhrasesFound and leaves an audit row.
     """
     try:
@@ -83,7 +86,7 @@ def message_send(
                              template=template, media=media, reply_to=reply_to, now=now)
     except IntegrityError:
         # The same client_id raced in from a second request; the first one's row is the answer.
-        existing = Message.objects.filter(thread=thread, client_id=client_id).first()
+        existing = _sent_before(thread=thread, client_id=client_id)
         if existing is None:
             raise
         return existing, False
@@ -96,15 +99,13 @@ def message_send(
 
 @transaction.atomic
 def _message_send(*, thread, sender, kind, client_id, text, template, media, reply_to, now) -> tuple[Message, bool]:
-    if existing := Message.objects.filter(thread=thread, client_id=client_id).first():
+    now = now or timezone.now()
+    conversation = conversation_lock(phone_number=thread.phone_number, account=thread.account)
+    # Under the lock: an earlier request with the same client_id has committed by now.
+    if existing := _sent_before(thread=thread, client_id=client_id):
         return existing, False
     if kind not in SEND_KINDS:
         raise DomainError("invalid_kind", f"kind must be one of {', '.join(SEND_KINDS)}.")
-    now = now or timezone.now()
-    conversation = conversation_lock(phone_number=thread.phone_number, account=thread.account)
-    # Under the lock: a concurrent request with the same client_id has committed by now.
-    if existing := Message.objects.filter(thread=thread, client_id=client_id).first():
-        return existing, False
     # Reload after the lock: the caller's thread may carry a consent read before an opt-out committed.
     thread = _fresh(thread)
     state = thread_state(thread=thread, now=now, conversation=conversation)
@@ -148,21 +149,30 @@ def _message_send(*, thread, sender, kind, client_id, text, template, media, rep
         conversation.last_template_by = sender
         conversation.last_template_at = now
         conversation.save(update_fields=["last_template_by", "last_template_at", "updated_at"])
-    _after_queue(message=message, thread=thread, sender=sender, now=now)
+    _after_queue(message=message, thread=thread, sender=sender, now=now, conversation=conversation,
+                 shared_history=state.shared_history)
     if message.template_id and template.kind == MessageTemplate.Kind.META:
         # Other reps' yellow "pending template" banner appears.
         publish_conversation_states(conversation=conversation, now=now, except_thread_id=thread.pk)
     return message, True
 
 
+def _sent_before(*, thread: Thread, client_id: uuid.UUID) -> Message | None:
+    """The message this client_id already made in this thread, with what its output shows."""
+    return (Message.objects.select_related("reply_to", "template", "sender")
+            .filter(thread=thread, client_id=client_id).first())
+
+
 def _fresh(thread: Thread) -> Thread:
-    return Thread.objects.select_related("account", "account__consent", "phone_number", "phone_number__waba").get(
-        pk=thread.pk)
+    """The thread as committed now, with `is_assigned` (its rep still holds its number)."""
+    assigned = PhoneAssignment.objects.filter(user_id=OuterRef("user_id"), phone_number_id=OuterRef("phone_number_id"))
+    return (Thread.objects.select_related("account", "account__consent", "phone_number", "phone_number__waba")
+            .annotate(is_assigned=Exists(assigned)).get(pk=thread.pk))
 
 
 def _check_assigned(*, thread: Thread) -> None:
     # A rep taken off a number keeps the thread for reading, but may no longer speak for it.
-    if not PhoneAssignment.objects.filter(user_id=thread.user_id, phone_number_id=thread.phone_number_id).exists():
+    if not thread.is_assigned:
         raise SendRefused("phone_number_not_assigned",
                           "You are no longer assigned to this WhatsApp number; ask your administrator.")
 
@@ -174,13 +184,23 @@ def _check_belongs(*, thread: Thread, template: MessageTemplate | None, reply_to
         raise DomainError("invalid", "You can only reply to a message of this thread.")
 
 
-def _after_queue(*, message: Message, thread: Thread, sender, now: datetime) -> None:
+def _after_queue(*, message: Message, thread: Thread, sender, now: datetime, conversation: Conversation,
+                 shared_history: bool) -> None:
+    """The queued message's activity, audit row and events, and its hand-off to the send task.
+
+    `conversation` is the locked row as this send leaves it; `shared_history` does not change
+    with a send of this rep's, so the new state needs no query.
+    """
+    # The hand-off's commit hook is registered first: it runs first, and the send's latency is its.
+    message_queue_outbound(message=message)
     Thread.objects.filter(pk=thread.pk).update(last_activity_at=now)
     audit(kind=AuditEvent.Kind.MESSAGE_QUEUED, actor=sender, thread=thread, message=message, send_kind=message.kind,
           template=message.template.name if message.template_id else None)
-    publish_on_commit(thread.user_id, "message.created", message_payload(message))
-    publish_on_commit(thread.user_id, "thread.state", thread_state_payload(thread=thread, now=now))
-    message_queue_outbound(message=message)
+    publish_all_on_commit([
+        (thread.user_id, "message.created", message_payload(message)),
+        (thread.user_id, "thread.state", thread_state_payload(thread=thread, now=now, conversation=conversation,
+                                                              shared_history=shared_history)),
+    ])
 
 
 # --- ending ---------------------------------------------------------------------
@@ -215,9 +235,11 @@ def conversation_end(*, thread: Thread, user, now: datetime | None = None) -> tu
             template_variables=parameters, sender=user, status=Message.Status.QUEUED, client_id=uuid.uuid4(),
         )
         # Not recorded as the latest template: a closing message invites no answer to route.
-        _after_queue(message=message, thread=thread, sender=user, now=now)
+        _after_queue(message=message, thread=thread, sender=user, now=now, conversation=conversation,
+                     shared_history=state.shared_history)
     else:
-        publish_on_commit(thread.user_id, "thread.state", thread_state_payload(thread=thread, now=now))
+        publish_on_commit(thread.user_id, "thread.state", thread_state_payload(
+            thread=thread, now=now, conversation=conversation, shared_history=state.shared_history))
     # The other reps on the number are no longer locked out.
     publish_conversation_states(conversation=conversation, now=now, except_thread_id=thread.pk)
     return conversation, message

@@ -3,7 +3,7 @@ import gc
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import task_postrun, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -23,3 +23,14 @@ def _drain_webhooks_on_start(**_kwargs):
 def _freeze_startup_objects(**_kwargs):
     """As config/asgi.py: what a worker process loaded at start stays out of full collections."""
     gc.freeze()
+
+
+@task_postrun.connect
+def _release_database_sessions(sender=None, **_kwargs):
+    """As after a web request: a pooled session goes back to its pool; an aged, broken or
+    mid-transaction one is closed, so the next task starts on a sound one (CELERY_DB_REUSE_MAX)."""
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return  # an eager task runs inside its caller's request and transaction
+    from django.db import close_old_connections
+
+    close_old_connections()

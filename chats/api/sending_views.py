@@ -22,9 +22,6 @@ SEND_REFUSED = _error(
 )
 
 
-def _serialized_message(message: Message) -> dict:
-    message = Message.objects.select_related("reply_to", "template", "sender").get(pk=message.pk)
-    return s.MessageOutput(message).data
 
 
 class ThreadMessagesView(views.ThreadMessagesView):
@@ -69,7 +66,7 @@ class ThreadMessagesView(views.ThreadMessagesView):
             thread=thread, sender=request.user, kind=values["kind"], client_id=values["client_id"],
             text=values.get("text", ""), template=template, media=media, reply_to=reply_to,
         )
-        return Response(_serialized_message(message), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(s.MessageOutput(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class EndConversationView(APIView):
@@ -89,7 +86,7 @@ class EndConversationView(APIView):
         thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
         body = thread_state_payload(thread=thread)
         return Response({"thread": thread.pk, "state": body["state"],
-                         "closing_message": _serialized_message(closing) if closing else None})
+                         "closing_message": s.MessageOutput(closing).data if closing else None})
 
 
 class CaptureConsentView(APIView):
@@ -112,5 +109,5 @@ class CaptureConsentView(APIView):
         record, message, not_sent = consent_capture_and_confirm(account=account, user=request.user, thread=thread)
         return Response({
             "account": account.pk, "consent_status": record.status, "thread": thread.pk,
-            "confirmation": _serialized_message(message) if message else None, "confirmation_not_sent": not_sent,
+            "confirmation": s.MessageOutput(message).data if message else None, "confirmation_not_sent": not_sent,
         })

@@ -21,7 +21,7 @@ from datetime import timedelta
 import httpx
 from django.utils import timezone
 
-from chats.models import Conversation, Thread
+from chats.models import Conversation, Message, Thread
 from tests.bench._common import (
     SKIPPED, bin_path, child_env, free_port, machine, make_world, services_available, start, stop, summary, wait_http,
     wait_worker, worker_command,
@@ -59,6 +59,24 @@ def _wait_for(fake, n: int, timeout: float) -> None:
         time.sleep(0.05)
 
 
+def _print_phases(fake, posted_at: dict, posted_wall: dict) -> None:
+    """Where a send's time goes, from the rows' own stamps (this machine's wall clock throughout):
+    POST -> row inserted (the API), inserted -> hand-off claimed (commit, the task's publish and
+    pickup, the worker's checks), claimed -> Graph request received (rate slot and HTTP call)."""
+    received = {r.json["text"]["body"]: r.at for r in fake.messages_posted()
+                if r.json and r.json.get("text", {}).get("body", "").startswith("latency-")}
+    rows = Message.objects.filter(body__in=list(received), handoff_started_at__isnull=False)
+    phases = {"inserted": [], "handed off": [], "received": []}
+    for body, created, handoff in rows.values_list("body", "created_at", "handoff_started_at"):
+        receipt_wall = posted_wall[body] + (received[body] - posted_at[body])
+        phases["inserted"].append((created.timestamp() - posted_wall[body]) * 1000)
+        phases["handed off"].append((handoff - created).total_seconds() * 1000)
+        phases["received"].append((receipt_wall - handoff.timestamp()) * 1000)
+    print("  phases (p50): POST -> row inserted {:.1f} ms, -> hand-off claimed by the worker {:.1f} ms, "
+          "-> Graph request received {:.1f} ms".format(*(statistics.median(v) if v else float("nan")
+                                                        for v in phases.values())))
+
+
 def run() -> None:
     if not services_available():
         print(SKIPPED)
@@ -78,10 +96,10 @@ def run() -> None:
         wait_http(f"http://127.0.0.1:{port}/healthz")
         wait_worker()
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Token {tokens[0]}"})
-        posted_at, statuses, answered_ms = {}, [], []
+        posted_at, posted_wall, statuses, answered_ms = {}, {}, [], []
         for i in range(LATENCY_SENDS):  # 1: latency, 10 sends a second, well under the rate
             text = f"latency-{i}"
-            posted_at[text] = time.monotonic()
+            posted_at[text], posted_wall[text] = time.monotonic(), time.time()
             r = client.post(f"/api/v1/threads/{threads[i].pk}/messages/",
                             json={"kind": "text", "text": text, "client_id": str(uuid.uuid4())})
             answered_ms.append((time.monotonic() - posted_at[text]) * 1000)
@@ -93,6 +111,7 @@ def run() -> None:
         print(f"API POST -> Graph request received: {summary(latencies)}; API answers: "
               f"{ {s: statuses.count(s) for s in set(statuses)} }")
         print(f"  of which the API's answer (the send queued): {summary(answered_ms)}")
+        _print_phases(fake, posted_at, posted_wall)
         before = len(fake.messages_posted())
         start_burst = time.monotonic()
         for i in range(BURST):  # 2: a burst far above the rate, on one number
