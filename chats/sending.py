@@ -191,8 +191,6 @@ def _after_queue(*, message: Message, thread: Thread, sender, now: datetime, con
     `conversation` is the locked row as this send leaves it; `shared_history` does not change
     with a send of this rep's, so the new state needs no query.
     """
-    # The hand-off's commit hook is registered first: it runs first, and the send's latency is its.
-    message_queue_outbound(message=message)
     Thread.objects.filter(pk=thread.pk).update(last_activity_at=now)
     audit(kind=AuditEvent.Kind.MESSAGE_QUEUED, actor=sender, thread=thread, message=message, send_kind=message.kind,
           template=message.template.name if message.template_id else None)
@@ -201,6 +199,8 @@ def _after_queue(*, message: Message, thread: Thread, sender, now: datetime, con
         (thread.user_id, "thread.state", thread_state_payload(thread=thread, now=now, conversation=conversation,
                                                               shared_history=shared_history)),
     ])
+    # After the events: the send task's `message.status` must reach the rep after `message.created`.
+    message_queue_outbound(message=message)
 
 
 # --- ending ---------------------------------------------------------------------

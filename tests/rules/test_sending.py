@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
+from chats.api.serializers import MessageOutput
 from chats.models import AuditEvent, Message, Thread
 from chats.outbound import payload_for
 from consent.models import ConsentEvent
@@ -216,6 +217,27 @@ def test_a_reply_carries_context_message_id(open_window, backend):
     assert response.status_code == 201 and response.json()["reply_to"]["id"] == inbound.pk
     assert backend.sent[-1]["context"] == {"message_id": inbound.wamid}
     assert payload_for(Message.objects.get(pk=response.json()["id"]))["context"]["message_id"] == inbound.wamid
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: after-commit work runs as in production, not as captured
+def test_the_answer_is_the_queued_row_and_the_rep_hears_of_it_before_its_status(open_window, alex, backend, published):
+    # given Ada's question in Alex's open window
+    inbound = Message.objects.get(direction="inbound")
+    published.reset_mock()
+    # when Alex answers it (the send task runs at commit, as a worker would right after)
+    with at(10):
+        response = send(open_window, text="Sure", reply_to=inbound.pk)
+    # then the answer is the row as queued, built from the objects in hand, nothing missing
+    answer = response.json()
+    assert (answer["body"], answer["status"], answer["direction"]) == ("Sure", "queued", "outbound")
+    assert answer["reply_to"] == {"id": inbound.pk, "direction": "inbound", "quote": inbound.body}
+    assert answer["sender"] == {"id": alex.pk, "username": alex.username, "full_name": alex.get_full_name()}
+    stored = MessageOutput(Message.objects.get(pk=answer["id"])).data
+    assert {k: v for k, v in answer.items() if k not in ("status", "sent_at")} == \
+        {k: v for k, v in stored.items() if k not in ("status", "sent_at")}
+    # and the rep's page hears of the message and its state before the send task's status
+    assert [c.args[1] for c in published.call_args_list] == ["message.created", "thread.state", "message.status"]
+    assert published.call_args_list[2].args[2]["message"]["status"] == "sent"
 
 
 def test_a_reply_reaches_the_cloud_api_json(fake_graph, open_window):
