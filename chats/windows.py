@@ -49,11 +49,10 @@ def state_events_of(*, conversations: list[Conversation], now: datetime,
     if not conversations:
         return []
     by_pair = {(c.phone_number_id, c.account_id): c for c in conversations}
-    matching = Q()
-    for number_id, account_id in by_pair:
-        matching |= Q(phone_number_id=number_id, account_id=account_id)
-    threads = list(Thread.objects.filter(matching).select_related("account", "account__consent", "phone_number")
-                   .annotate(has_messages=Exists(Message.objects.filter(thread=OuterRef("pk")))).order_by("pk"))
+    rows = (Thread.objects.filter(phone_number_id__in={n for n, _ in by_pair}, account_id__in={a for _, a in by_pair})
+            .select_related("account__consent")
+            .annotate(has_messages=Exists(Message.objects.filter(thread=OuterRef("pk")))).order_by("pk"))
+    threads = [t for t in rows if (t.phone_number_id, t.account_id) in by_pair]  # numbers x HCPs is a superset
     writers: dict[tuple[int, int], set[int]] = {}
     for thread in threads:
         if thread.has_messages:

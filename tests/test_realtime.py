@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
 
 import pytest
@@ -566,6 +567,21 @@ def test_thread_state_and_consent_payloads_are_json_safe(shared):
     assert consent_changed_payload(thread_id=4, account_id=9, consent="opted_in") == {
         "thread": 4, "account": 9, "consent": "opted_in"
     }
+
+
+@pytest.mark.parametrize("window", [
+    ("open", datetime(2025, 1, 2, 10, 0, 5, 123456, tzinfo=dt_timezone.utc)), ("awaiting_reply", None), ("none", None),
+])
+def test_state_output_is_what_drf_makes_of_its_fields(window):
+    from rest_framework import serializers
+
+    from chats.api.serializers import StateOutput
+    from chats.selectors import ThreadState, Window
+
+    state = ThreadState(consent="opted_in", window=Window(*window), locked_by_other=True, shared_history=True,
+                        can_send_template=True)
+    # StateOutput builds its dict directly; DRF's own walk over its declared fields must agree.
+    assert StateOutput(state).data == serializers.Serializer.to_representation(StateOutput(), state)
 
 
 def test_a_real_message_payload_reaches_the_socket_intact(shared):
