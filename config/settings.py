@@ -105,7 +105,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Messages a channel may hold before channels_redis drops new ones (its default is
+            # 100): a rep's socket that falls a second or two behind a burst must not lose events.
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000)},
         }
     }
 else:

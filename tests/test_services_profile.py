@@ -76,3 +76,35 @@ def test_celery_broker_is_redis_and_reachable():
     client.set(key, "1", ex=10)
     assert client.get(key) == b"1"
     client.delete(key)
+
+
+@pytest.mark.services
+def test_a_socket_that_falls_behind_keeps_more_than_channels_redis_default_of_100():
+    # given a channel (one rep's socket) that reads nothing for a while
+    layer = get_channel_layer()
+
+    async def burst_then_read(count):
+        channel = await layer.new_channel()
+        group = f"burst.{uuid.uuid4().hex}"
+        await layer.group_add(group, channel)
+        for n in range(count):  # when a burst of group messages arrives meanwhile
+            await layer.group_send(group, {"type": "chat.events", "n": n})
+        received = [(await layer.receive(channel))["n"] for _ in range(count)]
+        await layer.group_discard(group, channel)
+        return received
+
+    # then every one of them is still there, in order, when it reads again
+    assert async_to_sync(burst_then_read)(250) == list(range(250))
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_statements_run_often_are_prepared_by_postgresql():
+    # given a session that runs the same lookup more often than DATABASE_PREPARE_THRESHOLD
+    for _ in range(settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"] + 1):
+        list(Account.objects.filter(whatsapp_number="+447700900998"))
+    # then PostgreSQL holds it prepared in this session, so it is no longer planned at every run
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "chats_account"' in statement for statement in prepared), prepared
