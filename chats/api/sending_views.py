@@ -22,8 +22,6 @@ SEND_REFUSED = _error(
 )
 
 
-
-
 class ThreadMessagesView(views.ThreadMessagesView):
     """GET: the thread's messages (see views.ThreadMessagesView). POST: send one."""
 
