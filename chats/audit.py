@@ -1,5 +1,6 @@
 """Writing the append-only audit trail: one helper, so every row has the same shape."""
 from chats.models import AuditEvent
+from chats.sql import bulk_insert
 
 
 def audit_entry(*, kind: str, actor=None, account=None, phone_number=None, thread=None, message=None,
@@ -20,7 +21,7 @@ def audit_entry(*, kind: str, actor=None, account=None, phone_number=None, threa
 
 def audit_save(entries: list[AuditEvent]) -> list[AuditEvent]:
     """Insert the rows built by `audit_entry`, in their order, with one statement."""
-    return AuditEvent.objects.bulk_create(entries)
+    return bulk_insert(AuditEvent, entries)
 
 
 def audit(*, kind: str, **fields) -> AuditEvent:

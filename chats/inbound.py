@@ -11,19 +11,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from chats.audit import audit_entry, audit_save
 from chats.events import publish_all_on_commit
-from chats.models import Account, AuditEvent, Conversation, Message, PhoneAssignment, PhoneNumber, Thread, WebhookEvent
+from chats.models import Account, AuditEvent, Conversation, Message, PhoneNumber, Thread, WebhookEvent
 from chats.payloads import message_payload
 from chats.phones import normalize_e164
+from chats.sql import bulk_insert, for_update, in_list, is_postgresql
 from chats.whatsapp import signatures
 from chats.whatsapp.payloads import InboundMessage, PayloadError, parse_body
 from consent.services import consent_apply_keyword
@@ -168,19 +169,13 @@ class _Plan:
 
 
 def _ingest(incoming: list[InboundMessage]) -> list[tuple[Message, bool]]:
-    numbers = {n.phone_number_id: n for n in
-               PhoneNumber.objects.filter(phone_number_id__in={m.phone_number_id for m in incoming})}
+    numbers, assignees = _numbers_with_assignees({m.phone_number_id for m in incoming})
     senders = {m.wa_from: _e164_or_none(m.wa_from) for m in incoming}
-    accounts = {a.whatsapp_number: a for a in
-                Account.objects.filter(whatsapp_number__in={n for n in senders.values() if n})}
-    seen = {m.wamid: m for m in Message.objects.filter(wamid__in={m.wamid for m in incoming})}
+    accounts = _accounts_by_number({n for n in senders.values() if n})
+    seen = _stored_copies({m.wamid for m in incoming})
     routable = [(numbers[m.phone_number_id], accounts[senders[m.wa_from]]) for m in incoming
                 if m.phone_number_id in numbers and senders[m.wa_from] in accounts]
     conversations = _conversations_locked({(number.pk, account.pk) for number, account in routable})
-    assignees: dict[int, set[int]] = {}
-    for number_id, user_id in PhoneAssignment.objects.filter(
-            phone_number_id__in={number.pk for number, _ in routable}).values_list("phone_number_id", "user_id"):
-        assignees.setdefault(number_id, set()).add(user_id)
 
     results: list[tuple[Message, bool]] = []
     plans: list[_Plan] = []
@@ -217,7 +212,7 @@ def _ingest(incoming: list[InboundMessage]) -> list[tuple[Message, bool]]:
             thread.account, thread.phone_number = plan.message.account, plan.message.phone_number  # no lazy loads
             plan.message.thread = thread
             plan.message.reply_to = _reply_target(thread, plan.incoming.context_wamid)
-    Message.objects.bulk_create([plan.message for plan in plans])
+    bulk_insert(Message, [plan.message for plan in plans])
     _after_insert(plans, conversations)
     return results
 
@@ -253,13 +248,8 @@ def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conve
         at = incoming.timestamp or timezone.now()
         activity[thread.pk] = max(at, activity.get(thread.pk, at))
     audit_save(trail)  # every audit row of the batch in one INSERT
-    for conversation in rolled.values():  # a few rows: plain UPDATEs compile faster than one bulk_update
-        conversation.save(update_fields=ROLLED_FIELDS)
-    if activity:
-        # Only ever forward: a late copy of an older message leaves a newer activity alone.
-        Thread.objects.filter(pk__in=activity).update(last_activity_at=Case(
-            *[When(pk=pk, then=Greatest(Coalesce(F("last_activity_at"), Value(at)), Value(at)))
-              for pk, at in activity.items()]))
+    _conversations_save_rolled(list(rolled.values()))
+    _threads_touch(activity)
     # The window, its owner and the other reps' lock changed: every thread on it hears so.
     # Then each message; all of them delivered together after commit.
     publish_all_on_commit(
@@ -272,6 +262,37 @@ def conversation_lock(*, phone_number: PhoneNumber, account: Account) -> Convers
     conversation, _ = Conversation.objects.select_for_update().get_or_create(phone_number=phone_number,
                                                                             account=account)
     return conversation
+
+
+def _numbers_with_assignees(phone_number_ids: set[str]) -> tuple[dict[str, PhoneNumber], dict[int, set[int]]]:
+    """The business numbers by Meta's phone_number_id, and each one's assigned reps, in one statement."""
+    if not phone_number_ids:
+        return {}, {}
+    ids, params = in_list(phone_number_ids)
+    numbers, assignees = {}, {}
+    for number in PhoneNumber.objects.raw(
+            "SELECT n.*, a.user_id AS assignee_id FROM chats_phonenumber n"
+            " LEFT JOIN chats_phoneassignment a ON a.phone_number_id = n.id"
+            f" WHERE n.phone_number_id IN {ids}", params):
+        numbers.setdefault(number.phone_number_id, number)
+        if number.assignee_id is not None:
+            assignees.setdefault(number.pk, set()).add(number.assignee_id)
+    return numbers, assignees
+
+
+def _accounts_by_number(whatsapp_numbers: set[str]) -> dict[str, Account]:
+    if not whatsapp_numbers:
+        return {}
+    numbers, params = in_list(whatsapp_numbers)
+    return {a.whatsapp_number: a for a in
+            Account.objects.raw(f"SELECT * FROM chats_account WHERE whatsapp_number IN {numbers}", params)}
+
+
+def _stored_copies(wamids: set[str]) -> dict[str, Message]:
+    if not wamids:
+        return {}
+    ids, params = in_list(wamids)
+    return {m.wamid: m for m in Message.objects.raw(f"SELECT * FROM chats_message WHERE wamid IN {ids}", params)}
 
 
 def _conversations_locked(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Conversation]:
@@ -291,11 +312,14 @@ def _conversations_locked(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], 
 
 
 def _locked_conversations(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Conversation]:
-    # Numbers x HCPs, not an OR of pairs: it compiles in a fraction of the time, and a batch's
-    # messages almost always reach one number, where the two are the same rows. With several
-    # numbers a few more rows are locked, still in id order.
-    rows = Conversation.objects.select_for_update().filter(
-        phone_number_id__in={n for n, _ in pairs}, account_id__in={a for _, a in pairs}).order_by("pk")
+    # Numbers x HCPs, not an OR of pairs: a batch's messages almost always reach one number,
+    # where the two are the same rows. With several numbers a few more rows are locked, still
+    # in id order.
+    numbers, number_params = in_list({n for n, _ in pairs})
+    accounts, account_params = in_list({a for _, a in pairs})
+    rows = Conversation.objects.raw(
+        f"SELECT * FROM chats_conversation WHERE phone_number_id IN {numbers} AND account_id IN {accounts}"
+        f" ORDER BY id{for_update()}", number_params + account_params)
     return {pair: c for c in rows if (pair := (c.phone_number_id, c.account_id)) in pairs}
 
 
@@ -313,9 +337,57 @@ def _threads_for(keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], 
 
 
 def _threads_matching(keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], Thread]:
-    rows = Thread.objects.filter(user_id__in={u for u, _, _ in keys}, account_id__in={a for _, a, _ in keys},
-                                 phone_number_id__in={n for _, _, n in keys})  # a superset: kept are the keys
+    users, user_params = in_list({u for u, _, _ in keys})
+    accounts, account_params = in_list({a for _, a, _ in keys})
+    numbers, number_params = in_list({n for _, _, n in keys})
+    rows = Thread.objects.raw(  # a superset: kept are the keys
+        f"SELECT * FROM chats_thread WHERE user_id IN {users} AND account_id IN {accounts}"
+        f" AND phone_number_id IN {numbers}", user_params + account_params + number_params)
     return {key: t for t in rows if (key := (t.user_id, t.account_id, t.phone_number_id)) in keys}
+
+
+def _conversations_save_rolled(conversations: list[Conversation]) -> None:
+    """Write the fields `_roll_window` changed (ROLLED_FIELDS) of these locked rows: one UPDATE on
+    PostgreSQL whatever their number, one per row elsewhere."""
+    if not conversations:
+        return
+    if not is_postgresql():
+        for conversation in conversations:
+            conversation.save(update_fields=ROLLED_FIELDS)
+        return
+    now = timezone.now()
+    for conversation in conversations:
+        conversation.updated_at = now  # as save() would (auto_now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE chats_conversation AS c SET last_inbound_at = v.last_inbound_at,"
+            " window_expires_at = v.window_expires_at, owner_id = v.owner_id, expiry_warned_at = v.expiry_warned_at,"
+            " expiry_announced_at = v.expiry_announced_at, ended_at = v.ended_at, ended_by_id = v.ended_by_id,"
+            " updated_at = %s"
+            " FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::bigint[], %s::timestamptz[],"
+            " %s::timestamptz[], %s::timestamptz[], %s::bigint[])"
+            " AS v(id, last_inbound_at, window_expires_at, owner_id, expiry_warned_at, expiry_announced_at, ended_at,"
+            " ended_by_id) WHERE c.id = v.id",
+            [now] + [[getattr(c, name) for c in conversations] for name in (
+                "pk", "last_inbound_at", "window_expires_at", "owner_id", "expiry_warned_at", "expiry_announced_at",
+                "ended_at", "ended_by_id")])
+
+
+def _threads_touch(activity: dict[int, datetime]) -> None:
+    """Move each thread's `last_activity_at` to its time in `activity`, only ever forward: a late
+    copy of an older message leaves a newer activity alone."""
+    if not activity:
+        return
+    if not is_postgresql():
+        Thread.objects.filter(pk__in=activity).update(last_activity_at=Case(
+            *[When(pk=pk, then=Greatest(Coalesce(F("last_activity_at"), Value(at)), Value(at)))
+              for pk, at in activity.items()]))
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE chats_thread AS t SET last_activity_at = GREATEST(COALESCE(t.last_activity_at, v.at), v.at)"
+            " FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) WHERE t.id = v.id",
+            [list(activity), list(activity.values())])
 
 
 def route_inbound(*, conversation: Conversation, assignees: set[int]) -> tuple[int | None, str]:

@@ -251,12 +251,12 @@ def conversation_for(*, phone_number_id: int, account_id: int) -> Conversation |
 
 
 def thread_state(*, thread: Thread, now: datetime | None = None, conversation=...,
-                 shared_history: bool | None = None) -> ThreadState:
+                 shared_history: bool | None = None, consent: str | None = None) -> ThreadState:
     """Everything the composer and the banners need, computed at read time.
 
     `conversation` may be passed when the caller already loaded it (None = there is none),
     `shared_history` when the caller knows whether another rep's thread with this HCP on
-    this number holds messages.
+    this number holds messages, `consent` when it read the HCP's consent status.
     """
     now = now or timezone.now()
     if conversation is ...:
@@ -274,7 +274,8 @@ def thread_state(*, thread: Thread, now: datetime | None = None, conversation=..
         shared_history = Message.objects.filter(
             thread__phone_number_id=thread.phone_number_id, thread__account_id=thread.account_id
         ).exclude(thread__user_id=thread.user_id).exists()
-    consent = consent_status(account=thread.account)
+    if consent is None:
+        consent = consent_status(account=thread.account)
     opted_in = consent == ConsentStatus.OPTED_IN
     return ThreadState(
         consent=consent,

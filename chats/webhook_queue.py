@@ -36,6 +36,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from chats.models import WebhookEvent
+from chats.sql import db_datetime, in_list
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +132,11 @@ def _mark(events: list[WebhookEvent], outcomes) -> None:
             WebhookEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), error=outcome.given_up)
         else:
             done.append(event.pk)
-    if done:
-        WebhookEvent.objects.filter(id__in=done).update(processed_at=timezone.now(), error="")
+    if done:  # written out (chats/sql.py): every batch runs it
+        ids, params = in_list(done)
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE chats_webhookevent SET processed_at = %s, error = '' WHERE id IN {ids}",
+                           [db_datetime(timezone.now())] + params)
 
 
 def _failed(*, event: WebhookEvent, error: str) -> None:

@@ -10,24 +10,27 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from chats.audit import audit
 from chats import payloads
 from chats.events import publish_all_on_commit
-from chats.models import AuditEvent, Conversation, Message, Thread
+from chats.models import AuditEvent, Conversation, Thread
 from chats.selectors import EXPIRING_WITHIN, thread_state
+from chats.sql import in_list
+from consent.models import ConsentStatus
 
 ANNOUNCE_BATCH = 500
 
 
 def thread_state_payload(*, thread: Thread, now: datetime | None = None, conversation=...,
-                         shared_history: bool | None = None) -> dict:
+                         shared_history: bool | None = None, consent: str | None = None) -> dict:
     """The `thread.state` event: the same `state` the thread detail endpoint returns."""
     from chats.api.serializers import StateOutput
 
-    state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=shared_history)
+    state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=shared_history,
+                         consent=consent)
     return payloads.thread_state_payload(thread_id=thread.pk, state=StateOutput(state).data)
 
 
@@ -44,14 +47,20 @@ def publish_conversation_states(*, conversation: Conversation, now: datetime, ex
 
 def state_events_of(*, conversations: list[Conversation], now: datetime,
                     except_thread_id: int | None = None) -> list[tuple[int, str, dict]]:
-    """The `thread.state` events of every thread on these conversations, with one query whatever
-    their number: the threads are read with whether each holds messages (each one's `shared_history`)."""
+    """The `thread.state` events of every thread on these conversations, with one statement whatever
+    their number: the threads are read with whether each holds messages (each one's `shared_history`)
+    and their HCP's consent. Written out (chats/sql.py): every drain's batch runs it."""
     if not conversations:
         return []
     by_pair = {(c.phone_number_id, c.account_id): c for c in conversations}
-    rows = (Thread.objects.filter(phone_number_id__in={n for n, _ in by_pair}, account_id__in={a for _, a in by_pair})
-            .select_related("account__consent")
-            .annotate(has_messages=Exists(Message.objects.filter(thread=OuterRef("pk")))).order_by("pk"))
+    numbers, number_params = in_list({n for n, _ in by_pair})
+    accounts, account_params = in_list({a for _, a in by_pair})
+    rows = Thread.objects.raw(
+        "SELECT t.*, EXISTS (SELECT 1 FROM chats_message m WHERE m.thread_id = t.id) AS has_messages,"
+        " r.status AS consent_status FROM chats_thread t"
+        " LEFT JOIN consent_consentrecord r ON r.account_id = t.account_id"
+        f" WHERE t.phone_number_id IN {numbers} AND t.account_id IN {accounts} ORDER BY t.id",
+        number_params + account_params)
     threads = [t for t in rows if (t.phone_number_id, t.account_id) in by_pair]  # numbers x HCPs is a superset
     writers: dict[tuple[int, int], set[int]] = {}
     for thread in threads:
@@ -63,7 +72,8 @@ def state_events_of(*, conversations: list[Conversation], now: datetime,
             continue
         pair = (thread.phone_number_id, thread.account_id)
         payload = thread_state_payload(thread=thread, now=now, conversation=by_pair[pair],
-                                       shared_history=bool(writers.get(pair, set()) - {thread.user_id}))
+                                       shared_history=bool(writers.get(pair, set()) - {thread.user_id}),
+                                       consent=thread.consent_status or ConsentStatus.NOT_CAPTURED)
         events.append((thread.user_id, "thread.state", payload))
     return events
 

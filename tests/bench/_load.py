@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 
@@ -18,6 +19,7 @@ class StepResult:
     ok: int = 0
     errors: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    error_kinds: Counter = field(default_factory=Counter)  # "HTTP 503", "TimeoutError", ...: what the errors were
 
     @property
     def acked_rate(self) -> float:
@@ -78,8 +80,9 @@ async def _one(pool: Pool, payload: bytes, scheduled: float, result: StepResult,
     try:
         conn[1].write(payload)
         status = await asyncio.wait_for(_read_response(conn[0]), timeout=10)
-    except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError):
+    except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
         result.errors += 1
+        result.error_kinds[type(exc).__name__] += 1
         await pool.release(conn, broken=True)
         return
     await pool.release(conn)
@@ -90,6 +93,7 @@ async def _one(pool: Pool, payload: bytes, scheduled: float, result: StepResult,
             on_ok()
     else:
         result.errors += 1
+        result.error_kinds[f"HTTP {status}"] += 1
 
 
 async def run_step(port: int, payloads, rate: float, seconds: float, on_ok=None) -> StepResult:

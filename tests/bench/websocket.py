@@ -62,6 +62,8 @@ async def _measure(port: int, token: str, number, accounts) -> tuple[dict[int, f
         while len(latencies) < step.ok and time.perf_counter() < deadline:
             await asyncio.sleep(0.1)
         listener.cancel()
+    if step.errors:
+        print(f"errors: {dict(step.error_kinds)}")
     return latencies, step.ok, step.errors
 
 
