@@ -67,7 +67,7 @@ def webhook_receive_many(*, deliveries: Sequence[Delivery]) -> list[ReceiveOutco
         from chats.webhook_queue import drain_request
 
         with transaction.atomic():
-            events = WebhookEvent.objects.bulk_create([WebhookEvent(body=deliveries[i].body) for i in genuine])
+            events = bulk_insert(WebhookEvent, [WebhookEvent(body=deliveries[i].body) for i in genuine])
             # robust: in eager mode processing runs here, and its failure must not turn Meta's 200 into a 500
             transaction.on_commit(drain_request, robust=True)
         for i, event in zip(genuine, events):

@@ -12,6 +12,8 @@ ORM's bulk_create, and the UPDATEs of many rows at once (PostgreSQL's `unnest`) 
 from __future__ import annotations
 
 import functools
+import json
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -40,56 +42,65 @@ def db_datetime(value: datetime | None):
 
 
 # Field types whose attribute value the database driver takes as it is (JSON is wrapped).
-_PLAIN_FIELDS = (models.AutoField, models.BigAutoField, models.BooleanField, models.CharField, models.DateTimeField,
-                 models.ForeignKey, models.IntegerField, models.JSONField, models.TextField, models.UUIDField)
+_PLAIN_FIELDS = (models.AutoField, models.BigAutoField, models.BinaryField, models.BooleanField, models.CharField,
+                 models.DateTimeField, models.ForeignKey, models.IntegerField, models.JSONField, models.TextField,
+                 models.UUIDField)
 
 
 @functools.cache
-def _insert_plan(model: type[models.Model]) -> tuple[list[models.Field], str, str]:
+def _insert_plan(model: type[models.Model]) -> tuple[list[models.Field], str]:
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    unsupported = [f.name for f in fields if not isinstance(f, _PLAIN_FIELDS)]
+    unsupported = [f.name for f in fields if not isinstance(f, _PLAIN_FIELDS)
+                   or (isinstance(f, models.JSONField) and f.encoder is not None)]
     if unsupported:  # a new kind of field needs its own conversion here (see bulk_insert)
         raise TypeError(f"bulk_insert cannot write {model.__name__}.{', '.join(unsupported)}")
     quote = connection.ops.quote_name
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return fields, head, row
+    table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    sql = (f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json)"
+           f" RETURNING {quote(model._meta.pk.column)}")
+    return fields, sql
 
 
-INSERT_ROWS = 500  # rows per statement: PostgreSQL takes at most 65,535 parameters in one
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        return "\\x" + bytes(value).hex()  # bytea's hex input format
+    raise TypeError(f"bulk_insert cannot write {type(value).__name__} values")
 
 
 def bulk_insert(model: type[models.Model], objs: list[models.Model]) -> list[models.Model]:
-    """`model.objects.bulk_create(objs)`, written out on PostgreSQL as `INSERT … VALUES (…), (…)
-    RETURNING id`: the ORM prepares every value of every row through its field (pre_save,
-    get_db_prep_save), which for a drain's batch cost more than the INSERT itself. Values go
-    as the rows hold them: `auto_now`/`auto_now_add` get the time now, JSON is wrapped; any
-    other kind of field than `_PLAIN_FIELDS` is refused. Sets each row's pk."""
+    """`model.objects.bulk_create(objs)`, written out on PostgreSQL as one `INSERT … SELECT FROM
+    json_populate_recordset(…)` with the rows as a single JSON parameter.
+
+    Why: the ORM prepares every value of every row through its field (pre_save,
+    get_db_prep_save), and psycopg parses the placeholders of any statement with more than 50
+    parameters anew on every run; for a drain's batch both cost more than the INSERT itself.
+    One parameter, one statement text per model: PostgreSQL parses the JSON, psycopg caches and
+    prepares the statement. Values go as the rows hold them (`auto_now`/`auto_now_add` get the
+    time now); any other kind of field than `_PLAIN_FIELDS`, or a JSONField with an encoder of
+    its own, is refused. Sets each row's pk."""
     if not objs:
         return objs
     if not is_postgresql():
         return model.objects.bulk_create(objs)
-    fields, head, row = _insert_plan(model)
+    fields, sql = _insert_plan(model)
     for obj in objs:  # as bulk_create: a related row saved after it was assigned gives its id now
         obj._prepare_related_fields_for_save(operation_name="bulk_insert")
     now = timezone.now()
     stamped = [f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-    json = {f.attname: f.encoder for f in fields if isinstance(f, models.JSONField)}
-    adapt_json = connection.ops.adapt_json_value
-    names = [f.attname for f in fields]
-    returning = f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
-    for start in range(0, len(objs), INSERT_ROWS):
-        chunk = objs[start:start + INSERT_ROWS]
-        params = []
-        for obj in chunk:
-            for name in stamped:
-                setattr(obj, name, now)
-            params += [adapt_json(getattr(obj, name), json[name]) if name in json else getattr(obj, name)
-                       for name in names]
-        with connection.cursor() as cursor:
-            cursor.execute(head + ", ".join([row] * len(chunk)) + returning, params)
-            ids = [pk for (pk,) in cursor.fetchall()]
-        for obj, pk in zip(chunk, ids, strict=True):
-            obj.pk = pk
-            obj._state.adding, obj._state.db = False, connection.alias
+    columns = [(f.column, f.attname) for f in fields]
+    rows = []
+    for obj in objs:
+        for name in stamped:
+            setattr(obj, name, now)
+        rows.append({column: getattr(obj, name) for column, name in columns})
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(rows, default=_json_value)])
+        ids = [pk for (pk,) in cursor.fetchall()]
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, connection.alias
     return objs

@@ -94,7 +94,7 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 def worker_command() -> list[str]:
     """The Procfile's worker: two processes, niced so that acknowledging webhooks wins the CPU
     over processing them when both want it (docs/operations.md)."""
-    return ["nice", "-n", "10", bin_path("celery"), "-A", "config", "worker", "-P", "prefork", "-c", "2",
+    return ["nice", "-n", os.environ.get("BENCH_WORKER_NICE", "10"), bin_path("celery"), "-A", "config", "worker", "-P", "prefork", "-c", "2",
             "-l", "warning"]
 
 

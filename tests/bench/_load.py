@@ -44,6 +44,11 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
+# A connection idle this long is closed rather than reused: uvicorn closes keep-alive connections
+# after 5 s idle, and a request written into one it is closing fails (as any HTTP client knows).
+IDLE_EXPIRY_SECONDS = 4.0
+
+
 class Pool:
     """Keep-alive connections, opened on demand up to `limit`."""
 
@@ -55,8 +60,12 @@ class Pool:
         async with self.available:
             while not self.idle and self.open >= self.limit:
                 await self.available.wait()
-            if self.idle:
-                return self.idle.pop()
+            while self.idle:
+                conn, released_at = self.idle.pop()
+                if time.monotonic() - released_at < IDLE_EXPIRY_SECONDS:
+                    return conn
+                conn[1].close()
+                self.open -= 1
             self.open += 1
         return await asyncio.open_connection("127.0.0.1", self.port)
 
@@ -66,11 +75,11 @@ class Pool:
                 self.open -= 1
                 conn[1].close()
             else:
-                self.idle.append(conn)
+                self.idle.append((conn, time.monotonic()))
             self.available.notify()
 
     async def close(self):
-        for _, writer in self.idle:
+        for (_, writer), _ in self.idle:
             writer.close()
         self.idle, self.open = [], 0
 

@@ -62,6 +62,7 @@ async def _measure(port: int, token: str, number, accounts) -> tuple[dict[int, f
         while len(latencies) < step.ok and time.perf_counter() < deadline:
             await asyncio.sleep(0.1)
         listener.cancel()
+    print(f"POST -> 200 (acknowledged): {summary(step.latencies_ms)}")
     if step.errors:
         print(f"errors: {dict(step.error_kinds)}")
     return latencies, step.ok, step.errors

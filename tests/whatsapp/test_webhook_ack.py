@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import OperationalError
 from django.test import Client
 
+from chats import inbound
 from chats.models import Message, WebhookEvent
 from chats.whatsapp import ack, signatures
 from chats.whatsapp.ack import WebhookAck
@@ -235,15 +236,15 @@ def test_signed_and_unsigned_deliveries_in_one_batch_each_get_their_own_answer(d
 def test_a_database_error_answers_503_for_the_whole_batch_stores_nothing_and_the_next_batch_succeeds(drains):
     app = WebhookAck(RecordingFallback())
     bodies = [body_for(n) for n in range(10)]
-    real_insert = WebhookEvent.objects.bulk_create
+    real_insert = inbound.bulk_insert
 
-    def insert_then_lose_the_connection(objs, **kwargs):
-        real_insert(objs, **kwargs)  # the rows are in the transaction when the database goes away
+    def insert_then_lose_the_connection(model, objs):
+        real_insert(model, objs)  # the rows are in the transaction when the database goes away
         raise OperationalError("server closed the connection unexpectedly")
 
     # given the database fails while the batch is being written
     with batches(hold_first=True) as (sizes, release), \
-            mock.patch.object(WebhookEvent.objects, "bulk_create", insert_then_lose_the_connection):
+            mock.patch.object(inbound, "bulk_insert", insert_then_lose_the_connection):
         responses = run_with_first_batch_held(
             app, [("POST", URL, {"content": b, "headers": signed(b)}) for b in bodies], sizes, release)
     # then every delivery of it hears 503 (Meta retries), none 500, and nothing is half-stored

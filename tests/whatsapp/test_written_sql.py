@@ -140,3 +140,17 @@ def test_state_events_read_consent_and_shared_history_as_the_thread_endpoint_doe
         assert payload == expected
     assert events[0][2]["state"]["shared_history"] is True and events[1][2]["state"]["shared_history"] is False
     assert events[2][2]["state"]["consent"] == "not_captured"
+
+
+def test_bulk_insert_stores_webhook_bodies_byte_for_byte():
+    from chats.models import WebhookEvent
+
+    # given bodies as Meta signed them, one of them not even UTF-8
+    bodies = [b'{"object": "whatsapp_business_account"}', b"\xff\x00\xfe not utf-8", b""]
+    # when they are stored together
+    events = bulk_insert(WebhookEvent, [WebhookEvent(body=body) for body in bodies])
+    # then each row holds its bytes exactly, due now and unprocessed
+    stored = {e.pk: e for e in WebhookEvent.objects.filter(pk__in=[e.pk for e in events])}
+    assert [bytes(stored[e.pk].body) for e in events] == bodies
+    assert all(stored[e.pk].processed_at is None and stored[e.pk].attempts == 0 and stored[e.pk].received_at
+               for e in events)
