@@ -24,7 +24,7 @@ from chats.events import publish_all_on_commit
 from chats.models import Account, AuditEvent, Conversation, Message, PhoneNumber, Thread, WebhookEvent
 from chats.payloads import message_payload
 from chats.phones import normalize_e164
-from chats.sql import bulk_insert, for_update, in_list, is_postgresql
+from chats.sql import bulk_insert, for_update, in_list, is_postgresql, load_models, model_columns
 from chats.whatsapp import signatures
 from chats.whatsapp.payloads import InboundMessage, PayloadError, parse_body
 from consent.services import consent_apply_keyword
@@ -270,10 +270,10 @@ def _numbers_with_assignees(phone_number_ids: set[str]) -> tuple[dict[str, Phone
         return {}, {}
     ids, params = in_list(phone_number_ids)
     numbers, assignees = {}, {}
-    for number in PhoneNumber.objects.raw(
-            "SELECT n.*, a.user_id AS assignee_id FROM chats_phonenumber n"
-            " LEFT JOIN chats_phoneassignment a ON a.phone_number_id = n.id"
-            f" WHERE n.phone_number_id IN {ids}", params):
+    for number in load_models(
+            PhoneNumber, f"SELECT {model_columns(PhoneNumber, 'n')}, a.user_id FROM chats_phonenumber n"
+            f" LEFT JOIN chats_phoneassignment a ON a.phone_number_id = n.id WHERE n.phone_number_id IN {ids}",
+            params, extra=("assignee_id",)):
         numbers.setdefault(number.phone_number_id, number)
         if number.assignee_id is not None:
             assignees.setdefault(number.pk, set()).add(number.assignee_id)
@@ -284,15 +284,17 @@ def _accounts_by_number(whatsapp_numbers: set[str]) -> dict[str, Account]:
     if not whatsapp_numbers:
         return {}
     numbers, params = in_list(whatsapp_numbers)
-    return {a.whatsapp_number: a for a in
-            Account.objects.raw(f"SELECT * FROM chats_account WHERE whatsapp_number IN {numbers}", params)}
+    return {a.whatsapp_number: a for a in load_models(
+        Account, f"SELECT {model_columns(Account, 'a')} FROM chats_account a WHERE a.whatsapp_number IN {numbers}",
+        params)}
 
 
 def _stored_copies(wamids: set[str]) -> dict[str, Message]:
     if not wamids:
         return {}
     ids, params = in_list(wamids)
-    return {m.wamid: m for m in Message.objects.raw(f"SELECT * FROM chats_message WHERE wamid IN {ids}", params)}
+    return {m.wamid: m for m in load_models(
+        Message, f"SELECT {model_columns(Message, 'm')} FROM chats_message m WHERE m.wamid IN {ids}", params)}
 
 
 def _conversations_locked(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Conversation]:
@@ -317,9 +319,10 @@ def _locked_conversations(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], 
     # in id order.
     numbers, number_params = in_list({n for n, _ in pairs})
     accounts, account_params = in_list({a for _, a in pairs})
-    rows = Conversation.objects.raw(
-        f"SELECT * FROM chats_conversation WHERE phone_number_id IN {numbers} AND account_id IN {accounts}"
-        f" ORDER BY id{for_update()}", number_params + account_params)
+    rows = load_models(
+        Conversation, f"SELECT {model_columns(Conversation, 'c')} FROM chats_conversation c"
+        f" WHERE c.phone_number_id IN {numbers} AND c.account_id IN {accounts} ORDER BY c.id{for_update()}",
+        number_params + account_params)
     return {pair: c for c in rows if (pair := (c.phone_number_id, c.account_id)) in pairs}
 
 
@@ -340,9 +343,10 @@ def _threads_matching(keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, i
     users, user_params = in_list({u for u, _, _ in keys})
     accounts, account_params = in_list({a for _, a, _ in keys})
     numbers, number_params = in_list({n for _, _, n in keys})
-    rows = Thread.objects.raw(  # a superset: kept are the keys
-        f"SELECT * FROM chats_thread WHERE user_id IN {users} AND account_id IN {accounts}"
-        f" AND phone_number_id IN {numbers}", user_params + account_params + number_params)
+    rows = load_models(  # a superset: kept are the keys
+        Thread, f"SELECT {model_columns(Thread, 't')} FROM chats_thread t WHERE t.user_id IN {users}"
+        f" AND t.account_id IN {accounts} AND t.phone_number_id IN {numbers}",
+        user_params + account_params + number_params)
     return {key: t for t in rows if (key := (t.user_id, t.account_id, t.phone_number_id)) in keys}
 
 

@@ -104,3 +104,49 @@ def bulk_insert(model: type[models.Model], objs: list[models.Model]) -> list[mod
         obj.pk = pk
         obj._state.adding, obj._state.db = False, connection.alias
     return objs
+
+
+@functools.cache
+def _load_plan(model: type[models.Model]) -> tuple[list[str], list[tuple[int, list, object]]]:
+    """The model's attribute names in column order, and the converters its columns need here
+    (what a QuerySet works out for every query: SQLite's datetimes, JSON): once per model."""
+    fields = model._meta.concrete_fields
+    converters = []
+    for i, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if found:
+            converters.append((i, found, column))
+    return [f.attname for f in fields], converters
+
+
+@functools.cache
+def model_columns(model: type[models.Model], alias: str) -> str:
+    """The SELECT list `load_models` expects first: every concrete column of `model`, in order, of `alias`."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+
+
+def load_models(model: type[models.Model], sql: str, params: list, *, extra: tuple[str, ...] = ()) -> list:
+    """`model.objects.raw(sql, params)` without its per-query set-up (working out columns,
+    their order and converters for every run cost more than a small query itself; chats/sql.py).
+
+    `sql` selects `model_columns(model, alias)` and then one column for each name in `extra`,
+    which each instance gets as an attribute of that name.
+    """
+    names, converters = _load_plan(model)
+    width, alias = len(names), connection.alias
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    loaded = []
+    for row in rows:
+        values = list(row[:width])
+        for i, functions, column in converters:
+            for convert in functions:
+                values[i] = convert(values[i], column, connection)
+        obj = model.from_db(alias, names, values)
+        for name, value in zip(extra, row[width:], strict=True):
+            setattr(obj, name, value)
+        loaded.append(obj)
+    return loaded

@@ -154,3 +154,22 @@ def test_bulk_insert_stores_webhook_bodies_byte_for_byte():
     assert [bytes(stored[e.pk].body) for e in events] == bodies
     assert all(stored[e.pk].processed_at is None and stored[e.pk].attempts == 0 and stored[e.pk].received_at
                for e in events)
+
+
+def test_load_models_reads_rows_as_the_orm_does_with_extra_columns(alex, ada, solo_number):
+    from chats.sql import load_models, model_columns
+
+    # given a stored message with JSON, datetimes and nulls
+    thread = ThreadFactory(user=alex, account=ada, phone_number=solo_number)
+    stored = Message.objects.create(thread=thread, account=ada, phone_number=solo_number, wamid="wamid.LOAD",
+                                    direction=Message.Direction.INBOUND, media={"profile_name": "Ada", "n": [1]},
+                                    wa_timestamp=timezone.now() - timedelta(minutes=1), status=Message.Status.RECEIVED)
+    # when it is loaded with a written-out statement and one extra column
+    [loaded] = load_models(Message, f"SELECT {model_columns(Message, 'm')}, 1 + 1 FROM chats_message m"
+                                    " WHERE m.wamid = %s", ["wamid.LOAD"], extra=("two",))
+    # then it is the row the ORM reads, field for field, with the extra value beside it
+    orm = Message.objects.get(pk=stored.pk)
+    assert {f.attname: getattr(loaded, f.attname) for f in Message._meta.concrete_fields} == \
+        {f.attname: getattr(orm, f.attname) for f in Message._meta.concrete_fields}
+    assert loaded.media == {"profile_name": "Ada", "n": [1]} and loaded.two == 2
+    assert loaded._state.adding is False
