@@ -24,7 +24,7 @@ from chats.events import publish_all_on_commit
 from chats.models import Account, AuditEvent, Conversation, Message, PhoneNumber, Thread, WebhookEvent
 from chats.payloads import message_payload
 from chats.phones import normalize_e164
-from chats.sql import bulk_insert, for_update, in_list, is_postgresql, load_models, model_columns
+from chats.sql import among, bulk_insert, for_update, is_postgresql, load_models, model_columns
 from chats.whatsapp import signatures
 from chats.whatsapp.payloads import InboundMessage, PayloadError, parse_body
 from consent.services import consent_apply_keyword
@@ -268,11 +268,11 @@ def _numbers_with_assignees(phone_number_ids: set[str]) -> tuple[dict[str, Phone
     """The business numbers by Meta's phone_number_id, and each one's assigned reps, in one statement."""
     if not phone_number_ids:
         return {}, {}
-    ids, params = in_list(phone_number_ids)
+    ids, params = among(phone_number_ids)
     numbers, assignees = {}, {}
     for number in load_models(
             PhoneNumber, f"SELECT {model_columns(PhoneNumber, 'n')}, a.user_id FROM chats_phonenumber n"
-            f" LEFT JOIN chats_phoneassignment a ON a.phone_number_id = n.id WHERE n.phone_number_id IN {ids}",
+            f" LEFT JOIN chats_phoneassignment a ON a.phone_number_id = n.id WHERE n.phone_number_id {ids}",
             params, extra=("assignee_id",)):
         numbers.setdefault(number.phone_number_id, number)
         if number.assignee_id is not None:
@@ -283,18 +283,18 @@ def _numbers_with_assignees(phone_number_ids: set[str]) -> tuple[dict[str, Phone
 def _accounts_by_number(whatsapp_numbers: set[str]) -> dict[str, Account]:
     if not whatsapp_numbers:
         return {}
-    numbers, params = in_list(whatsapp_numbers)
+    numbers, params = among(whatsapp_numbers)
     return {a.whatsapp_number: a for a in load_models(
-        Account, f"SELECT {model_columns(Account, 'a')} FROM chats_account a WHERE a.whatsapp_number IN {numbers}",
+        Account, f"SELECT {model_columns(Account, 'a')} FROM chats_account a WHERE a.whatsapp_number {numbers}",
         params)}
 
 
 def _stored_copies(wamids: set[str]) -> dict[str, Message]:
     if not wamids:
         return {}
-    ids, params = in_list(wamids)
+    ids, params = among(wamids)
     return {m.wamid: m for m in load_models(
-        Message, f"SELECT {model_columns(Message, 'm')} FROM chats_message m WHERE m.wamid IN {ids}", params)}
+        Message, f"SELECT {model_columns(Message, 'm')} FROM chats_message m WHERE m.wamid {ids}", params)}
 
 
 def _conversations_locked(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Conversation]:
@@ -307,8 +307,8 @@ def _conversations_locked(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], 
     found = _locked_conversations(pairs)
     missing = pairs - found.keys()
     if missing:
-        Conversation.objects.bulk_create(
-            [Conversation(phone_number_id=n, account_id=a) for n, a in sorted(missing)], ignore_conflicts=True)
+        bulk_insert(Conversation, [Conversation(phone_number_id=n, account_id=a) for n, a in sorted(missing)],
+                    ignore_conflicts=True)
         found |= _locked_conversations(missing)
     return found
 
@@ -317,11 +317,11 @@ def _locked_conversations(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], 
     # Numbers x HCPs, not an OR of pairs: a batch's messages almost always reach one number,
     # where the two are the same rows. With several numbers a few more rows are locked, still
     # in id order.
-    numbers, number_params = in_list({n for n, _ in pairs})
-    accounts, account_params = in_list({a for _, a in pairs})
+    numbers, number_params = among({n for n, _ in pairs})
+    accounts, account_params = among({a for _, a in pairs})
     rows = load_models(
         Conversation, f"SELECT {model_columns(Conversation, 'c')} FROM chats_conversation c"
-        f" WHERE c.phone_number_id IN {numbers} AND c.account_id IN {accounts} ORDER BY c.id{for_update()}",
+        f" WHERE c.phone_number_id {numbers} AND c.account_id {accounts} ORDER BY c.id{for_update()}",
         number_params + account_params)
     return {pair: c for c in rows if (pair := (c.phone_number_id, c.account_id)) in pairs}
 
@@ -333,19 +333,19 @@ def _threads_for(keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], 
     found = _threads_matching(keys)
     missing = keys - found.keys()
     if missing:
-        Thread.objects.bulk_create([Thread(user_id=u, account_id=a, phone_number_id=n) for u, a, n in sorted(missing)],
-                                   ignore_conflicts=True)
+        bulk_insert(Thread, [Thread(user_id=u, account_id=a, phone_number_id=n) for u, a, n in sorted(missing)],
+                    ignore_conflicts=True)
         found |= _threads_matching(missing)
     return found
 
 
 def _threads_matching(keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], Thread]:
-    users, user_params = in_list({u for u, _, _ in keys})
-    accounts, account_params = in_list({a for _, a, _ in keys})
-    numbers, number_params = in_list({n for _, _, n in keys})
+    users, user_params = among({u for u, _, _ in keys})
+    accounts, account_params = among({a for _, a, _ in keys})
+    numbers, number_params = among({n for _, _, n in keys})
     rows = load_models(  # a superset: kept are the keys
-        Thread, f"SELECT {model_columns(Thread, 't')} FROM chats_thread t WHERE t.user_id IN {users}"
-        f" AND t.account_id IN {accounts} AND t.phone_number_id IN {numbers}",
+        Thread, f"SELECT {model_columns(Thread, 't')} FROM chats_thread t WHERE t.user_id {users}"
+        f" AND t.account_id {accounts} AND t.phone_number_id {numbers}",
         user_params + account_params + number_params)
     return {key: t for t in rows if (key := (t.user_id, t.account_id, t.phone_number_id)) in keys}
 

@@ -6,8 +6,9 @@ ORM and 0.6 ms written out and loaded with `Model.objects.raw` (docs/performance
 "Ingest"). The drain runs a dozen such statements for every batch, so those are written out
 (chats/inbound.py, chats/windows.py); everything else uses the ORM.
 
-The SELECTs are portable SQL. On SQLite (the embedded default) the INSERTs go through the
-ORM's bulk_create, and the UPDATEs of many rows at once (PostgreSQL's `unnest`) row by row.
+The SELECTs are portable SQL but for `among` (an array on PostgreSQL, an IN list elsewhere).
+On SQLite (the embedded default) the INSERTs go through the ORM's bulk_create, and the
+UPDATEs of many rows at once (PostgreSQL's `unnest`) row by row.
 """
 from __future__ import annotations
 
@@ -21,10 +22,15 @@ from django.db import connection, models
 from django.utils import timezone
 
 
-def in_list(values: Iterable) -> tuple[str, list]:
-    """The `(%s, %s, …)` of an `IN` and its parameters, for a non-empty collection."""
+def among(values: Iterable) -> tuple[str, list]:
+    """The test "is one of `values`" to write after a column, and its parameters (a non-empty
+    collection). On PostgreSQL `= ANY(%s)` with one array: one statement text whatever the
+    number of values, so psycopg prepares it once (an `IN` list is a new statement for every
+    length, each planned anew until it has run five times). Elsewhere `IN (%s, …)`."""
     params = list(values)
-    return "(" + ", ".join(["%s"] * len(params)) + ")", params
+    if is_postgresql():
+        return "= ANY(%s)", [params]
+    return "IN (" + ", ".join(["%s"] * len(params)) + ")", params
 
 
 def is_postgresql() -> bool:
@@ -71,7 +77,8 @@ def _json_value(value):
     raise TypeError(f"bulk_insert cannot write {type(value).__name__} values")
 
 
-def bulk_insert(model: type[models.Model], objs: list[models.Model]) -> list[models.Model]:
+def bulk_insert(model: type[models.Model], objs: list[models.Model], *, ignore_conflicts: bool = False
+                ) -> list[models.Model]:
     """`model.objects.bulk_create(objs)`, written out on PostgreSQL as one `INSERT … SELECT FROM
     json_populate_recordset(…)` with the rows as a single JSON parameter.
 
@@ -81,12 +88,15 @@ def bulk_insert(model: type[models.Model], objs: list[models.Model]) -> list[mod
     One parameter, one statement text per model: PostgreSQL parses the JSON, psycopg caches and
     prepares the statement. Values go as the rows hold them (`auto_now`/`auto_now_add` get the
     time now); any other kind of field than `_PLAIN_FIELDS`, or a JSONField with an encoder of
-    its own, is refused. Sets each row's pk."""
+    its own, is refused. Sets each row's pk, except with `ignore_conflicts` (rows that would
+    break a unique constraint are skipped, as bulk_create(ignore_conflicts=True) does)."""
     if not objs:
         return objs
     if not is_postgresql():
-        return model.objects.bulk_create(objs)
+        return model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts)
     fields, sql = _insert_plan(model)
+    if ignore_conflicts:
+        sql = sql.replace(" RETURNING ", " ON CONFLICT DO NOTHING RETURNING ")
     for obj in objs:  # as bulk_create: a related row saved after it was assigned gives its id now
         obj._prepare_related_fields_for_save(operation_name="bulk_insert")
     now = timezone.now()
@@ -100,6 +110,8 @@ def bulk_insert(model: type[models.Model], objs: list[models.Model]) -> list[mod
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(rows, default=_json_value)])
         ids = [pk for (pk,) in cursor.fetchall()]
+    if ignore_conflicts:
+        return objs  # which rows went in is not known: like bulk_create, no pks
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
         obj._state.adding, obj._state.db = False, connection.alias

@@ -36,7 +36,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from chats.models import WebhookEvent
-from chats.sql import db_datetime, in_list
+from chats.sql import among, db_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -133,9 +133,9 @@ def _mark(events: list[WebhookEvent], outcomes) -> None:
         else:
             done.append(event.pk)
     if done:  # written out (chats/sql.py): every batch runs it
-        ids, params = in_list(done)
+        ids, params = among(done)
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE chats_webhookevent SET processed_at = %s, error = '' WHERE id IN {ids}",
+            cursor.execute(f"UPDATE chats_webhookevent SET processed_at = %s, error = '' WHERE id {ids}",
                            [db_datetime(timezone.now())] + params)
 
 

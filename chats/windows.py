@@ -18,7 +18,7 @@ from chats import payloads
 from chats.events import publish_all_on_commit
 from chats.models import AuditEvent, Conversation, Thread
 from chats.selectors import EXPIRING_WITHIN, thread_state
-from chats.sql import in_list, load_models, model_columns
+from chats.sql import among, load_models, model_columns
 from consent.models import ConsentStatus
 
 ANNOUNCE_BATCH = 500
@@ -53,12 +53,12 @@ def state_events_of(*, conversations: list[Conversation], now: datetime,
     if not conversations:
         return []
     by_pair = {(c.phone_number_id, c.account_id): c for c in conversations}
-    numbers, number_params = in_list({n for n, _ in by_pair})
-    accounts, account_params = in_list({a for _, a in by_pair})
+    numbers, number_params = among({n for n, _ in by_pair})
+    accounts, account_params = among({a for _, a in by_pair})
     rows = load_models(
         Thread, f"SELECT {model_columns(Thread, 't')}, EXISTS (SELECT 1 FROM chats_message m WHERE m.thread_id = t.id),"
         " r.status FROM chats_thread t LEFT JOIN consent_consentrecord r ON r.account_id = t.account_id"
-        f" WHERE t.phone_number_id IN {numbers} AND t.account_id IN {accounts} ORDER BY t.id",
+        f" WHERE t.phone_number_id {numbers} AND t.account_id {accounts} ORDER BY t.id",
         number_params + account_params, extra=("has_messages", "consent_status"))
     threads = [t for t in rows if (t.phone_number_id, t.account_id) in by_pair]  # numbers x HCPs is a superset
     writers: dict[tuple[int, int], set[int]] = {}

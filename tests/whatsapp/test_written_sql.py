@@ -173,3 +173,15 @@ def test_load_models_reads_rows_as_the_orm_does_with_extra_columns(alex, ada, so
         {f.attname: getattr(orm, f.attname) for f in Message._meta.concrete_fields}
     assert loaded.media == {"profile_name": "Ada", "n": [1]} and loaded.two == 2
     assert loaded._state.adding is False
+
+
+def test_bulk_insert_can_skip_rows_that_exist_already(alex, ada, solo_number):
+    # given a thread stored already (the unique rep, HCP, number)
+    ThreadFactory(user=alex, account=ada, phone_number=solo_number)
+    other = AccountFactory()
+    # when the same thread and a new one are inserted, conflicts skipped
+    bulk_insert(Thread, [Thread(user=alex, account=ada, phone_number=solo_number),
+                         Thread(user=alex, account=other, phone_number=solo_number)], ignore_conflicts=True)
+    # then the new one is stored and the existing one neither doubled nor an error
+    assert Thread.objects.filter(user=alex, phone_number=solo_number).count() == 2
+    assert Thread.objects.get(user=alex, account=other).created_at is not None
