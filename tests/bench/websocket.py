@@ -16,6 +16,7 @@ import re
 import time
 
 import websockets
+from django.utils import timezone
 
 from tests.bench._common import (
     SKIPPED, bin_path, child_env, free_port, machine, make_world, pct, services_available, signed_text, start, stop,
@@ -103,10 +104,12 @@ def run() -> None:
         wait_http(f"http://127.0.0.1:{port}/healthz")
         wait_worker()
         _warm_up(port, number, accounts[200:])
+        measured_from = timezone.now()
         latencies, acked, errors = asyncio.run(_measure(port, tokens[0], number, accounts[:200]))
     finally:
         stop(server)
         stop(worker)
+    _print_phases(since=measured_from)
     print(f"webhooks acknowledged: {acked}, errors: {errors}; events received: {len(latencies)}")
     # Second by second: a backlog that builds shows as rising latencies, a slow start as a first high second.
     by_second: dict[int, list[float]] = {}
@@ -119,3 +122,23 @@ def run() -> None:
     p99 = pct(latencies, 0.99) if latencies else float("inf")
     complete = len(latencies) == acked and not errors
     print(f"bar p99 < {TARGET_P99_MS:g} ms at {RATE}/s: {'met' if p99 < TARGET_P99_MS and complete else 'NOT met'}")
+
+
+def _print_phases(*, since) -> None:
+    """Where a message's time went, from the rows' own stamps: body stored (its webhook row) ->
+    message inserted by the drain -> its batch marked processed (commit and publish follow)."""
+    from chats.models import Message, WebhookEvent
+    from chats.whatsapp.payloads import parse_body
+
+    stored = {}
+    for event in WebhookEvent.objects.filter(processed_at__isnull=False, received_at__gte=since).only(
+            "body", "received_at", "processed_at"):
+        for message in parse_body(bytes(event.body)).messages:
+            stored[message.wamid] = (event.received_at, event.processed_at)
+    waited, ingested = [], []
+    for wamid, inserted in Message.objects.filter(wamid__startswith="wamid.WSBENCH").values_list("wamid", "created_at"):
+        received, processed = stored[wamid]
+        waited.append((inserted - received).total_seconds() * 1000)
+        ingested.append((processed - inserted).total_seconds() * 1000)
+    print(f"  body stored -> message inserted by the drain: {summary(waited)}")
+    print(f"  message inserted -> its batch marked processed: {summary(ingested)}")
