@@ -2,9 +2,9 @@
 
 On this project's 2-core machine, building a query through the ORM cost more than running
 it: a Conversation `SELECT … FOR UPDATE` of a drain's batch took 2.1 ms of CPU through the
-ORM and 0.6 ms written out and loaded with `Model.objects.raw` (docs/performance.md,
-"Ingest"). The drain runs a dozen such statements for every batch, so those are written out
-(chats/inbound.py, chats/windows.py); everything else uses the ORM.
+ORM and 0.6 ms written out (docs/performance.md, "What changed on 2026-11-30"). The drain
+runs a dozen such statements for every batch, so those are written out (chats/inbound.py,
+chats/windows.py, chats/webhook_queue.py); everything else uses the ORM.
 
 The SELECTs are portable SQL but for `among` (an array on PostgreSQL, an IN list elsewhere).
 On SQLite (the embedded default) the INSERTs go through the ORM's bulk_create, and the
@@ -111,7 +111,7 @@ def bulk_insert(model: type[models.Model], objs: list[models.Model], *, ignore_c
         cursor.execute(sql, [json.dumps(rows, default=_json_value)])
         ids = [pk for (pk,) in cursor.fetchall()]
     if ignore_conflicts:
-        return objs  # which rows went in is not known: like bulk_create, no pks
+        return objs  # which rows went in is not known (as bulk_create): no pks
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
         obj._state.adding, obj._state.db = False, connection.alias
@@ -140,8 +140,8 @@ def model_columns(model: type[models.Model], alias: str) -> str:
 
 
 def load_models(model: type[models.Model], sql: str, params: list, *, extra: tuple[str, ...] = ()) -> list:
-    """`model.objects.raw(sql, params)` without its per-query set-up (working out columns,
-    their order and converters for every run cost more than a small query itself; chats/sql.py).
+    """`model.objects.raw(sql, params)` without its per-query set-up (working out the columns,
+    their order and converters on every run cost more than a small query itself).
 
     `sql` selects `model_columns(model, alias)` and then one column for each name in `extra`,
     which each instance gets as an attribute of that name.

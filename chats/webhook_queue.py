@@ -74,15 +74,14 @@ def _claim(*, limit: int) -> list[WebhookEvent]:
     PostgreSQL locking them, and skipping rows another drain is claiming), returning them.
     """
     now = timezone.now()
-    ops, table = connection.ops, connection.ops.quote_name(WebhookEvent._meta.db_table)
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     sql = (f"UPDATE {table} SET attempts = attempts + 1, available_at = %s WHERE id IN ("
            f"SELECT id FROM {table} WHERE processed_at IS NULL AND attempts < %s AND available_at <= %s"
            f" ORDER BY available_at, id LIMIT %s{lock}) RETURNING id, body, attempts")
     lease_end = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ops.adapt_datetimefield_value(lease_end), MAX_ATTEMPTS,
-                             ops.adapt_datetimefield_value(now), limit])
+        cursor.execute(sql, [db_datetime(lease_end), MAX_ATTEMPTS, db_datetime(now), limit])
         rows = cursor.fetchall()
     return sorted((WebhookEvent(id=pk, body=bytes(body), attempts=attempts) for pk, body, attempts in rows),
                   key=lambda event: event.pk)
