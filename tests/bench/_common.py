@@ -93,9 +93,10 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 def worker_command() -> list[str]:
     """The Procfile's worker: two processes, niced so that acknowledging webhooks wins the CPU
-    over processing them when both want it (docs/operations.md)."""
-    return ["nice", "-n", os.environ.get("BENCH_WORKER_NICE", "10"), bin_path("celery"), "-A", "config", "worker", "-P", "prefork", "-c", "2",
-            "-l", "warning"]
+    over processing them when both want it (docs/operations.md); BENCH_WORKER_NICE sets another
+    niceness, to measure what it changes."""
+    return ["nice", "-n", os.environ.get("BENCH_WORKER_NICE", "10"), bin_path("celery"), "-A", "config", "worker",
+            "-P", "prefork", "-c", "2", "-l", "warning"]
 
 
 def wait_worker(timeout: float = 60.0) -> None:

@@ -109,7 +109,7 @@ def run() -> None:
     finally:
         stop(server)
         stop(worker)
-    _print_phases(since=measured_from)
+    _print_phases(since=measured_from, wamid_prefix=f"wamid.WSBENCH.{port}.")
     print(f"webhooks acknowledged: {acked}, errors: {errors}; events received: {len(latencies)}")
     # Second by second: a backlog that builds shows as rising latencies, a slow start as a first high second.
     by_second: dict[int, list[float]] = {}
@@ -124,7 +124,7 @@ def run() -> None:
     print(f"bar p99 < {TARGET_P99_MS:g} ms at {RATE}/s: {'met' if p99 < TARGET_P99_MS and complete else 'NOT met'}")
 
 
-def _print_phases(*, since) -> None:
+def _print_phases(*, since, wamid_prefix: str) -> None:
     """Where a message's time went, from the rows' own stamps: body stored (its webhook row) ->
     message inserted by the drain -> its batch marked processed (commit and publish follow)."""
     from chats.models import Message, WebhookEvent
@@ -136,7 +136,7 @@ def _print_phases(*, since) -> None:
         for message in parse_body(bytes(event.body)).messages:
             stored[message.wamid] = (event.received_at, event.processed_at)
     waited, ingested = [], []
-    for wamid, inserted in Message.objects.filter(wamid__startswith="wamid.WSBENCH").values_list("wamid", "created_at"):
+    for wamid, inserted in Message.objects.filter(wamid__startswith=wamid_prefix).values_list("wamid", "created_at"):
         received, processed = stored[wamid]
         waited.append((inserted - received).total_seconds() * 1000)
         ingested.append((processed - inserted).total_seconds() * 1000)
