@@ -256,4 +256,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # httpx logs every request at INFO (a line per Graph call); the outcomes that matter are logged by us.
+    "loggers": {name: {"level": "WARNING"} for name in ("httpx", "httpcore")},
 }
