@@ -25,7 +25,8 @@ from tests.bench._common import (
 )
 from tests.bench._load import build_request, run_step
 
-RATES = [int(r) for r in os.environ.get("BENCH_INGEST_RATES", "250,500,1000,1500,2000,3000").split(",")]
+RATES = [int(r) for r in os.environ.get("BENCH_INGEST_RATES",
+                                         "250,500,1000,1500,2000,3000,4000,5000,6000,8000,10000").split(",")]
 STEP_SECONDS = float(os.environ.get("BENCH_STEP_SECONDS", 5))
 P99_LIMIT_MS = 50.0
 SERVERS = {
@@ -62,7 +63,9 @@ def _django_floor_payloads():
 def _ramp(port: int, payloads) -> list:
     rows = []
     for rate in RATES:
-        result = asyncio.run(run_step(port, payloads, rate, STEP_SECONDS))
+        # built (and signed) before the step, so that the generator's clock is spent sending
+        requests = list(itertools.islice(payloads, int(rate * STEP_SECONDS)))
+        result = asyncio.run(run_step(port, iter(requests), rate, STEP_SECONDS))
         rows.append(result)
         p99 = pct(result.latencies_ms, 0.99) if result.latencies_ms else float("inf")
         if p99 > P99_LIMIT_MS or result.errors:
@@ -77,10 +80,18 @@ def _line(label: str, r) -> str:
             f"{pct(r.latencies_ms, 0.5):6.2f} ms, p99 {pct(r.latencies_ms, 0.99):7.2f} ms, errors {r.errors}")
 
 
+def _within_bar(r) -> bool:
+    return bool(r.latencies_ms) and pct(r.latencies_ms, 0.99) <= P99_LIMIT_MS and not r.errors and r.ok >= 0.99 * r.sent
+
+
 def _sustained(rows) -> float:
-    good = [r.acked_rate for r in rows if r.latencies_ms and pct(r.latencies_ms, 0.99) <= P99_LIMIT_MS
-            and not r.errors and r.ok >= 0.99 * r.sent]
-    return max(good, default=0.0)
+    return max((r.acked_rate for r in rows if _within_bar(r)), default=0.0)
+
+
+def _rate_text(rows) -> str:
+    """The sustained rate, marked as a lower bound when even the last step offered stayed within the bar."""
+    ceiling = " (p99 never passed the bar: the steps ended first)" if rows and _within_bar(rows[-1]) else ""
+    return f"{_sustained(rows):.0f}/s{ceiling}"
 
 
 def _one_server(name: str, command, env, number, accounts) -> tuple[float, float, float]:
@@ -101,8 +112,9 @@ def _one_server(name: str, command, env, number, accounts) -> tuple[float, float
             for r in ramps[label]:
                 print(_line(label, r))
         rates = tuple(_sustained(rows) for rows in ramps.values())
-        print(f"  sustained with p99 <= {P99_LIMIT_MS:g} ms: webhook {rates[0]:.0f}/s, floor {rates[1]:.0f}/s, "
-              f"django floor {rates[2]:.0f}/s")
+        webhook, floor, django_floor = (_rate_text(rows) for rows in ramps.values())
+        print(f"  sustained with p99 <= {P99_LIMIT_MS:g} ms: webhook {webhook}, floor {floor}, "
+              f"django floor {django_floor}")
         return rates
     finally:
         stop(server)
