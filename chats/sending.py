@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, IntegerField, OuterRef, Subquery, Value
 from django.utils import timezone
 
 from chats.audit import audit
@@ -101,14 +101,14 @@ def message_send(
 def _message_send(*, thread, sender, kind, client_id, text, template, media, reply_to, now) -> tuple[Message, bool]:
     now = now or timezone.now()
     conversation = conversation_lock(phone_number=thread.phone_number, account=thread.account)
-    # Under the lock: an earlier request with the same client_id has committed by now.
-    if existing := _sent_before(thread=thread, client_id=client_id):
-        return existing, False
+    # Reload after the lock: the caller's thread may carry a consent read before an opt-out committed,
+    # and an earlier request with the same client_id has committed by now.
+    thread = _fresh(thread, client_id=client_id)
+    if thread.sent_before_id is not None:
+        return _sent_before(thread=thread, client_id=client_id), False
     if kind not in SEND_KINDS:
         raise DomainError("invalid_kind", f"kind must be one of {', '.join(SEND_KINDS)}.")
-    # Reload after the lock: the caller's thread may carry a consent read before an opt-out committed.
-    thread = _fresh(thread)
-    state = thread_state(thread=thread, now=now, conversation=conversation)
+    state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=thread.shared_history)
     _check_belongs(thread=thread, template=template, reply_to=reply_to)
     _check_assigned(thread=thread)
     check_can_send(state=state, kind=kind, template=template)
@@ -140,8 +140,9 @@ def _message_send(*, thread, sender, kind, client_id, text, template, media, rep
         check_restricted(text=body, now=now)
         message.kind, message.body = Kind.MEDIA_LINK, body
         message.media = {"media_item": media.pk, "title": media.title, "url": url, "link": link.pk}
-    with transaction.atomic():  # a savepoint: a client_id race surfaces as IntegrityError to the caller
-        message.save()
+    # Under the lock the client_id was free; were it taken anyway, the IntegrityError rolls this
+    # transaction (or the caller's savepoint) back and message_send answers with the row that took it.
+    message.save()
     if link is not None:
         link.message = message
         link.save(update_fields=["message"])
@@ -163,11 +164,22 @@ def _sent_before(*, thread: Thread, client_id: uuid.UUID) -> Message | None:
             .filter(thread=thread, client_id=client_id).first())
 
 
-def _fresh(thread: Thread) -> Thread:
-    """The thread as committed now, with `is_assigned` (its rep still holds its number)."""
+def _fresh(thread: Thread, *, client_id: uuid.UUID | None = None) -> Thread:
+    """The thread as committed now, with what the rules ask of it, in one statement.
+
+    `is_assigned`: its rep still holds its number; `shared_history`: another rep's thread with
+    this HCP on this number holds messages; `sent_before_id`: the message this client_id
+    already made in it, or None.
+    """
     assigned = PhoneAssignment.objects.filter(user_id=OuterRef("user_id"), phone_number_id=OuterRef("phone_number_id"))
+    others_messages = Message.objects.filter(
+        thread__phone_number_id=OuterRef("phone_number_id"), thread__account_id=OuterRef("account_id"),
+    ).exclude(thread__user_id=OuterRef("user_id"))
+    sent_before = Message.objects.filter(thread_id=OuterRef("pk"), client_id=client_id).values("pk")[:1]
     return (Thread.objects.select_related("account", "account__consent", "phone_number", "phone_number__waba")
-            .annotate(is_assigned=Exists(assigned)).get(pk=thread.pk))
+            .annotate(is_assigned=Exists(assigned), shared_history=Exists(others_messages),
+                      sent_before_id=Subquery(sent_before) if client_id else Value(None, output_field=IntegerField()))
+            .get(pk=thread.pk))
 
 
 def _check_assigned(*, thread: Thread) -> None:
@@ -215,7 +227,7 @@ def conversation_end(*, thread: Thread, user, now: datetime | None = None) -> tu
     now = now or timezone.now()
     conversation = conversation_lock(phone_number=thread.phone_number, account=thread.account)
     thread = _fresh(thread)
-    state = thread_state(thread=thread, now=now, conversation=conversation)
+    state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=thread.shared_history)
     if not has_open_window(state):
         raise SendRefused("window_closed", "There is no open conversation to end.")
     if conversation.owner_id != user.pk:
