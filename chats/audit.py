@@ -9,13 +9,14 @@ def audit_entry(*, kind: str, actor=None, account=None, phone_number=None, threa
 
     Save it with `audit_save` (several rows of one use case go in one INSERT) or use `audit`.
     """
-    if thread is not None:
-        account = account or thread.account
-        phone_number = phone_number or thread.phone_number
-    if message is not None:
-        account = account or message.account
-        phone_number = phone_number or message.phone_number
-    return AuditEvent(kind=kind, actor=actor, account=account, phone_number=phone_number, thread=thread,
+    # By id: the thread's or message's account and number need not be loaded for their row.
+    account_id = account.pk if account is not None else None
+    phone_number_id = phone_number.pk if phone_number is not None else None
+    for owner in (thread, message):
+        if owner is not None:
+            account_id = account_id or owner.account_id
+            phone_number_id = phone_number_id or owner.phone_number_id
+    return AuditEvent(kind=kind, actor=actor, account_id=account_id, phone_number_id=phone_number_id, thread=thread,
                       message=message, details=details)
 
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from chats.audit import audit
@@ -100,13 +100,13 @@ def message_deliver(*, message_id: int) -> None:
     """
     message = Message.objects.select_related(
         "account", "phone_number__waba", "template", "reply_to", "sender", "thread"
-    ).get(pk=message_id)
+    ).annotate(hcp_opted_in=_opted_in()).get(pk=message_id)
     if message.status != Status.QUEUED or message.wamid:
         return  # already handed to Meta, or settled: never send twice
     if message.handoff_started_at is not None:
         _interrupted_handoff(message)  # a run of this task died (or is still) mid-call: never send twice
         return
-    if not _opted_in(message.account):
+    if not message.hcp_opted_in:
         message_fail(message=message, failure=errors.Failure(
             "opted_out", "the HCP is not opted in any more; the message was not sent"))
         return
@@ -198,10 +198,20 @@ def _claim_handoff(message: Message) -> bool:
     if claimed:
         message.handoff_started_at = now
         return True
-    message.refresh_from_db()
+    _reload_columns(message)
     if message.status == Status.QUEUED and not message.wamid:
         _interrupted_handoff(message)
     return False
+
+
+# A message's own columns (status, stamps, wamid, failure...), not its relations.
+OWN_COLUMNS = [f.attname for f in Message._meta.concrete_fields if not f.is_relation]
+
+
+def _reload_columns(message: Message) -> None:
+    """Read the message's columns again, keeping the relations loaded with it (a bare
+    refresh_from_db drops them, and the audit row and event would load each one again)."""
+    message.refresh_from_db(fields=OWN_COLUMNS)
 
 
 def _release_handoff(message: Message) -> None:
@@ -257,7 +267,7 @@ def _record_sent(message: Message, result, backend) -> None:
         # A status webhook carrying our callback data may already have stored the wamid.
         Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=result.wamid)
         moved = Message.objects.filter(pk=message.pk, status=Status.QUEUED).update(status=Status.SENT, sent_at=now)
-        message.refresh_from_db()
+        _reload_columns(message)
         audit(kind=AuditEvent.Kind.MESSAGE_STATUS, actor=message.sender, thread=message.thread, message=message,
               status="sent", wamid=result.wamid, via=backend.name)
         if moved and message.thread_id:
@@ -272,7 +282,7 @@ def message_fail(*, message: Message, failure: errors.Failure) -> bool:
             status=Status.FAILED, failed_at=timezone.now(), **_failure_fields(failure)
         )
         if moved:
-            message.refresh_from_db()
+            _reload_columns(message)
             audit(kind=AuditEvent.Kind.MESSAGE_FAILED, actor=message.sender, thread=message.thread,
                   message=message, failure_code=failure.failure_code, error_code=failure.error_code,
                   reason=failure.failure_reason)
@@ -291,10 +301,11 @@ def _failure_fields(failure: errors.Failure) -> dict:
     }
 
 
-def _opted_in(account) -> bool:
+def _opted_in() -> Exists:
+    """Whether the message's HCP is opted in now, read with the message itself."""
     from consent.models import ConsentRecord, ConsentStatus
 
-    return ConsentRecord.objects.filter(account=account, status=ConsentStatus.OPTED_IN).exists()
+    return Exists(ConsentRecord.objects.filter(account_id=OuterRef("account_id"), status=ConsentStatus.OPTED_IN))
 
 
 # --- request bodies ---------------------------------------------------------------------------

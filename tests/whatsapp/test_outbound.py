@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from chats.models import AuditEvent, Message
-from chats.outbound import message_queue_outbound
+from chats.outbound import message_deliver, message_queue_outbound
 from consent.models import ConsentRecord
 from tests.factories import TemplateFactory, ThreadFactory, WabaFactory, PhoneNumberFactory
 from tests.whatsapp.conftest import post_webhook, run_on_commit, status_body
@@ -186,3 +186,25 @@ def test_a_sent_message_is_never_sent_again(fake_graph, thread):
     message = queue(thread)
     send_message_task.delay(message.pk)
     assert len(fake_graph.messages_posted()) == 1
+
+
+def test_a_send_task_reads_the_message_its_consent_and_relations_once(fake_graph, thread, django_assert_num_queries):
+    # given a queued message whose task has not run yet
+    message = Message.objects.create(
+        thread=thread, phone_number=thread.phone_number, account=thread.account, sender=thread.user,
+        direction="outbound", kind="text", body="Hello", status="queued",
+    )
+    # when the task runs: the message with its relations and consent; the hand-off claim; then, in a
+    # savepoint here (a transaction in the worker), the attempt, wamid and status, the columns read
+    # again, the audit row
+    with django_assert_num_queries(9) as captured:
+        message_deliver(message_id=message.pk)
+    # then it was sent; only the first statement read the HCP's consent, and no relation was loaded again
+    message.refresh_from_db()
+    assert message.status == "sent" and len(fake_graph.messages_posted()) == 1
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert [i for i, text in enumerate(sql) if "consent_consentrecord" in text] == [0]
+    assert not [text for text in sql[1:] if text.startswith("SELECT") and "chats_message" not in text.split("FROM")[1]]
+    row = AuditEvent.objects.get(message=message, kind="message.status")
+    assert (row.account_id, row.phone_number_id, row.thread_id, row.actor_id) == (
+        thread.account_id, thread.phone_number_id, thread.pk, thread.user_id)
