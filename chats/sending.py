@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from chats.audit import audit
@@ -168,18 +168,19 @@ def _fresh(thread: Thread, *, client_id: uuid.UUID | None = None) -> Thread:
     """The thread as committed now, with what the rules ask of it, in one statement.
 
     `is_assigned`: its rep still holds its number; `shared_history`: another rep's thread with
-    this HCP on this number holds messages; `sent_before_id`: the message this client_id
-    already made in it, or None.
+    this HCP on this number holds messages; given a client_id, `sent_before_id`: the message
+    it already made in this thread, or None.
     """
     assigned = PhoneAssignment.objects.filter(user_id=OuterRef("user_id"), phone_number_id=OuterRef("phone_number_id"))
     others_messages = Message.objects.filter(
         thread__phone_number_id=OuterRef("phone_number_id"), thread__account_id=OuterRef("account_id"),
     ).exclude(thread__user_id=OuterRef("user_id"))
-    sent_before = Message.objects.filter(thread_id=OuterRef("pk"), client_id=client_id).values("pk")[:1]
-    return (Thread.objects.select_related("account", "account__consent", "phone_number", "phone_number__waba")
-            .annotate(is_assigned=Exists(assigned), shared_history=Exists(others_messages),
-                      sent_before_id=Subquery(sent_before) if client_id else Value(None, output_field=IntegerField()))
-            .get(pk=thread.pk))
+    threads = (Thread.objects.select_related("account", "account__consent", "phone_number", "phone_number__waba")
+               .annotate(is_assigned=Exists(assigned), shared_history=Exists(others_messages)))
+    if client_id is not None:
+        sent_before = Message.objects.filter(thread_id=OuterRef("pk"), client_id=client_id).values("pk")[:1]
+        threads = threads.annotate(sent_before_id=Subquery(sent_before))
+    return threads.get(pk=thread.pk)
 
 
 def _check_assigned(*, thread: Thread) -> None:
