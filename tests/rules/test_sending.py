@@ -266,6 +266,30 @@ def test_the_same_client_id_returns_the_first_message_and_sends_once(thread, tem
     assert len(backend.sent) == 1 and Message.objects.count() == 1
 
 
+def test_a_client_id_that_slipped_past_the_look_up_still_answers_with_the_first_message(
+        thread, templates, backend, monkeypatch):
+    # given a first send, and a look-up that misses it (as a race past the lock would)
+    from chats import sending
+
+    key = "6f1c8a52-0c4e-4b8e-9a3e-2f1d9c7b5a10"
+    first = send(thread, template=templates["intro"], client_id=key)
+    fresh = sending._fresh
+
+    def missing_the_first(thread, *, client_id=None):
+        reloaded = fresh(thread, client_id=client_id)
+        reloaded.sent_before_id = None
+        return reloaded
+
+    monkeypatch.setattr(sending, "_fresh", missing_the_first)
+    # when the same client_id comes again, the INSERT meets the unique constraint
+    again = send(thread, template=templates["intro"], client_id=key)
+    # then the answer is the first message, nothing is sent twice, and no queued audit row was added
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert len(backend.sent) == 1 and Message.objects.count() == 1
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.MESSAGE_QUEUED).count() == 1
+
+
 # --- media links -------------------------------------------------------------------------------
 
 def test_media_list_has_only_enabled_items(alex, shared_number):
