@@ -134,7 +134,8 @@ def _mark(events: list[WebhookEvent], outcomes) -> None:
     if done:  # written out (chats/sql.py): every batch runs it
         ids, params = among(done)
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE chats_webhookevent SET processed_at = %s, error = '' WHERE id {ids}",
+            table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+            cursor.execute(f"UPDATE {table} SET processed_at = %s, error = '' WHERE id {ids}",
                            [db_datetime(timezone.now())] + params)
 
 

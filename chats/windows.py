@@ -57,7 +57,8 @@ def state_events_of(*, conversations: list[Conversation], now: datetime,
     accounts, account_params = among({a for _, a in by_pair})
     rows = load_models(
         Thread, f"SELECT {model_columns(Thread, 't')},"
-        " EXISTS (SELECT 1 FROM chats_message m WHERE m.thread_id = t.id), r.status FROM chats_thread t LEFT JOIN consent_consentrecord r ON r.account_id = t.account_id"
+        " EXISTS (SELECT 1 FROM chats_message m WHERE m.thread_id = t.id), r.status"
+        " FROM chats_thread t LEFT JOIN consent_consentrecord r ON r.account_id = t.account_id"
         f" WHERE t.phone_number_id {numbers} AND t.account_id {accounts} ORDER BY t.id",
         number_params + account_params, extra=("has_messages", "consent_status"))
     threads = [t for t in rows if (t.phone_number_id, t.account_id) in by_pair]  # numbers x HCPs is a superset
