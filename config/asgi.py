@@ -7,8 +7,8 @@ hand-offs per request on this project's 2-core machine; a2wsgi runs the whole
 request (middleware, view, signals) in one pool thread, one hop, 4 times the
 throughput (docs/performance.md, "HTTP under the ASGI server").
 
-`POST /webhooks/whatsapp/` skips Django altogether (chats/whatsapp/ack.py): even one hop's
-request handling caps a process near 1,000 requests/s, DESIGN 9's whole bar for webhooks.
+`POST /webhooks/whatsapp/` skips Django altogether (chats/ingress/ack.py): even one hop's
+request handling caps a process near 1,000 requests/s, the whole bar for webhooks (docs/performance.md).
 """
 import gc
 import os
@@ -26,8 +26,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-from chats.routing import websocket_urlpatterns  # noqa: E402
-from chats.whatsapp.ack import WebhookAck  # noqa: E402
+from chats.realtime.routing import websocket_urlpatterns  # noqa: E402
+from chats.ingress.ack import WebhookAck  # noqa: E402
 
 django_http = WSGIMiddleware(get_wsgi_application(), workers=settings.HTTP_THREADS)
 application = ProtocolTypeRouter(

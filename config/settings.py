@@ -133,19 +133,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "chats.compliance.tasks.redact_expired_bodies_task", "schedule": 24 * 3600.0,
     },
     "requeue-stale-sends": {"task": "chats.tasks.requeue_stale_sends_task", "schedule": 60.0},
-    # a safety net: drains are woken by each stored webhook (chats/webhook_queue.py)
+    # a safety net: drains are woken by each stored webhook (chats/ingress/queue.py)
     "drain-webhook-events": {"task": "chats.tasks.drain_webhook_events_task", "schedule": 30.0},
     "refresh-dashboard-rollup": {
         "task": "chats.compliance.tasks.refresh_dashboard_rollup_task", "schedule": 15 * 60.0,
     },
 }
-# Stored webhook bodies (chats/webhook_queue.py): drains running at once, how long a drain
+# Stored webhook bodies (chats/ingress/queue.py): drains running at once, how long a drain
 # holds its slot without renewing it, and how long a claimed body waits before another drain
 # may take it (a drain killed mid-batch loses its bodies for this long).
 WEBHOOK_DRAIN_CONCURRENCY = env.int("WEBHOOK_DRAIN_CONCURRENCY", default=2)
 WEBHOOK_DRAIN_SLOT_SECONDS = env.int("WEBHOOK_DRAIN_SLOT_SECONDS", default=10)
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=30)
-# A drain with nothing due looks again for this long before it leaves (chats/webhook_queue.py).
+# A drain with nothing due looks again for this long before it leaves (chats/ingress/queue.py).
 WEBHOOK_DRAIN_LINGER_SECONDS = env.float("WEBHOOK_DRAIN_LINGER_SECONDS", default=0.05)
 # Message bodies older than this many days are redacted (rows and statuses stay); 0 keeps them for ever.
 MESSAGE_BODY_RETENTION_DAYS = env.int("MESSAGE_BODY_RETENTION_DAYS", default=0)
@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "chats.errors.exception_handler",
+    "EXCEPTION_HANDLER": "chats.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rapport API",
@@ -223,12 +223,17 @@ SPECTACULAR_SETTINGS = {
         "MediaKindEnum": "media_links.models.MediaItem.Kind",
         "TemplateKindEnum": "templates_app.models.MessageTemplate.Kind",
         "ConsentStatusEnum": "consent.models.ConsentStatus",
-        "WindowStatusEnum": "chats.selectors.WindowStatus.ALL",
+        "WindowStatusEnum": "chats.conversations.policy.WindowStatus.ALL",
     },
 }
 
 # --- WhatsApp -----------------------------------------------------------------
 WHATSAPP_BACKEND = env("WHATSAPP_BACKEND", default="sandbox")
+# The backend each name stands for; the sandbox's status replay is development tooling.
+WHATSAPP_BACKENDS = {
+    "cloud": "chats.whatsapp.backends.CloudBackend",
+    "sandbox": "chats.devtools.sandbox.ReplayingSandboxBackend",
+}
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com")
 WHATSAPP_API_VERSION = env("WHATSAPP_API_VERSION", default="v21.0")
 WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", default="sandbox-app-secret")

@@ -5,9 +5,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from chats import views as chat_views
+from chats.devtools import views as chat_views
 from chats.admin import dashboard as admin_dashboard
-from chats.whatsapp.webhooks import whatsapp_webhook
+from chats.ingress.views import whatsapp_webhook
 from config import views
 from config.login_throttle import ThrottledLoginView
 from media_links.views import open_link
@@ -34,7 +34,7 @@ urlpatterns = [
 
 if os.environ.get("RAPPORT_BENCH_ENDPOINTS") == "1":
     # Benchmark reference (docs/performance.md): Django's request handling doing nothing. The
-    # webhook's own floor, /bench/floor/, is answered before Django (chats/whatsapp/ack.py).
+    # webhook's own floor, /bench/floor/, is answered before Django (chats/ingress/ack.py).
     from django.http import HttpResponse
     from django.views.decorators.csrf import csrf_exempt
 

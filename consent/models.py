@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from chats.append_only import AppendOnlyModel
+from chats.compliance.append_only import AppendOnlyModel
 from templates_app.languages import validate_language_code
 
 

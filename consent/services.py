@@ -7,16 +7,12 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from chats.events import publish_on_commit
-from chats.payloads import consent_changed_payload, message_status_payload
+from chats.delivery.transitions import messages_fail_queued
 from chats.models import Account, Message, Thread
 from chats.process_cache import ProcessCache
+from chats.realtime.events import publish_on_commit
+from chats.realtime.payloads import consent_changed_payload
 from consent.models import ConsentChannel, ConsentEvent, ConsentRecord, ConsentStatus, ConsentType, keyword_key
-
-
-def consent_status_of(*, account: Account) -> str:
-    record = ConsentRecord.objects.filter(account=account).only("status").first()
-    return record.status if record else ConsentStatus.NOT_CAPTURED
 
 
 def consent_type_for(*, language: str) -> ConsentType | None:
@@ -102,31 +98,8 @@ def consent_apply_keyword(*, message: Message) -> str | None:
         _set_status(account=message.account, status=status, via=ConsentChannel.KEYWORD, message=message,
                     consent_type=consent_type)
         if status == ConsentStatus.OPTED_OUT:
-            fail_queued_messages(account=message.account)
+            messages_fail_queued(account=message.account)
     return status
-
-
-def fail_queued_messages(*, account: Account, now=None) -> int:
-    """Fail outbound messages to `account` that no worker has handed to Meta yet."""
-    from chats.audit import audit
-    from chats.models import AuditEvent
-
-    now = now or timezone.now()
-    queued = Message.objects.filter(
-        account=account, direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED, wamid__isnull=True
-    )
-    ids = list(queued.values_list("pk", flat=True))
-    # Conditional on still queued: a worker that handed one to Meta meanwhile keeps it.
-    failed = Message.objects.filter(pk__in=ids, status=Message.Status.QUEUED, wamid__isnull=True).update(
-        status=Message.Status.FAILED, failed_at=now, failure_code="opted_out",
-        failure_reason="The HCP opted out before this message was sent.",
-    )
-    for message in Message.objects.filter(pk__in=ids, failure_code="opted_out").select_related("thread", "sender"):
-        audit(kind=AuditEvent.Kind.MESSAGE_FAILED, actor=message.sender, thread=message.thread,
-              message=message, failure_code="opted_out", reason=message.failure_reason)
-        if message.thread_id:
-            publish_on_commit(message.thread.user_id, "message.status", message_status_payload(message))
-    return failed
 
 
 @transaction.atomic
@@ -150,5 +123,5 @@ def consent_set_by_admin(*, account: Account, status: str, actor, consent_type: 
     record, changed = _set_status(account=account, status=status, via=ConsentChannel.ADMIN, actor=actor,
                                   consent_type=consent_type)
     if status == ConsentStatus.OPTED_OUT:
-        fail_queued_messages(account=account)
+        messages_fail_queued(account=account)
     return record, changed

@@ -7,7 +7,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from chats.audit import audit
+from chats.compliance.audit import audit
 from chats.models import AuditEvent, Message, Thread
 from media_links.models import MediaItem, WebLink
 

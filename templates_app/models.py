@@ -31,6 +31,24 @@ def placeholders_in(body: str) -> list[str]:
     return seen
 
 
+def _approved_meta_q() -> models.Q:
+    return models.Q(kind=MessageTemplate.Kind.META, meta_status=MessageTemplate.MetaStatus.APPROVED)
+
+
+class MessageTemplateQuerySet(models.QuerySet):
+    def approved_meta(self):
+        """Meta templates that Meta approved: the only ones sendable outside a window (the rule's one
+        home, with `MessageTemplate.is_sendable_outside_window` for a row already loaded)."""
+        return self.filter(_approved_meta_q())
+
+    def sendable(self, *, window_open: bool):
+        """What a thread may send: approved Meta templates, and Text Only ones inside an open window."""
+        condition = _approved_meta_q()
+        if window_open:
+            condition |= models.Q(kind=MessageTemplate.Kind.TEXT_ONLY)
+        return self.filter(condition)
+
+
 class MessageTemplate(models.Model):
     class Kind(models.TextChoices):
         META = "meta", "Meta (needs approval)"
@@ -76,6 +94,8 @@ class MessageTemplate(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MessageTemplateQuerySet.as_manager()
 
     class Meta:
         ordering = ["display_order", "name", "language"]

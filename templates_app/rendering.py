@@ -6,12 +6,11 @@ without a query per template.
 """
 from __future__ import annotations
 
+from consent.models import ConsentType
 from templates_app.models import BINDING_FIELDS, PLACEHOLDER_RE, MessageTemplate
 
 
 def _consent_keywords(language: str) -> tuple[str, str]:
-    from consent.models import ConsentType
-
     # The HCP's language, else English; the first keyword of each list is the one we show.
     types = {t.language: t for t in ConsentType.objects.filter(language__in={language, "en"})}
     consent_type = types.get(language) or types.get("en")

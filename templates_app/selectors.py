@@ -1,8 +1,6 @@
 """Which templates a thread may offer, in the HCP's language with the WABA's as fallback."""
 from __future__ import annotations
 
-from django.db.models import Q
-
 from templates_app.models import MessageTemplate
 
 QUICK_TEMPLATE_COUNT = 2
@@ -10,16 +8,12 @@ QUICK_TEMPLATE_COUNT = 2
 AUTOMATIC_USAGES = (MessageTemplate.Usage.CONSENT_CONFIRMATION, MessageTemplate.Usage.END_CONVERSATION)
 
 
-def _approved_meta():
-    return MessageTemplate.objects.filter(kind=MessageTemplate.Kind.META, meta_status=MessageTemplate.MetaStatus.APPROVED)
-
-
 def quick_templates(*, waba, language: str) -> list[MessageTemplate]:
     """Up to two approved start_conversation templates by display order, in `language`,
     or in the WABA's default language when none exists in `language` (one query)."""
     languages = {language, waba.default_language}
     rows = list(
-        _approved_meta()
+        MessageTemplate.objects.approved_meta()
         .filter(waba=waba, usage=MessageTemplate.Usage.START_CONVERSATION, language__in=languages)
         .order_by("display_order", "name", "id")
     )
@@ -33,12 +27,8 @@ def templates_for_thread(*, waba, language: str, window_open: bool, category: st
     Approved Meta templates always; Text Only templates only while the window is open.
     Without `category`, the automatic usages (consent confirmation, end) are left out.
     """
-    qs = MessageTemplate.objects.filter(waba=waba, language__in={language, waba.default_language})
-    meta_ok = {"kind": MessageTemplate.Kind.META, "meta_status": MessageTemplate.MetaStatus.APPROVED}
-    if window_open:
-        qs = qs.filter(Q(**meta_ok) | Q(kind=MessageTemplate.Kind.TEXT_ONLY))
-    else:
-        qs = qs.filter(**meta_ok)
+    qs = MessageTemplate.objects.sendable(window_open=window_open).filter(
+        waba=waba, language__in={language, waba.default_language})
     if category:
         qs = qs.filter(usage=category)
     else:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from chats.compliance.changes import change_record, changed_values
 from chats.models import AuditEvent, WhatsAppBusinessAccount
+from chats.whatsapp.backends import get_backend
 from templates_app.models import MessageTemplate
 
 logger = logging.getLogger(__name__)
@@ -46,8 +47,6 @@ def sync_templates(*, waba, actor=None) -> SyncResult:
     same transaction (`actor`: the admin who asked for the sync; None for the
     hourly task and the command); a sync that changes nothing writes none.
     """
-    from chats.whatsapp.backends import get_backend
-
     remote = get_backend().message_templates(waba_id=waba.waba_id, access_token=waba.effective_access_token)
     result = SyncResult(waba_id=waba.waba_id)
     if remote is None:

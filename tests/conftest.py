@@ -16,8 +16,8 @@ def _eager_celery():
 @pytest.fixture(autouse=True)
 def _fresh_webhook_state():
     """Each test starts with no drain holding a slot and re-reads the WABAs' secrets and the consent keywords."""
-    from chats.webhook_queue import drain_slots_free
-    from chats.whatsapp.signatures import forget_secrets
+    from chats.ingress.queue import drain_slots_free
+    from chats.ingress.receive import forget_secrets
     from consent.services import forget_keywords
 
     drain_slots_free()
@@ -43,5 +43,5 @@ def published():
     from unittest import mock
 
     send = mock.Mock()
-    with mock.patch("chats.events._send_all", side_effect=lambda events: [send(*event) for event in events]):
+    with mock.patch("chats.realtime.events._send_all", side_effect=lambda events: [send(*event) for event in events]):
         yield send

@@ -14,8 +14,8 @@ from import_export.formats import base_formats
 from chats.compliance.admin_audit import AuditedImportAdminMixin
 from chats.compliance.export import FORMATS, history_export_response
 from chats.models import Account
-from chats.phones import normalize_e164
-from chats.resources import AccountResource
+from chats.models.phones import normalize_e164
+from chats.admin.resources import AccountResource
 
 DATA_FORMATS = (base_formats.CSV, base_formats.XLSX, base_formats.JSON)
 

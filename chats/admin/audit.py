@@ -11,7 +11,7 @@ from .filters import HcpFilter, NumberFilter, RepFilter
 
 
 class UnroutedFilter(admin.SimpleListFilter):
-    """Inbound messages no rep could be given (kept, never dropped; see DESIGN §3.8)."""
+    """Inbound messages no rep could be given (kept, never dropped; docs/rules.md, "Shared numbers")."""
 
     title = "routing"
     parameter_name = "unrouted"

@@ -1,8 +1,8 @@
 """Threads (one rep, one HCP, one number) and conversations (Meta's shared window state)."""
 from django.contrib import admin
-from django.db.models import F, Q
 from django.utils import timezone
 
+from chats.conversations.policy import window_of, window_open_q
 from chats.models import Conversation, Thread
 
 
@@ -26,10 +26,7 @@ class WindowFilter(admin.SimpleListFilter):
         return (("open", "Open"), ("closed", "Expired or ended"))
 
     def queryset(self, request, queryset):
-        # Open: not yet expired and not ended since the HCP's last message.
-        is_open = Q(window_expires_at__gt=timezone.now()) & (
-            Q(ended_at__isnull=True) | Q(ended_at__lt=F("last_inbound_at"))
-        )
+        is_open = window_open_q(now=timezone.now())
         if self.value() == "open":
             return queryset.filter(is_open)
         if self.value() == "closed":
@@ -51,11 +48,5 @@ class ConversationAdmin(admin.ModelAdmin):
 
     @admin.display(description="Window")
     def window(self, conversation):
-        # Derived from the stored timestamps, like everywhere else: no scheduler needed.
-        if conversation.ended_at and (
-            not conversation.last_inbound_at or conversation.ended_at >= conversation.last_inbound_at
-        ):
-            return "ended"
-        if not conversation.window_expires_at:
-            return "none"
-        return "open" if conversation.window_expires_at > timezone.now() else "expired"
+        # The policy's window, as the API and the web chat show it: no scheduler needed.
+        return window_of(conversation=conversation, now=timezone.now()).status

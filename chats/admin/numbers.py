@@ -5,6 +5,8 @@ from django.db.models import Count
 
 from chats.compliance.admin_audit import AuditedAdminMixin
 from chats.models import PhoneAssignment, PhoneNumber, WhatsAppBusinessAccount
+from chats.whatsapp.client import GraphError, GraphOutcomeUnknown, GraphUnreachable
+from templates_app.services import sync_templates
 
 SECRET_FIELDS = ("app_secret", "access_token")
 
@@ -95,9 +97,6 @@ class WhatsAppBusinessAccountAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Sync message templates from Meta")
     def sync_message_templates(self, request, queryset):
-        from chats.whatsapp.client import GraphError, GraphOutcomeUnknown, GraphUnreachable
-        from templates_app.services import sync_templates
-
         for waba in queryset:
             try:
                 result = sync_templates(waba=waba, actor=request.user)

@@ -1,14 +1,15 @@
-"""API authentication: DRF's token check, with the user's profile read in the same query."""
+"""API authentication: DRF's token header, the token looked up as the WebSocket does (chats/inbox/access.py)."""
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
+
+from chats.inbox.access import token_for_key
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
     """Every chat endpoint next asks for the Engage license, which lives on the profile: one query, not two."""
 
     def authenticate_credentials(self, key):
-        model = self.get_model()
-        token = model.objects.select_related("user", "user__profile").filter(key=key).first()
+        token = token_for_key(key=key)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not token.user.is_active:

@@ -1,7 +1,7 @@
 from rest_framework.permissions import BasePermission
 
-from chats.errors import LicenseRequired
-from chats.selectors import has_engage_license
+from chats.api.errors import LicenseRequired
+from chats.inbox.access import has_engage_license
 
 
 class HasEngageLicense(BasePermission):

@@ -1,17 +1,18 @@
-"""API v1 endpoints that change conversations: send, end, capture consent. Thin: the rules live in chats/sending.py."""
+"""API v1 endpoints that change conversations: send, end, capture consent. Thin: the rules live in chats/conversations/."""
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chats import selectors
+from chats.inbox import selectors
 from chats.api import serializers as s
 from chats.api import views
 from chats.api.docs import CHAT_ERRORS, NOT_FOUND, _error
 from chats.errors import DomainError
 from chats.models import Message
-from chats.sending import consent_capture_and_confirm, conversation_end, message_send, thread_state_payload
-from chats.threads import thread_get_or_create
+from chats.conversations.announcements import thread_state_event
+from chats.conversations.sending import consent_capture_and_confirm, conversation_end, message_send
+from chats.inbox.services import thread_get_or_create
 from media_links.selectors import media_for_web_links
 from templates_app.models import MessageTemplate
 
@@ -82,7 +83,7 @@ class EndConversationView(APIView):
         thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
         _, closing = conversation_end(thread=thread, user=request.user)
         thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
-        body = thread_state_payload(thread=thread)
+        body = thread_state_event(thread=thread)
         return Response({"thread": thread.pk, "state": body["state"],
                          "closing_message": s.MessageOutput(closing).data if closing else None})
 

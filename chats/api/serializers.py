@@ -2,7 +2,8 @@
 from rest_framework import serializers
 
 from chats.models import Account, Message, PhoneNumber, Thread
-from chats.selectors import WindowStatus
+from chats.conversations.policy import WindowStatus
+from chats.realtime.payloads import state_fields
 from consent.models import ConsentStatus
 from media_links.models import MediaItem
 from templates_app.models import MessageTemplate
@@ -136,9 +137,6 @@ class WindowOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
-_TIMESTAMP = serializers.DateTimeField()  # WindowOutput.expires_at's format, for StateOutput
-
-
 class StateOutput(serializers.Serializer):
     consent = serializers.ChoiceField(choices=ConsentStatus.choices)
     window = WindowOutput()
@@ -149,22 +147,9 @@ class StateOutput(serializers.Serializer):
     can_send_template = serializers.BooleanField()
 
     def to_representation(self, state):
-        # The fields above document the shape; the dict is built directly because every HCP
-        # message that rolls a window sends a `thread.state` to each thread on it, and DRF's
-        # field-by-field walk cost more than the ingest's own queries for them (same output:
-        # tests/test_realtime.py).
-        window = state.window
-        return {
-            "consent": state.consent,
-            "window": {"status": window.status,
-                       "expires_at": _TIMESTAMP.to_representation(window.expires_at)
-                       if window.expires_at is not None else None},
-            "locked_by_other": state.locked_by_other,
-            "pending_template_by_other": state.pending_template_by_other,
-            "shared_history": state.shared_history,
-            "can_send_text": state.can_send_text,
-            "can_send_template": state.can_send_template,
-        }
+        # The fields above document the shape; the domain builds the dict (the `thread.state`
+        # event carries the same), and DRF's own walk over the fields agrees (tests/realtime).
+        return state_fields(state)
 
 
 class TemplateOutput(serializers.ModelSerializer):

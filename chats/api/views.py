@@ -8,18 +8,20 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chats import selectors
+from chats.conversations import policy
+from chats.inbox import selectors
+from chats.inbox.access import has_engage_license
 from chats.api import serializers as s
 from chats.api.docs import CHAT_ERRORS, INVALID, NOT_FOUND, UNAUTHENTICATED, _error
 from chats.api.pagination import MessageCursorPagination, PeekLimitOffsetPagination
 from chats.api.permissions import HasEngageLicense
 from chats.errors import DomainError
-from chats.phrases import check_restricted_phrases
-from chats.threads import thread_get_or_create, thread_mark_read
+from chats.conversations.phrases import check_restricted_phrases
+from chats.inbox.services import thread_get_or_create, thread_mark_read
 from config import login_throttle
 from media_links.selectors import media_for_web_links
 from templates_app.rendering import binding_values, render_with
-from templates_app.selectors import quick_templates, templates_for_thread
+from templates_app.selectors import quick_templates
 
 CHAT = [IsAuthenticated, HasEngageLicense]
 
@@ -63,7 +65,7 @@ class MeView(APIView):
         user = request.user
         return Response(s.MeOutput({
             "user": user,
-            "has_engage_license": selectors.has_engage_license(user=user),
+            "has_engage_license": has_engage_license(user=user),
             "phone_numbers": selectors.phone_numbers_for_user(user=user),
         }).data)
 
@@ -136,7 +138,7 @@ class ThreadListView(generics.ListAPIView):
 
 
 def thread_detail(thread, user) -> dict:
-    state = selectors.thread_state(thread=thread)
+    state = policy.thread_state(thread=thread)
     waba = thread.phone_number.waba
     values = binding_values(account=thread.account, user=user, phone_number=thread.phone_number)
     # Offered whatever the state: the client shows them when no window is open, and
@@ -203,13 +205,8 @@ class TemplateListView(APIView):
         query = s.TemplateQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         thread = selectors.thread_for_user(user=request.user, thread_id=query.validated_data["thread"])
-        state = selectors.thread_state(thread=thread)
-        templates = []
-        if not state.locked_by_other:
-            templates = templates_for_thread(
-                waba=thread.phone_number.waba, language=thread.account.language,
-                window_open=selectors.has_open_window(state), category=query.validated_data.get("category") or None,
-            )
+        templates = policy.templates_to_offer(thread=thread, state=policy.thread_state(thread=thread),
+                                              category=query.validated_data.get("category") or None)
         values = binding_values(account=thread.account, user=request.user, phone_number=thread.phone_number)
         for template in templates:
             template.preview, template.parameters = render_with(template=template, values=values)

@@ -17,7 +17,7 @@ import uuid
 
 from django.db import models
 
-from chats.audit import audit
+from chats.compliance.audit import audit
 from chats.models import Account, AuditEvent, PhoneAssignment, PhoneNumber
 
 

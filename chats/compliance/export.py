@@ -3,7 +3,7 @@ import datetime
 
 from django.http import StreamingHttpResponse
 
-from chats.audit import audit
+from chats.compliance.audit import audit
 from chats.models import Account, AuditEvent
 from chats.compliance.history import WRITERS, export_filename, history_rows
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Case, JSONField, Value, When
 from django.utils import timezone
 
-from chats.audit import audit
+from chats.compliance.audit import audit
 from chats.models import AuditEvent, Message, WebhookEvent
 
 logger = logging.getLogger(__name__)

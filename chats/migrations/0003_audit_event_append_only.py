@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from chats.append_only import install_trigger_operation
+from chats.compliance.append_only import install_trigger_operation
 
 
 class Migration(migrations.Migration):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from chats.phones import normalize_e164, validate_e164
+from chats.models.phones import normalize_e164, validate_e164
 from templates_app.languages import validate_language_code
 
 

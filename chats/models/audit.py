@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from chats.append_only import AppendOnlyModel
+from chats.compliance.append_only import AppendOnlyModel
 
 
 class AuditEvent(AppendOnlyModel):

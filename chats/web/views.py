@@ -1,20 +1,30 @@
-"""Pages of the web chat. Thin: they read through chats.selectors (the same reads as API v1)
-and write through chats.threads; sending and live updates go through the API and /ws/chat/."""
+"""Pages of the web chat. Thin: they read through chats/inbox/selectors.py (the same reads as API v1)
+and write through chats.inbox.services; sending and live updates go through the API and /ws/chat/."""
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from chats import selectors
 from chats.api.views import thread_detail
-from chats.errors import DomainError
-from chats.threads import thread_get_or_create
+from chats.errors import DomainError, NotFound
+from chats.inbox import selectors
+from chats.inbox.access import has_engage_license
+from chats.inbox.services import thread_get_or_create
 from media_links.selectors import media_for_web_links
 
 LIST_SIZE = 50
+
+
+def _visible(read, **kwargs):
+    """A selector's one row, or the 404 page when the user may not see it."""
+    try:
+        return read(**kwargs)
+    except NotFound:
+        raise Http404 from None
 
 
 def engage_required(view):
@@ -23,7 +33,7 @@ def engage_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not selectors.has_engage_license(user=request.user):
+        if not has_engage_license(user=request.user):
             return _page(request, "chats/license_required.html", {"tab": "chats", "has_engage_license": False}, status=403)
         return view(request, *args, **kwargs)
 
@@ -32,7 +42,7 @@ def engage_required(view):
 
 def _page(request, template: str, context: dict, status: int = 200):
     """Render with what the tab bar needs (whether to show Chats)."""
-    context.setdefault("has_engage_license", selectors.has_engage_license(user=request.user))
+    context.setdefault("has_engage_license", has_engage_license(user=request.user))
     return render(request, template, context, status=status)
 
 
@@ -54,7 +64,7 @@ def chat_list(request):
 
 @engage_required
 def chat_thread(request, thread_id: int):
-    thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)  # 404 unless it is theirs
+    thread = _visible(selectors.thread_for_user, user=request.user, thread_id=thread_id)  # 404 unless it is theirs
     return _page(request, "chats/chat_list.html", {
         "tab": "chats", "threads": _thread_page(request.user), "open_thread": thread,
         "thread_detail": thread_detail(thread, request.user), "has_media": _media_count() > 0,
@@ -64,7 +74,7 @@ def chat_thread(request, thread_id: int):
 
 @login_required
 def account_list(request):
-    licensed = selectors.has_engage_license(user=request.user)
+    licensed = has_engage_license(user=request.user)
     query = request.GET.get("q", "").strip()[:100]
     accounts = selectors.accounts_for_search(user=request.user, search=query)
     page = Paginator(accounts, LIST_SIZE, allow_empty_first_page=True).get_page(request.GET.get("page"))
@@ -75,8 +85,8 @@ def account_list(request):
 
 @login_required
 def account_detail(request, account_id: int):
-    account = selectors.account_for_user(user=request.user, account_id=account_id)
-    licensed = selectors.has_engage_license(user=request.user)
+    account = _visible(selectors.account_for_user, user=request.user, account_id=account_id)
+    licensed = has_engage_license(user=request.user)
     return _page(request, "chats/account_detail.html", {
         "tab": "accounts", "account": account, "licensed": licensed, "has_engage_license": licensed,
     })
@@ -86,7 +96,7 @@ def account_detail(request, account_id: int):
 @engage_required
 def account_chat(request, account_id: int):
     """All Actions → Chat: open the rep's thread with the account, creating it if needed."""
-    account = selectors.account_for_user(user=request.user, account_id=account_id)
+    account = _visible(selectors.account_for_user, user=request.user, account_id=account_id)
     try:
         thread, _ = thread_get_or_create(user=request.user, account=account)
     except DomainError as error:
@@ -102,7 +112,7 @@ def account_chat(request, account_id: int):
 
 @login_required
 def media_list(request):
-    licensed = selectors.has_engage_license(user=request.user)
+    licensed = has_engage_license(user=request.user)
     return _page(request, "chats/media_list.html", {
         "tab": "media", "items": list(media_for_web_links()),
         "licensed": licensed, "has_engage_license": licensed,

@@ -51,7 +51,7 @@ class LimiterUnavailable(RateLimited):
     """Redis did not answer (restarting, connections dropped): no send may go until it does.
 
     A RateLimited, so a hand-off that meets it before its request leaves is released and
-    retried like any rate wait (chats/outbound.py), instead of being left claimed.
+    retried like any rate wait (chats/delivery/handoff.py), instead of being left claimed.
     """
 
     reason = "the shared rate limiter (Redis) could not be reached"

@@ -6,7 +6,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from chats.models import Conversation, Message, RestrictedPhrase, RestrictedPhraseRule
-from chats.phrases import clear_matcher_cache
+from chats.conversations.phrases import clear_matcher_cache
 from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory, WabaFactory
 
 

@@ -1,8 +1,9 @@
 """The one exception handler: domain errors keep their code and status; malformed input is never a 500."""
 import pytest
 
-from chats.errors import DomainError, RestrictedPhrasesFound, SendRefused, exception_handler
-from chats.phrases import Match
+from chats.api.errors import exception_handler
+from chats.errors import DomainError, NotFound, RestrictedPhrasesFound, SendRefused
+from chats.conversations.phrases import Match
 from tests.api.conftest import api_client
 from tests.factories import ThreadFactory
 
@@ -22,8 +23,13 @@ def test_restricted_phrases_is_422_with_matches():
 
 
 def test_domain_error_status_and_extra_fields():
-    response = exception_handler(DomainError("too_late", "Too late.", status_code=410, retry=False), {})
-    assert (response.status_code, response.data) == (410, {"code": "too_late", "detail": "Too late.", "retry": False})
+    response = exception_handler(DomainError("too_late", "Too late.", retry=False), {})
+    assert (response.status_code, response.data) == (400, {"code": "too_late", "detail": "Too late.", "retry": False})
+
+
+def test_not_found_is_404_and_says_no_more():
+    response = exception_handler(NotFound("not_found", "No such thread."), {})
+    assert (response.status_code, response.data) == (404, {"code": "not_found", "detail": "Not found."})
 
 
 def test_unknown_exceptions_are_left_to_django():

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from chats.selectors import thread_state
+from chats.conversations.policy import thread_state
 from tests.api.conftest import ConversationFactory, MessageFactory, api_client
 from tests.factories import AccountFactory, ThreadFactory
 

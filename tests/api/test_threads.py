@@ -5,7 +5,7 @@ import pytest
 from django.db import IntegrityError
 
 from chats.models import Message, Thread
-from chats.threads import thread_get_or_create
+from chats.inbox.services import thread_get_or_create
 from tests.api.conftest import MessageFactory, api_client
 from tests.factories import AccountFactory, PhoneNumberFactory, TemplateFactory, ThreadFactory, UserFactory
 

@@ -152,9 +152,9 @@ def make_world(*, hcps: int, reps: int = 1):
 
 
 def signed_text(*, number, account, wamid: str, text: str = "bench", ts: int | None = None) -> tuple[bytes, str]:
-    from chats.whatsapp import backends, signatures
+    from chats.whatsapp import bodies, signatures
 
-    body = backends.text_message_body(
+    body = bodies.text_message_body(
         waba_id=number.waba.waba_id, phone_number_id=number.phone_number_id,
         display_phone_number=number.display_phone_number, wa_from=account.wa_id, text=text, wamid=wamid,
         timestamp=ts or int(time.time()), context_wamid="")

@@ -6,13 +6,13 @@ niced) processing on the same machine (see run()); each step sends
 signed one-message bodies for `STEP_SECONDS` at a fixed rate and reports the acknowledged
 rate and p50/p99 acknowledgement latency, stopping once p99 passes 50 ms. Two references,
 both only when RAPPORT_BENCH_ENDPOINTS=1:
-- floor: POST /bench/floor/, answered by the webhook's own path (chats/whatsapp/ack.py, before
+- floor: POST /bench/floor/, answered by the webhook's own path (chats/ingress/ack.py, before
   Django) with 200 after reading the body, nothing verified or stored; webhook against floor
   shows what verifying, storing and queueing cost;
 - django floor: POST /bench/django-floor/, an empty Django view through the whole Django stack,
   what any Django view costs at least (the webhook's path until it left Django).
 
-Bar (DESIGN.md section 9): >= 1,000 messages/s acknowledged with p99 under 50 ms.
+Bar (docs/performance.md): >= 1,000 messages/s acknowledged with p99 under 50 ms.
 """
 import asyncio
 import itertools

@@ -10,7 +10,7 @@ set up directly. After WARM_UP_SENDS untimed sends, two parts:
    the fake server's own log must never hold more than MPS requests for that number in
    any 1-second window.
 
-Bar (DESIGN.md section 9): p50 under 50 ms, the per-number rate held exactly.
+Bar (docs/performance.md): p50 under 50 ms, the per-number rate held exactly.
 """
 import os
 import statistics

@@ -1,6 +1,6 @@
 """Restricted phrases: 10,000 phrases of mixed types, 4,096-character messages.
 
-Bar (DESIGN.md section 9): a 4,096-character message checked in under 5 ms p95.
+Bar (docs/performance.md): a 4,096-character message checked in under 5 ms p95.
 """
 import random
 import statistics
@@ -9,7 +9,7 @@ import time
 from django.db import connection
 from django.utils import timezone
 
-from chats import phrases
+from chats.conversations import phrases
 from chats.models import RestrictedPhrase, RestrictedPhraseRule
 
 PHRASES = 10_000

@@ -1,7 +1,7 @@
 """Account search, thread list and a page of messages at 100,000 accounts, 1,000,000
 messages and 200 reps, through the real API views (Django's test client, token auth).
 
-Bar (DESIGN.md section 9): each p95 under 50 ms, with a number of SQL queries that does
+Bar (docs/performance.md): each p95 under 50 ms, with a number of SQL queries that does
 not grow with the data. Runs against the database DATABASE_URL names (a dedicated bench
 database such as rapport_bench), building the data set once with the generator and
 reusing it on later runs. Sizes: BENCH_ACCOUNTS / BENCH_MESSAGES / BENCH_REPS.
@@ -24,7 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from chats.models import Thread
-from chats.scale import ScaleDataRefused, generate_scale_data, rep_username
+from chats.devtools.scale import ScaleDataRefused, generate_scale_data, rep_username
 from tests.bench._common import SKIPPED, services_available, summary, pct
 
 OWN_DATABASE = True

@@ -4,7 +4,7 @@ from django.db.models import F
 from django.core.management import CommandError, call_command
 
 from chats.models import Account, Message, PhoneNumber, Thread
-from chats.scale import generate_scale_data, generated_counts
+from chats.devtools.scale import generate_scale_data, generated_counts
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ inbound webhooks to that rep's HCPs at RATE per second for SECONDS, after a warm
 HCPs; latency from the moment a POST is sent to the moment its `message.created` event
 arrives, overall and second by second.
 
-Bar (DESIGN.md section 9): p99 under 100 ms at 200 messages/s.
+Bar (docs/performance.md): p99 under 100 ms at 200 messages/s.
 """
 import asyncio
 import itertools
@@ -128,7 +128,7 @@ def _print_phases(*, since, wamid_prefix: str) -> None:
     """Where a message's time went, from the rows' own stamps: body stored (its webhook row) ->
     message inserted by the drain -> its batch marked processed (commit and publish follow)."""
     from chats.models import Message, WebhookEvent
-    from chats.whatsapp.payloads import parse_body
+    from chats.whatsapp.parser import parse_body
 
     stored = {}
     for event in WebhookEvent.objects.filter(processed_at__isnull=False, received_at__gte=since).only(

@@ -5,7 +5,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from chats.audit import audit
+from chats.compliance.audit import audit
 from chats.models import AuditEvent, Message
 from consent.models import ConsentEvent
 from tests.api.conftest import MessageFactory

@@ -4,8 +4,8 @@ import yaml
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from chats.append_only import AppendOnlyError
-from chats.audit import audit
+from chats.compliance.append_only import AppendOnlyError
+from chats.compliance.audit import audit
 from chats.models import AuditEvent
 from consent.models import ConsentEvent
 from tests.compliance.conftest import consent_event

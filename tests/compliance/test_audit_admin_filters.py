@@ -1,7 +1,7 @@
 """The audit trail admin filters by HCP, rep, number and kind, with text boxes rather than giant lists."""
 import pytest
 
-from chats.audit import audit
+from chats.compliance.audit import audit
 from chats.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

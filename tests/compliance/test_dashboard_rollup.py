@@ -378,7 +378,7 @@ def test_the_command_backfills_a_span_and_refuses_bad_input(world, capsys):
 
 
 def test_the_scale_generator_builds_the_rollup():
-    from chats.scale import generate_scale_data
+    from chats.devtools.scale import generate_scale_data
 
     # when: a small data set is generated
     report = generate_scale_data(accounts=40, messages=600, reps=4, log=lambda _: None)

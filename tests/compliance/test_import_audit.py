@@ -10,7 +10,7 @@ from django.db import IntegrityError
 from django.urls import reverse
 
 from chats.models import Account, AuditEvent
-from chats.resources import AccountResource
+from chats.admin.resources import AccountResource
 from templates_app.models import MessageTemplate
 from templates_app.resources import COLUMNS, MessageTemplateResource
 from tests.factories import AccountFactory, TemplateFactory, UserFactory, WabaFactory

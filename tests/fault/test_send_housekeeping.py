@@ -1,4 +1,4 @@
-"""The at-most-once hand-off guard and the stale-send sweep (chats/outbound.py).
+"""The at-most-once hand-off guard and the stale-send sweep (chats/delivery/handoff.py, chats/delivery/queue.py).
 
 These need no services (time-machine clocks, the fake Graph server on loopback), so they
 run on both profiles; the worker-kill suite beside them is the services-only part.
@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 import pytest
 import time_machine
 
-from chats import outbound, tasks
+from chats import tasks
+from chats.delivery import handoff, queue
 from chats.models import Message
 from chats.whatsapp import ratelimit
 from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory
@@ -42,7 +43,7 @@ def enqueued(monkeypatch):
 
 def sweep(clock_now) -> int:
     with run_on_commit():
-        return outbound.stale_queued_messages_requeue(older_than=timedelta(minutes=2), now=clock_now)
+        return queue.stale_queued_messages_requeue(older_than=timedelta(minutes=2), now=clock_now)
 
 
 def test_a_send_whose_task_was_lost_is_enqueued_again_once(thread, enqueued):
@@ -50,7 +51,7 @@ def test_a_send_whose_task_was_lost_is_enqueued_again_once(thread, enqueued):
         # given a queued message whose task was enqueued and then lost
         message = queued(thread)
         with run_on_commit():
-            outbound.message_queue_outbound(message=message)
+            queue.message_queue_outbound(message=message)
         enqueued.clear()
         # when the sweep runs before two minutes have passed, then nothing happens
         clock.shift(timedelta(seconds=100))
@@ -90,7 +91,7 @@ def test_an_interrupted_hand_off_is_failed_timeout_unknown_and_not_sent_again(th
     message = queued(thread, handoff_started_at=NOW)
     with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
         # when the task runs again (broker redelivery or the sweep)
-        outbound.message_deliver(message_id=message.pk)
+        handoff.message_deliver(message_id=message.pk)
     # then nothing went to Meta, and the message says its fate is unknown
     message.refresh_from_db()
     assert fake_graph.messages_posted() == []
@@ -103,9 +104,9 @@ def test_a_hand_off_in_flight_elsewhere_is_waited_for_not_duplicated(thread, fak
     message = queued(thread, handoff_started_at=NOW)
     with time_machine.travel(NOW + timedelta(seconds=1), tick=False):
         # when a second copy of the task runs, then it asks to look again once that call must be over
-        with pytest.raises(outbound.RetryLater) as retry:
-            outbound.message_deliver(message_id=message.pk)
-    deadline = settings.WHATSAPP_RATE_MAX_WAIT_SECONDS + 1.0 + outbound.HANDOFF_MARGIN_SECONDS
+        with pytest.raises(handoff.RetryLater) as retry:
+            handoff.message_deliver(message_id=message.pk)
+    deadline = settings.WHATSAPP_RATE_MAX_WAIT_SECONDS + 1.0 + handoff.HANDOFF_MARGIN_SECONDS
     assert retry.value.countdown == pytest.approx(deadline - 1 + 0.5)
     message.refresh_from_db()
     assert fake_graph.messages_posted() == [] and message.status == "queued"
@@ -131,22 +132,22 @@ def test_a_rate_limiter_out_of_reach_leaves_nothing_claimed_and_the_retry_sends(
     # given the Redis that holds the send rates is out of reach (restarting): nothing listens there
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     # when the task runs, then it asks to try again shortly, and nothing was claimed or sent
-    with pytest.raises(outbound.RetryLater) as retry:
-        outbound.message_deliver(message_id=message.pk)
+    with pytest.raises(handoff.RetryLater) as retry:
+        handoff.message_deliver(message_id=message.pk)
     assert retry.value.countdown == ratelimit.UNAVAILABLE_RETRY_SECONDS
     message.refresh_from_db()
     assert message.handoff_started_at is None and fake_graph.messages_posted() == []
     # given Redis went away between the cool-down read and the rate slot, after the hand-off was claimed
     monkeypatch.setattr(ratelimit.RedisLimiter, "cooldown_remaining", lambda self, key: 0.0)
     # when the task runs, then the request never left, so the claim is released for the retry
-    with pytest.raises(outbound.RetryLater):
-        outbound.message_deliver(message_id=message.pk)
+    with pytest.raises(handoff.RetryLater):
+        handoff.message_deliver(message_id=message.pk)
     message.refresh_from_db()
     assert message.status == "queued" and message.handoff_started_at is None and fake_graph.messages_posted() == []
     # when Redis answers again, then the retry sends it, once
     settings.REDIS_URL = reachable
     monkeypatch.undo()
-    outbound.message_deliver(message_id=message.pk)
+    handoff.message_deliver(message_id=message.pk)
     message.refresh_from_db()
     assert message.status == "sent" and len(fake_graph.messages_posted()) == 1
 

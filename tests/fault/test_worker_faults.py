@@ -14,9 +14,9 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from chats import outbound
+from chats.delivery import queue
 from chats.models import Message
-from chats.whatsapp import backends
+from chats.whatsapp import bodies as meta_bodies
 from config.celery import app as celery_app
 from tests.fault.stack import (SERVICES, SETTLE_SECONDS, deliver, inbound_bodies, posts_per_message, send, settled,
                                wait_for)
@@ -63,7 +63,7 @@ def test_worker_killed_mid_send_and_mid_inbound(stack, world):
         assert message.status == "sent" and message.wamid.startswith("wamid.FAKE.")
 
     # when Meta's status webhook for the lost answer arrives, carrying our callback data
-    status = json.loads(backends.status_body(
+    status = json.loads(meta_bodies.status_body(
         waba_id=number.waba.waba_id, phone_number_id=number.phone_number_id,
         display_phone_number=number.display_phone_number, wamid="wamid.LOST.ANSWER",
         recipient_id=threads[0].account.wa_id, status="delivered"))
@@ -115,7 +115,7 @@ def test_the_sweep_recovers_a_send_whose_broker_message_was_lost(stack, world):
     time.sleep(1)
     assert Message.objects.get(pk=pk).status == "queued" and fake.messages_posted() == []
     # when the beat's sweep runs (here with a short age so the test need not wait two minutes)
-    assert outbound.stale_queued_messages_requeue(older_than=timedelta(seconds=0.5)) == 1
+    assert queue.stale_queued_messages_requeue(older_than=timedelta(seconds=0.5)) == 1
     wait_for(settled, SETTLE_SECONDS, "the requeued send")
     # then it was sent, once
     assert Message.objects.get(pk=pk).status == "sent"

@@ -4,14 +4,14 @@ import uuid
 
 import pytest
 
-from tests.realtime_helpers import flush_channel_layer
+from tests.realtime.helpers import flush_channel_layer
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
 
-from chats.events import publish_on_commit
+from chats.realtime.events import publish_on_commit
 from chats.models import Message
 from config.asgi import application
 from tests.factories import UserFactory

@@ -39,13 +39,13 @@ def test_webhook_text_with_nul_is_stored_without_it(client, settings):
     import json
 
     from chats.models import Message
-    from chats.whatsapp import backends
+    from chats.whatsapp import bodies
     from tests.whatsapp.conftest import post_webhook
 
     rep = UserFactory()
     number = PhoneNumberFactory(reps=[rep])
     ada = AccountFactory(team=[rep], whatsapp_number="+447700900321")
-    body = json.loads(backends.text_message_body(
+    body = json.loads(bodies.text_message_body(
         waba_id=number.waba.waba_id, phone_number_id=number.phone_number_id,
         display_phone_number=number.display_phone_number, wa_from=ada.wa_id, text="hel\x00lo",
         wamid="wamid.NUL1", timestamp=1_700_000_000, context_wamid=""))

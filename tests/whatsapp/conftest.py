@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from chats.whatsapp import backends, signatures
+from chats.whatsapp import bodies, signatures
 from tests.factories import AccountFactory, PhoneNumberFactory, UserFactory
 from tests.whatsapp.fake_graph import start_fake_graph
 
@@ -95,7 +95,7 @@ def shared_number(alex, blair):
 
 def text_body(*, number, account=None, wa_from=None, text="hello", wamid="wamid.T1", ts=1_700_000_000,
               context_wamid="") -> bytes:
-    return backends.text_message_body(
+    return bodies.text_message_body(
         waba_id=number.waba.waba_id if number else "0",
         phone_number_id=number.phone_number_id if hasattr(number, "phone_number_id") else str(number),
         display_phone_number=getattr(number, "display_phone_number", ""),
@@ -104,6 +104,6 @@ def text_body(*, number, account=None, wa_from=None, text="hello", wamid="wamid.
 
 
 def status_body(*, number, wamid, status, ts=1_700_000_100, recipient="447700900001") -> bytes:
-    return backends.status_body(waba_id=number.waba.waba_id, phone_number_id=number.phone_number_id,
+    return bodies.status_body(waba_id=number.waba.waba_id, phone_number_id=number.phone_number_id,
                                 display_phone_number=number.display_phone_number, wamid=wamid,
                                 recipient_id=recipient, status=status, timestamp=ts)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from chats.scale import PASSWORD, ScaleDataRefused, generate_scale_data
+from chats.devtools.scale import PASSWORD, ScaleDataRefused, generate_scale_data
 
 
 class Command(BaseCommand):

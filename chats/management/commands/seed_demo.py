@@ -1,10 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from chats.demo import DEMO_PASSWORD, MAX_GENERATED_ACCOUNTS, NUMBERS, USERS, seed_demo
+from chats.devtools.demo import DEMO_PASSWORD, MAX_GENERATED_ACCOUNTS, NUMBERS, USERS, seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create or repair the demo data (DESIGN.md section 8). Safe to run again: it changes nothing the second time."
+    help = "Create or repair the demo data (docs/demo.md). Safe to run again: it changes nothing the second time."
 
     def add_arguments(self, parser):
         parser.add_argument(

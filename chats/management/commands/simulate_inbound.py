@@ -2,7 +2,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from chats.whatsapp.simulator import simulate_inbound
+from chats.devtools.simulator import simulate_inbound
 
 
 class Command(BaseCommand):

@@ -1,0 +1,391 @@
+"""Restricted-phrase matching: one Aho-Corasick automaton for literal phrases, regexes apart.
+
+Text and phrases are compared after NFKC normalisation, case folding and folding each
+whitespace run to one space; reported offsets point into the text as the rep typed it.
+The compiled matcher is cached per process and rebuilt only when the phrase tables change.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+import unicodedata
+from bisect import bisect_right
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import ahocorasick
+from re import _constants as _re_c, _parser as _re_parser
+from django.db import connection
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from chats.errors import RestrictedPhrasesFound
+from chats.models import RestrictedPhrase, RestrictedPhraseRule
+
+CONTAINS, EXACT, REGEX = "contains", "exact", "regex"
+_WHITESPACE = re.compile(r"\s+")
+# Runs of printable ASCII without whitespace: NFKC leaves them alone and casefold is lower().
+# An ASCII character followed by a non-ASCII one (maybe a combining accent) goes with it.
+_TOKENS = re.compile(
+    r"(?P<ascii>(?:[\x21-\x7e](?![^\x00-\x7f]))+)|(?P<space>\s+)|(?P<other>[\x21-\x7e]?[^\x21-\x7e\s]+|[\x21-\x7e])"
+)
+
+
+@dataclass(frozen=True, order=True)
+class Match:
+    start: int
+    end: int
+    phrase: str
+    rule: str
+    match_type: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def normalize(text: str) -> str:
+    """How phrases are stored for matching: NFKC, case-folded, whitespace runs as one space."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+
+
+class _Normalized:
+    """The normalised text plus a map from its positions back to spans of the original.
+
+    `segments` are (norm_start, norm_len, orig_start, orig_len, identity). Inside an
+    identity segment positions map one to one; elsewhere every normalised character
+    stands for the whole original span it came from (a folded whitespace run, or one
+    character with its combining marks).
+    """
+
+    __slots__ = ("text", "_starts", "_segments")
+
+    def __init__(self, original: str):
+        built = _build_fast(original)
+        if built is None:
+            built = _build_slow(original)
+        parts, segments = built
+        self.text = "".join(parts)
+        self._segments = segments
+        self._starts = [s[0] for s in segments]
+
+    def _locate(self, index: int) -> tuple[int, int]:
+        """The original span [start, end) that normalised character `index` came from."""
+        seg = self._segments[bisect_right(self._starts, index) - 1]
+        norm_start, _norm_len, orig_start, orig_len, identity = seg
+        if identity:
+            at = orig_start + index - norm_start
+            return at, at + 1
+        return orig_start, orig_start + orig_len
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original offsets for the normalised half-open range [start, end)."""
+        return self._locate(start)[0], self._locate(end - 1)[1]
+
+
+# What the fast path must treat specially; everything between is ASCII that maps to itself
+# (lower-cased): runs of 2+ whitespace, any whitespace but a plain space, and non-ASCII
+# (with the ASCII character before it, which a combining mark may belong to).
+_EXCEPTIONS = re.compile(r"\s{2,}|[^\S ]|[\x21-\x7e]?[^\x00-\x7f\s]+")
+
+
+def _build_fast(original: str):
+    """Segments for identity stretches and each exception; None if NFKC produced
+    whitespace out of a non-space character (rare), which the slow path handles."""
+    parts: list[str] = []
+    segments: list[tuple[int, int, int, int, bool]] = []
+    pos = last = 0
+    for m in _EXCEPTIONS.finditer(original):
+        start, end = m.span()
+        if start > last:
+            parts.append(original[last:start].lower())
+            segments.append((pos, start - last, last, start - last, True))
+            pos += start - last
+        token = m.group()
+        if token.isspace():
+            parts.append(" ")
+            segments.append((pos, 1, start, end - start, False))
+            pos += 1
+        else:
+            for cluster_start, cluster in _clusters(token, start):
+                folded = unicodedata.normalize("NFKC", cluster).casefold()
+                if any(ch.isspace() for ch in folded):
+                    return None
+                parts.append(folded)
+                segments.append((pos, len(folded), cluster_start, len(cluster), False))
+                pos += len(folded)
+        last = end
+    if last < len(original):
+        parts.append(original[last:].lower())
+        segments.append((pos, len(original) - last, last, len(original) - last, True))
+    return parts, segments
+
+
+def _build_slow(original: str):
+    """Token by token, merging whitespace that NFKC produced with its neighbours."""
+    parts: list[str] = []
+    segments: list[tuple[int, int, int, int, bool]] = []
+    pos = 0
+
+    def add(norm: str, orig_start: int, orig_len: int, identity: bool):
+        nonlocal pos
+        if not norm:
+            return
+        if norm.isspace():
+            # Any whitespace is one space; a run that touches the previous one joins it.
+            if parts and parts[-1] == " ":
+                s = segments[-1]
+                segments[-1] = (s[0], 1, s[2], orig_start + orig_len - s[2], False)
+                return
+            norm, identity = " ", orig_len == 1
+        parts.append(norm)
+        segments.append((pos, len(norm), orig_start, orig_len, identity))
+        pos += len(norm)
+
+    for token in _TOKENS.finditer(original):
+        start = token.start()
+        if token.lastgroup == "ascii":
+            add(token.group().lower(), start, token.end() - start, True)
+        elif token.lastgroup == "space":
+            add(" ", start, token.end() - start, token.end() - start == 1)
+        else:
+            for cluster_start, cluster in _clusters(token.group(), start):
+                folded = unicodedata.normalize("NFKC", cluster).casefold()
+                for piece in _split_spaces(folded):
+                    add(piece, cluster_start, len(cluster), False)
+    return parts, segments
+
+
+def _clusters(chunk: str, offset: int):
+    """Split into a base character plus its combining marks, so NFKC can compose them."""
+    start = 0
+    for i in range(1, len(chunk) + 1):
+        if i == len(chunk) or not unicodedata.combining(chunk[i]):
+            yield offset + start, chunk[start:i]
+            start = i
+
+
+def _split_spaces(folded: str) -> list[str]:
+    if not any(ch.isspace() for ch in folded):
+        return [folded]
+    return [p for p in re.split(r"(\s+)", folded) if p]
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    phrase: str
+    rule: str
+    match_type: str
+    active_from: datetime | None
+    active_to: datetime | None
+    word_start: bool = False  # for exact: the phrase begins with a word character
+    word_end: bool = False
+
+    def active(self, now: datetime) -> bool:
+        return (self.active_from is None or self.active_from <= now) and (self.active_to is None or now < self.active_to)
+
+
+def _required_literals(pattern: str) -> set[str] | None:
+    """Literals of which every match of `pattern` contains at least one, or None.
+
+    Lets most regexes be skipped: they run only when the automaton saw one of their
+    literals in the text. Only ASCII literals count, lower-cased, as the text is
+    case-folded; anything the analysis does not understand means "always run".
+    """
+    try:
+        return _required_in(_re_parser.parse(pattern, re.IGNORECASE))
+    except Exception:  # an analysis failure must only cost speed
+        return None
+
+
+def _required_in(sequence) -> set[str] | None:
+    best: set[str] | None = None
+    run: list[str] = []
+
+    def consider(candidates):
+        nonlocal best
+        if candidates and all(candidates) and (
+            best is None or min(map(len, candidates)) > min(map(len, best))
+        ):
+            best = candidates
+
+    for op, arg in sequence:
+        if op is _re_c.LITERAL and arg < 128:
+            run.append(chr(arg).lower())
+            continue
+        if run:
+            consider({"".join(run)})
+            run = []
+        if op is _re_c.SUBPATTERN:
+            consider(_required_in(arg[-1]))
+        elif op in (_re_c.MAX_REPEAT, _re_c.MIN_REPEAT, _re_c.POSSESSIVE_REPEAT) and arg[0] >= 1:
+            consider(_required_in(arg[2]))
+        elif op is _re_c.ATOMIC_GROUP:
+            consider(_required_in(arg))
+        elif op is _re_c.BRANCH:
+            alternatives = [_required_in(branch) for branch in arg[1]]
+            if all(alternatives):
+                consider(set().union(*alternatives))
+    if run:
+        consider({"".join(run)})
+    return best
+
+
+class PhraseMatcher:
+    """Compiled phrases. Inactive rules stay compiled and are skipped at match time,
+    so the passing of time never forces a rebuild."""
+
+    def __init__(self, phrases: list[tuple[str, str, str, datetime | None, datetime | None]]):
+        self.automaton = ahocorasick.Automaton()
+        self.regexes: list[tuple[re.Pattern, _Entry]] = []
+        keys: dict[str, list[_Entry]] = {}
+        for phrase, match_type, rule, active_from, active_to in phrases:
+            if match_type == REGEX:
+                try:
+                    pattern = re.compile(unicodedata.normalize("NFKC", phrase), re.IGNORECASE)
+                except re.error:
+                    continue  # validated on save; a bad row must not break every send
+                self.regexes.append((pattern, _Entry(phrase, rule, REGEX, active_from, active_to)))
+                continue
+            key = normalize(phrase)
+            if not key:
+                continue
+            entry = _Entry(
+                phrase, rule, EXACT if match_type == EXACT else CONTAINS, active_from, active_to,
+                word_start=_is_word(key[0]), word_end=_is_word(key[-1]),
+            )
+            keys.setdefault(key, []).append(entry)
+        for key, entries in keys.items():
+            self.automaton.add_word(key, (len(key), tuple(entries)))
+        self.size = len(phrases)
+        if keys:
+            self.automaton.make_automaton()
+        # Regex prefilter: a second automaton over each regex's required literals.
+        self.regex_literals = ahocorasick.Automaton()
+        self.always: list[int] = []
+        by_literal: dict[str, list[int]] = {}
+        for index, (_pattern, entry) in enumerate(self.regexes):
+            literals = _required_literals(unicodedata.normalize("NFKC", entry.phrase))
+            if literals is None:
+                self.always.append(index)
+            else:
+                for literal in literals:
+                    by_literal.setdefault(literal, []).append(index)
+        for literal, indexes in by_literal.items():
+            self.regex_literals.add_word(literal, tuple(indexes))
+        if by_literal:
+            self.regex_literals.make_automaton()
+
+    def find(self, text: str, *, now: datetime) -> list[Match]:
+        if not text:
+            return []
+        norm = _Normalized(text)
+        haystack = norm.text
+        found: set[Match] = set()
+        if self.automaton.kind == ahocorasick.AHOCORASICK:
+            last = len(haystack) - 1
+            for end, (length, entries) in self.automaton.iter(haystack):
+                start = end - length + 1
+                for entry in entries:
+                    if entry.match_type == EXACT and not (
+                        (not entry.word_start or start == 0 or not _is_word(haystack[start - 1]))
+                        and (not entry.word_end or end == last or not _is_word(haystack[end + 1]))
+                    ):
+                        continue
+                    if entry.active(now):
+                        found.add(Match(*norm.span(start, end + 1), entry.phrase, entry.rule, entry.match_type))
+        candidates = set(self.always)
+        if self.regex_literals.kind == ahocorasick.AHOCORASICK:
+            for _end, indexes in self.regex_literals.iter(haystack):
+                candidates.update(indexes)
+        for index in sorted(candidates):
+            pattern, entry = self.regexes[index]
+            if not entry.active(now):
+                continue
+            for m in pattern.finditer(haystack):
+                if m.end() > m.start():  # an empty match highlights nothing
+                    found.add(Match(*norm.span(m.start(), m.end()), entry.phrase, entry.rule, REGEX))
+        return sorted(found)
+
+
+# How long a process trusts its compiled matcher before asking the database again.
+# Saves in this process invalidate at once (signals below); other processes see an
+# admin's change within this many seconds.
+VERSION_TTL_SECONDS = 1.0
+
+_cache_lock = threading.Lock()
+_cache: tuple[tuple, PhraseMatcher] | None = None
+_checked_at = 0.0
+
+
+def _version() -> tuple:
+    """Changes whenever a phrase is added, removed or edited, or a rule is edited.
+
+    In-place phrase edits touch the rule's updated_at (see `_touch_rule`). Subqueries
+    on each table, not a join, so the cost stays an index read and a count.
+    """
+    phrase_table = connection.ops.quote_name(RestrictedPhrase._meta.db_table)
+    rule_table = connection.ops.quote_name(RestrictedPhraseRule._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT COUNT(*) FROM {phrase_table}), (SELECT MAX(id) FROM {phrase_table}), "
+            f"(SELECT COUNT(*) FROM {rule_table}), (SELECT MAX(updated_at) FROM {rule_table})"
+        )
+        return tuple(cursor.fetchone())
+
+
+def build_matcher() -> PhraseMatcher:
+    rows = RestrictedPhrase.objects.values_list(
+        "phrase", "match_type", "rule__name", "rule__active_from", "rule__active_to"
+    )
+    return PhraseMatcher(list(rows))
+
+
+def get_matcher() -> PhraseMatcher:
+    """The process's compiled matcher; the tables' version is re-read at most once per
+    VERSION_TTL_SECONDS, and the matcher rebuilt only when it changed."""
+    global _cache, _checked_at
+    cached = _cache
+    if cached is not None and time.time() - _checked_at < VERSION_TTL_SECONDS:
+        return cached[1]
+    version = _version()
+    with _cache_lock:
+        if _cache is None or _cache[0] != version:
+            _cache = (version, build_matcher())
+        _checked_at = time.time()
+        return _cache[1]
+
+
+def clear_matcher_cache() -> None:
+    global _cache, _checked_at
+    _cache, _checked_at = None, 0.0
+
+
+def check_restricted_phrases(*, text: str, now: datetime | None = None) -> list[Match]:
+    """Every active restricted phrase in `text`, overlapping ones included, sorted by start."""
+    return get_matcher().find(text, now=now or timezone.now())
+
+
+def ensure_no_restricted_phrases(*, text: str, now: datetime | None = None) -> None:
+    """Raise RestrictedPhrasesFound (422 `restricted_phrases`) when `text` holds any; sending calls this."""
+    if matches := check_restricted_phrases(text=text, now=now):
+        raise RestrictedPhrasesFound(matches)
+
+
+def _touch_rule(sender, instance, **kwargs):
+    RestrictedPhraseRule.objects.filter(pk=instance.rule_id).update(updated_at=timezone.now())
+    clear_matcher_cache()
+
+
+def _rule_changed(sender, instance, **kwargs):
+    clear_matcher_cache()
+
+
+post_save.connect(_touch_rule, sender=RestrictedPhrase, dispatch_uid="phrases-touch-rule-save")
+post_save.connect(_rule_changed, sender=RestrictedPhraseRule, dispatch_uid="phrases-rule-save")
+post_delete.connect(_rule_changed, sender=RestrictedPhraseRule, dispatch_uid="phrases-rule-delete")
+post_delete.connect(_touch_rule, sender=RestrictedPhrase, dispatch_uid="phrases-touch-rule-delete")

@@ -1,0 +1,62 @@
+"""The offline side of WhatsApp: an HCP writing in, and Meta's statuses for sandbox sends.
+
+Both build bodies shaped like Meta's, sign them like Meta does and go through
+`webhook_receive`, the same path as real webhooks.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from chats.ingress.receive import ReceiveOutcome, webhook_receive
+from chats.models import Account, Message, PhoneNumber
+from chats.models.phones import normalize_e164
+from chats.whatsapp import bodies, signatures
+
+
+@dataclass
+class SimulatedInbound:
+    outcome: ReceiveOutcome
+    wamid: str
+    message: Message | None
+
+
+class _BusinessNumber:
+    """The business number a simulated webhook is addressed to, as Meta's envelope names it
+    (an unknown phone_number_id still gets a body: ingress keeps it as unrouted)."""
+
+    def __init__(self, phone_number_id: str):
+        number = PhoneNumber.objects.select_related("waba").filter(phone_number_id=phone_number_id).first()
+        self.envelope = {
+            "waba_id": number.waba.waba_id if number else "0",
+            "phone_number_id": phone_number_id,
+            "display_phone_number": number.display_phone_number if number else "",
+        }
+        self.secret = number.waba.effective_app_secret if number is not None else settings.WHATSAPP_APP_SECRET
+
+    def deliver(self, body: bytes) -> ReceiveOutcome:
+        """Sign `body` as Meta would and receive it through the real webhook path."""
+        return webhook_receive(body=body, signature=signatures.sign(body, self.secret))
+
+
+def simulate_inbound(*, wa_from: str, phone_number_id: str, text: str, wamid: str | None = None,
+                     timestamp: int | None = None, context_wamid: str = "") -> SimulatedInbound:
+    """An HCP's text message, delivered as a signed Meta webhook. `wa_from` may carry a plus sign."""
+    digits = normalize_e164(wa_from).lstrip("+")
+    number = _BusinessNumber(phone_number_id)
+    account = Account.objects.filter(whatsapp_number="+" + digits).first()
+    body = bodies.text_message_body(
+        **number.envelope, wa_from=digits, text=text, profile_name=account.name if account else "",
+        wamid=wamid, timestamp=timestamp, context_wamid=context_wamid,
+    )
+    sent_wamid = json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    outcome = number.deliver(body)
+    return SimulatedInbound(outcome, sent_wamid, Message.objects.filter(wamid=sent_wamid).first())
+
+
+def play_status(*, phone_number_id: str, wamid: str, recipient_id: str, status: str) -> ReceiveOutcome:
+    """Meta's status webhook for one of our sends, as the sandbox plays it."""
+    number = _BusinessNumber(phone_number_id)
+    return number.deliver(bodies.status_body(**number.envelope, wamid=wamid, recipient_id=recipient_id, status=status))

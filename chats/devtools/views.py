@@ -1,0 +1,38 @@
+"""The HCP simulator page: staff answer as an HCP, through the real webhook path."""
+from django import forms
+from django.contrib import messages as flash
+from django.contrib.admin.views.decorators import staff_member_required
+from django.shortcuts import redirect, render
+
+from chats.models import Account, Message, PhoneNumber
+from chats.devtools.simulator import simulate_inbound
+
+
+class SimulatorForm(forms.Form):
+    account = forms.ModelChoiceField(queryset=Account.objects.order_by("name"), label="HCP")
+    phone_number = forms.ModelChoiceField(queryset=PhoneNumber.objects.order_by("display_phone_number"),
+                                          label="Business number")
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4096)
+
+
+@staff_member_required
+def simulator(request):
+    form = SimulatorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = simulate_inbound(
+            wa_from=form.cleaned_data["account"].whatsapp_number,
+            phone_number_id=form.cleaned_data["phone_number"].phone_number_id,
+            text=form.cleaned_data["text"],
+        )
+        message = result.message
+        if result.outcome.status_code != 200:
+            flash.error(request, f"Webhook refused: {result.outcome.detail}")
+        elif message is None:
+            flash.info(request, f"Webhook stored; {result.wamid} will be processed by a worker.")
+        elif message.thread_id:
+            flash.success(request, f"Delivered to {message.thread.user.get_username()}'s thread.")
+        else:
+            flash.warning(request, f"Kept as unrouted: {message.unrouted_reason}")
+        return redirect("simulator")
+    recent = Message.objects.select_related("thread__user", "account", "phone_number").order_by("-created_at", "-id")[:30]
+    return render(request, "chats/simulator.html", {"form": form, "recent": recent})

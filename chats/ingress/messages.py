@@ -1,0 +1,174 @@
+"""HCP messages in: stored once per wamid, routed to a rep's thread by the conversation policy
+(chats/conversations/policy.py), or kept as unrouted; never dropped."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chats.compliance.audit import audit_entry, audit_save
+from chats.conversations.announcements import state_events_of
+from chats.conversations.policy import roll_window, route_inbound
+from chats.ingress import sql
+from chats.models import AuditEvent, Conversation, Message, Thread
+from chats.models.phones import normalize_e164
+from chats.models.sql import bulk_insert
+from chats.realtime.events import publish_all_on_commit
+from chats.realtime.payloads import message_payload
+from chats.whatsapp.parser import InboundMessage
+from consent.services import consent_apply_keyword
+
+logger = logging.getLogger(__name__)
+
+
+def inbound_messages_ingest(*, incoming: list[InboundMessage]) -> list[tuple[Message, bool]]:
+    """Store HCP messages once per wamid, each routed to a rep's thread or kept as unrouted.
+
+    Returns (message, created) for each, in order. One transaction for all: every lookup
+    (business numbers, HCPs, copies already stored, conversations, assignees, threads) is
+    one query for the whole list, and the messages and their audit rows are one INSERT each,
+    so a drain's batch costs far less than its messages one by one (docs/performance.md).
+    Messages are routed in order: one that rolls a window decides the owner the next sees.
+    Side effects (audit rows, window roll, live events) happen only for copies whose INSERT
+    won, so replays and concurrent copies change nothing. If a concurrent copy of one of
+    them commits first, the INSERT fails and each message is ingested again on its own,
+    where that copy is found stored.
+    """
+    if not incoming:
+        return []
+    try:
+        with transaction.atomic():
+            return _ingest(incoming)
+    except IntegrityError:
+        if len(incoming) == 1:
+            with transaction.atomic():
+                return _ingest(incoming)
+        return [inbound_messages_ingest(incoming=[m])[0] for m in incoming]
+
+
+@dataclass
+class _Plan:
+    """One new message on its way in: its row, and what it does once stored."""
+
+    incoming: InboundMessage
+    message: Message
+    rep_id: int | None = None
+    rule: str = ""
+    unrouted: str = ""  # no business number or no HCP: stored and audited only
+    window: dict | None = None  # the window it opened or rolled: the audit row's kind and details
+
+
+def _ingest(incoming: list[InboundMessage]) -> list[tuple[Message, bool]]:
+    numbers, assignees = sql.numbers_with_assignees({m.phone_number_id for m in incoming})
+    senders = {m.wa_from: _e164_or_none(m.wa_from) for m in incoming}
+    accounts = sql.accounts_by_number({n for n in senders.values() if n})
+    seen = sql.stored_copies({m.wamid for m in incoming})
+    routable = [(numbers[m.phone_number_id], accounts[senders[m.wa_from]]) for m in incoming
+                if m.phone_number_id in numbers and senders[m.wa_from] in accounts]
+    conversations = sql.conversations_locked({(number.pk, account.pk) for number, account in routable})
+
+    results: list[tuple[Message, bool]] = []
+    plans: list[_Plan] = []
+    for m in incoming:
+        if m.wamid in seen:  # stored already, or a second copy in this very list
+            results.append((seen[m.wamid], False))
+            continue
+        number, account = numbers.get(m.phone_number_id), accounts.get(senders[m.wa_from])
+        message = Message(direction=Message.Direction.INBOUND, kind=m.kind, body=m.body, wamid=m.wamid,
+                          wa_type=m.wa_type, wa_timestamp=m.timestamp, wa_from=m.wa_from,
+                          wa_phone_number_id=m.phone_number_id, media=_media_of(m), status=Message.Status.RECEIVED,
+                          phone_number=number, account=account)
+        plan = _Plan(incoming=m, message=message)
+        if number is None or account is None:
+            plan.unrouted = (f"no business number with phone_number_id {m.phone_number_id or '(none)'}"
+                             if number is None else f"sender {m.wa_from or '(none)'} is no HCP account")
+            message.unrouted_reason = plan.unrouted[:200]
+        else:
+            conversation = conversations[(number.pk, account.pk)]
+            plan.rep_id, plan.rule = route_inbound(conversation=conversation,
+                                                   assignees=assignees.get(number.pk, set()))
+            if plan.rep_id is None:
+                message.unrouted_reason = plan.rule
+            elif m.opens_window and m.timestamp:
+                plan.window = roll_window(conversation=conversation, rep_id=plan.rep_id, at=m.timestamp)
+        seen[m.wamid] = message
+        results.append((message, True))
+        plans.append(plan)
+
+    threads = sql.threads_for({(p.rep_id, p.message.account_id, p.message.phone_number_id) for p in plans if p.rep_id})
+    for plan in plans:
+        if plan.rep_id is not None:
+            thread = threads[(plan.rep_id, plan.message.account_id, plan.message.phone_number_id)]
+            thread.account, thread.phone_number = plan.message.account, plan.message.phone_number  # no lazy loads
+            plan.message.thread = thread
+            plan.message.reply_to = _reply_target(thread, plan.incoming.context_wamid)
+    bulk_insert(Message, [plan.message for plan in plans])
+    _after_insert(plans, conversations)
+    return results
+
+
+def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conversation]) -> None:
+    """The stored messages' consent keywords, audit rows, windows, thread activity and live events."""
+    trail, rolled, activity = [], {}, {}
+    for plan in plans:
+        message, incoming = plan.message, plan.incoming
+        consent_apply_keyword(message=message)  # an HCP's STOP counts whatever number it reached
+        if plan.unrouted:
+            trail.append(audit_entry(kind=AuditEvent.Kind.MESSAGE_RECEIVED, message=message, wamid=incoming.wamid,
+                                     unrouted=plan.unrouted))
+            continue
+        thread = message.thread
+        trail += [
+            audit_entry(kind=AuditEvent.Kind.MESSAGE_RECEIVED, thread=thread, account=message.account,
+                        phone_number=message.phone_number, message=message, wamid=incoming.wamid,
+                        wa_type=incoming.wa_type),
+            audit_entry(kind=AuditEvent.Kind.ROUTED, actor=None, thread=thread, account=message.account,
+                        phone_number=message.phone_number, message=message,
+                        rule=plan.rule if plan.rep_id else "unrouted", user_id=plan.rep_id),
+        ]
+        if plan.rep_id is None:
+            continue
+        if plan.window:
+            trail.append(audit_entry(thread=thread, message=message, **plan.window))
+        if incoming.opens_window and incoming.timestamp:
+            conversation = conversations[(message.phone_number_id, message.account_id)]
+            rolled[conversation.pk] = conversation
+        at = incoming.timestamp or timezone.now()
+        activity[thread.pk] = max(at, activity.get(thread.pk, at))
+    audit_save(trail)  # every audit row of the batch in one INSERT
+    sql.conversations_save_rolled(list(rolled.values()))
+    sql.threads_touch(activity)
+    # The window, its owner and the other reps' lock changed: every thread on it hears so.
+    # Then each message; all of them delivered together after commit.
+    publish_all_on_commit(
+        state_events_of(conversations=list(rolled.values()), now=timezone.now())
+        + [(plan.rep_id, "message.created", message_payload(plan.message)) for plan in plans if plan.rep_id])
+
+
+def _e164_or_none(wa_from: str) -> str | None:
+    try:
+        return normalize_e164(wa_from)
+    except ValidationError:
+        return None
+
+
+def _reply_target(thread: Thread, context_wamid: str) -> Message | None:
+    if not context_wamid:
+        return None
+    return Message.objects.filter(thread=thread, wamid=context_wamid).first()
+
+
+def _media_of(incoming: InboundMessage) -> dict:
+    media = dict(incoming.media)
+    if incoming.context_wamid:
+        media["context_wamid"] = incoming.context_wamid
+    if incoming.forwarded:
+        media["forwarded"] = True
+    if incoming.profile_name:
+        media["profile_name"] = incoming.profile_name
+    if incoming.errors:
+        media["errors"] = [vars(e) for e in incoming.errors]
+    return media

@@ -1,0 +1,59 @@
+"""Processing stored webhook bodies: each body's HCP messages, statuses and template updates,
+fanned out to their owners. Idempotent; called by the drain (chats/ingress/queue.py)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from chats.delivery.transitions import status_apply
+from chats.ingress.messages import inbound_messages_ingest
+from chats.models import WebhookEvent
+from chats.whatsapp.parser import PayloadError, parse_body
+from templates_app.services import template_status_apply
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ProcessOutcome:
+    """What became of one stored body: done, given up (`given_up` says why) or failed (`error`)."""
+
+    given_up: str = ""
+    error: str = ""
+
+
+def webhook_events_process(*, events: list[WebhookEvent]) -> dict[int, ProcessOutcome]:
+    """Ingest every message, status and template update of a drain's stored bodies. Idempotent.
+
+    Called by the drain (chats/ingress/queue.py), which counts attempts and marks each event
+    processed, given up (a signed body that is not JSON will never become JSON) or failed.
+    The HCP messages of all bodies are ingested together (`inbound_messages_ingest`); if that
+    fails, each message alone, so one bad item holds back only its own body.
+    """
+    outcomes, parsed = {}, {}
+    for event in events:
+        try:
+            parsed[event.pk] = parse_body(bytes(event.body))
+        except PayloadError as exc:
+            outcomes[event.pk] = ProcessOutcome(given_up=str(exc))
+    together = False
+    try:
+        inbound_messages_ingest(incoming=[m for body in parsed.values() for m in body.messages])
+        together = True
+    except Exception:  # noqa: BLE001 - retried one by one below, where each failure is recorded
+        logger.exception("%s stored bodies could not be ingested together; one message at a time", len(parsed))
+    for event_id, body in parsed.items():
+        messages = [] if together else [(m, lambda m: inbound_messages_ingest(incoming=[m])) for m in body.messages]
+        failures = []
+        for item, handler in (
+            messages
+            + [(s, lambda s: status_apply(update=s)) for s in body.statuses]
+            + [(t, lambda t: template_status_apply(update=t)) for t in body.template_updates]
+        ):
+            try:
+                handler(item)
+            except Exception as exc:  # one bad item must not stop the rest of the batch
+                logger.exception("webhook event %s: could not process %r", event_id, item)
+                failures.append(f"{type(item).__name__} {getattr(item, 'wamid', getattr(item, 'name', ''))}: {exc!r}")
+        outcomes[event_id] = ProcessOutcome(error="\n".join(failures))
+    return outcomes

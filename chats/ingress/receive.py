@@ -1,0 +1,93 @@
+"""A webhook from Meta, received: verified and stored durably before anything is parsed.
+
+Processing (chats/ingress/process.py) runs after commit, in a drain (chats/ingress/queue.py),
+and may run any number of times: one row per wamid comes from the database's unique
+constraint, and statuses only move forward (chats/delivery/transitions.py).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from chats.ingress.queue import drain_request
+from chats.models import WebhookEvent, WhatsAppBusinessAccount
+from chats.models.sql import bulk_insert
+from chats.process_cache import ProcessCache
+from chats.whatsapp import signatures
+
+
+def _load_waba_secrets() -> list[str]:
+    return list(WhatsAppBusinessAccount.objects.exclude(app_secret="").values_list("app_secret", flat=True))
+
+
+# The WABAs' own secrets, read at most every 10 s per process: the lookup cost a third of a
+# webhook's acknowledgement. Saving or deleting a WABA forgets them at once in the process
+# that did it (the receivers below); other processes see the change within the TTL.
+_waba_secrets = ProcessCache(_load_waba_secrets, ttl=10.0)
+forget_secrets = _waba_secrets.forget
+post_save.connect(_waba_secrets.forget, sender=WhatsAppBusinessAccount, weak=False,
+                  dispatch_uid="signatures-waba-save")
+post_delete.connect(_waba_secrets.forget, sender=WhatsAppBusinessAccount, weak=False,
+                    dispatch_uid="signatures-waba-delete")
+
+
+def candidate_secrets() -> list[str]:
+    """Every secret a genuine body may be signed with.
+
+    The body must be verified before it is parsed, so we cannot yet know which
+    WABA it is for: a match with the global secret or any WABA's own secret
+    is accepted.
+    """
+    secrets = [settings.WHATSAPP_APP_SECRET] if settings.WHATSAPP_APP_SECRET else []
+    return secrets + [s for s in _waba_secrets.get() if s not in secrets]
+
+
+@dataclass
+class ReceiveOutcome:
+    status_code: int
+    detail: str
+    event: WebhookEvent | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One POSTed webhook: the raw bytes Meta signed and its X-Hub-Signature-256 header."""
+
+    body: bytes
+    signature: str | None
+
+
+def webhook_receive(*, body: bytes, signature: str | None) -> ReceiveOutcome:
+    """Verify one POSTed body, store it durably and queue its processing after commit."""
+    return webhook_receive_many(deliveries=[Delivery(body, signature)])[0]
+
+
+def webhook_receive_many(*, deliveries: Sequence[Delivery]) -> list[ReceiveOutcome]:
+    """Verify each delivery and store the genuine ones together; one outcome per delivery, in order.
+
+    Missing signature: 401; wrong: 403; nothing is stored for either. The genuine bodies
+    are stored with one INSERT in one transaction, and one drain request follows its
+    commit. A database error propagates with nothing stored (chats/ingress/ack.py answers 503).
+    """
+    outcomes: list[ReceiveOutcome | None] = [_refusal(delivery) for delivery in deliveries]
+    genuine = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    if genuine:
+        with transaction.atomic():
+            events = bulk_insert(WebhookEvent, [WebhookEvent(body=deliveries[i].body) for i in genuine])
+            # robust: in eager mode processing runs here, and its failure must not turn Meta's 200 into a 500
+            transaction.on_commit(drain_request, robust=True)
+        for i, event in zip(genuine, events):
+            outcomes[i] = ReceiveOutcome(200, "stored", event)
+    return outcomes
+
+
+def _refusal(delivery: Delivery) -> ReceiveOutcome | None:
+    if not delivery.signature:
+        return ReceiveOutcome(401, "missing X-Hub-Signature-256")
+    if not signatures.is_valid(delivery.body, delivery.signature, secrets=candidate_secrets()):
+        return ReceiveOutcome(403, "signature does not match")
+    return None

@@ -1,0 +1,31 @@
+"""Background work enqueued by name: services never import the tasks module.
+
+Tasks (chats/tasks.py and the apps' own) are thin wrappers that import services; a service
+that hands work on names the task here instead, so the dependency points one way. Eagerly
+(the embedded default, tests) the task runs in process, as Celery's `delay` does there.
+"""
+from celery import current_app
+
+SEND_MESSAGE = "chats.tasks.send_message_task"
+DRAIN_WEBHOOK_EVENTS = "chats.tasks.drain_webhook_events_task"
+PLAY_SANDBOX_STATUS = "chats.tasks.sandbox_status_task"
+
+
+def _task(name: str):
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()  # autodiscovers every app's tasks module
+    return current_app.tasks[name]
+
+
+def enqueue(name: str, *args, countdown: float | None = None) -> None:
+    """Queue task `name` with `args` (after `countdown` seconds, where a worker honours it)."""
+    task = _task(name)
+    if countdown is None:
+        task.delay(*args)
+    else:
+        task.apply_async(args=list(args), countdown=countdown)
+
+
+def runs_eagerly() -> bool:
+    """True when tasks run in process at once (no worker to defer to)."""
+    return bool(current_app.conf.task_always_eager)

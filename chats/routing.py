@@ -1,8 +1,0 @@
-"""WebSocket routes (see docs/realtime.md)."""
-from django.urls import path
-
-from chats.consumers import ChatConsumer
-
-websocket_urlpatterns = [
-    path("ws/chat/", ChatConsumer.as_asgi()),
-]
