@@ -26,8 +26,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-from chats.realtime.routing import websocket_urlpatterns  # noqa: E402
 from chats.ingress.ack import WebhookAck  # noqa: E402
+from chats.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 django_http = WSGIMiddleware(get_wsgi_application(), workers=settings.HTTP_THREADS)
 application = ProtocolTypeRouter(

@@ -5,8 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from chats.devtools import views as chat_views
 from chats.admin import dashboard as admin_dashboard
+from chats.devtools import views as devtools_views
 from chats.ingress.views import whatsapp_webhook
 from config import views
 from config.login_throttle import ThrottledLoginView
@@ -28,7 +28,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp-webhook"),
-    path("simulator/", chat_views.simulator, name="simulator"),
+    path("simulator/", devtools_views.simulator, name="simulator"),
     path("", include("chats.web.urls")),
 ]
 

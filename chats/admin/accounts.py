@@ -11,11 +11,11 @@ from django.db.models.functions import Coalesce
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 
+from chats.admin.resources import AccountResource
 from chats.compliance.admin_audit import AuditedImportAdminMixin
 from chats.compliance.export import FORMATS, history_export_response
 from chats.models import Account
 from chats.models.phones import normalize_e164
-from chats.admin.resources import AccountResource
 
 DATA_FORMATS = (base_formats.CSV, base_formats.XLSX, base_formats.JSON)
 

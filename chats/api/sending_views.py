@@ -4,15 +4,15 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chats.inbox import selectors
 from chats.api import serializers as s
 from chats.api import views
 from chats.api.docs import CHAT_ERRORS, NOT_FOUND, _error
-from chats.errors import DomainError
-from chats.models import Message
 from chats.conversations.announcements import thread_state_event
 from chats.conversations.sending import consent_capture_and_confirm, conversation_end, message_send
+from chats.errors import DomainError
+from chats.inbox import selectors
 from chats.inbox.services import thread_get_or_create
+from chats.models import Message
 from media_links.selectors import media_for_web_links
 from templates_app.models import MessageTemplate
 

@@ -1,8 +1,8 @@
 """Input and output shapes of API v1. No rule lives here."""
 from rest_framework import serializers
 
-from chats.models import Account, Message, PhoneNumber, Thread
 from chats.conversations.policy import WindowStatus
+from chats.models import Account, Message, PhoneNumber, Thread
 from chats.realtime.payloads import state_fields
 from consent.models import ConsentStatus
 from media_links.models import MediaItem

@@ -8,15 +8,15 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chats.conversations import policy
-from chats.inbox import selectors
-from chats.inbox.access import has_engage_license
 from chats.api import serializers as s
 from chats.api.docs import CHAT_ERRORS, INVALID, NOT_FOUND, UNAUTHENTICATED, _error
 from chats.api.pagination import MessageCursorPagination, PeekLimitOffsetPagination
 from chats.api.permissions import HasEngageLicense
-from chats.errors import DomainError
+from chats.conversations import policy
 from chats.conversations.phrases import check_restricted_phrases
+from chats.errors import DomainError
+from chats.inbox import selectors
+from chats.inbox.access import has_engage_license
 from chats.inbox.services import thread_get_or_create, thread_mark_read
 from config import login_throttle
 from media_links.selectors import media_for_web_links

@@ -4,8 +4,8 @@ import datetime
 from django.http import StreamingHttpResponse
 
 from chats.compliance.audit import audit
-from chats.models import Account, AuditEvent
 from chats.compliance.history import WRITERS, export_filename, history_rows
+from chats.models import Account, AuditEvent
 
 FORMATS = tuple(WRITERS)
 

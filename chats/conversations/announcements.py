@@ -1,4 +1,5 @@
-"""Announcements: who hears that a conversation changed, and the beat task's window warnings and expiries.
+"""Announcements: who hears that a conversation changed, and the beat task's window warnings and expiries
+(docs/rules.md, "Window announcements").
 
 Window status itself is always derived from stored timestamps at read time
 (chats/conversations/policy.py `window_of`); this module only *tells* clients when it

@@ -1,4 +1,5 @@
-"""Restricted-phrase matching: one Aho-Corasick automaton for literal phrases, regexes apart.
+"""Restricted-phrase matching (docs/rules.md, "Restricted phrases"): one Aho-Corasick automaton for literal
+phrases, regexes apart.
 
 Text and phrases are compared after NFKC normalisation, case folding and folding each
 whitespace run to one space; reported offsets point into the text as the rep typed it.

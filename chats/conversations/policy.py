@@ -1,9 +1,10 @@
 """The conversation policy: every rule of docs/rules.md about a (number, HCP) conversation, in one place.
 
-Read top to bottom: the 24-hour window (docs/rules.md, "The 24-hour window"), whether it
+Read top to bottom: the 24-hour window (docs/rules.md, "Thread state": `window`), whether it
 was ended (docs/rules.md, "Ending"), who gets an HCP's message (docs/rules.md, "Shared
-numbers"), the lock that serialises everything on one conversation, the state a thread
-shows, and whether a send is allowed now (docs/rules.md, "Consent" and "Templates first").
+numbers"), the lock that serialises everything on one conversation (docs/rules.md,
+"Concurrency design"), the state a thread shows (docs/rules.md, "Thread state"), and whether
+a send is allowed now (docs/rules.md, "Sending rules").
 Admin, the API, the pages, ingress and sending all ask these functions; none keeps a copy.
 """
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Sending: a rep's message, the end of a conversation and a consent capture, each checked under the
-conversation's row lock against the policy (chats/conversations/policy.py; docs/rules.md).
+conversation's row lock against the policy (chats/conversations/policy.py; docs/rules.md, "Sending rules",
+"Ending" and "Consent capture and keywords").
 
 `message_send` is the one way a rep's message is queued; `conversation_end` the
 one way a window is ended. Both lock the (number, HCP) Conversation row, so two

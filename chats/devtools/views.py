@@ -4,8 +4,8 @@ from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import redirect, render
 
-from chats.models import Account, Message, PhoneNumber
 from chats.devtools.simulator import simulate_inbound
+from chats.models import Account, Message, PhoneNumber
 
 
 class SimulatorForm(forms.Form):

@@ -12,8 +12,8 @@ import logging
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
-from chats.realtime.events import user_group
 from chats.realtime.auth import SUBPROTOCOL, has_engage_license, session_user, token_from_subprotocols, user_for_token
+from chats.realtime.events import user_group
 
 logger = logging.getLogger(__name__)
 

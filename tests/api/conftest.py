@@ -5,8 +5,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from chats.models import Conversation, Message, RestrictedPhrase, RestrictedPhraseRule
 from chats.conversations.phrases import clear_matcher_cache
+from chats.models import Conversation, Message, RestrictedPhrase, RestrictedPhraseRule
 from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory, WabaFactory
 
 

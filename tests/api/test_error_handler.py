@@ -2,8 +2,8 @@
 import pytest
 
 from chats.api.errors import exception_handler
-from chats.errors import DomainError, NotFound, RestrictedPhrasesFound, SendRefused
 from chats.conversations.phrases import Match
+from chats.errors import DomainError, NotFound, RestrictedPhrasesFound, SendRefused
 from tests.api.conftest import api_client
 from tests.factories import ThreadFactory
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError
 
-from chats.models import Message, Thread
 from chats.inbox.services import thread_get_or_create
+from chats.models import Message, Thread
 from tests.api.conftest import MessageFactory, api_client
 from tests.factories import AccountFactory, PhoneNumberFactory, TemplateFactory, ThreadFactory, UserFactory
 

@@ -23,8 +23,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
-from chats.models import Thread
 from chats.devtools.scale import ScaleDataRefused, generate_scale_data, rep_username
+from chats.models import Thread
 from tests.bench._common import SKIPPED, services_available, summary, pct
 
 OWN_DATABASE = True

@@ -3,8 +3,8 @@ import pytest
 from django.db.models import F
 from django.core.management import CommandError, call_command
 
-from chats.models import Account, Message, PhoneNumber, Thread
 from chats.devtools.scale import generate_scale_data, generated_counts
+from chats.models import Account, Message, PhoneNumber, Thread
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 from django.urls import reverse
 
-from chats.models import Account, AuditEvent
 from chats.admin.resources import AccountResource
+from chats.models import Account, AuditEvent
 from templates_app.models import MessageTemplate
 from templates_app.resources import COLUMNS, MessageTemplateResource
 from tests.factories import AccountFactory, TemplateFactory, UserFactory, WabaFactory

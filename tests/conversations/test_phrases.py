@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from chats.conversations import phrases
 from chats.api.errors import domain_status
+from chats.conversations import phrases
+from chats.conversations.phrases import Match, PhraseMatcher, _Normalized, check_restricted_phrases, ensure_no_restricted_phrases, normalize
 from chats.errors import RestrictedPhrasesFound
 from chats.models import RestrictedPhrase, RestrictedPhraseRule
-from chats.conversations.phrases import Match, PhraseMatcher, _Normalized, check_restricted_phrases, ensure_no_restricted_phrases, normalize
 
 NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)
 

@@ -11,8 +11,8 @@ from django.test import TestCase
 
 from chats.models import Conversation, Message
 from tests.api.conftest import MessageFactory, api_client
-from tests.factories import AccountFactory, MediaItemFactory, TemplateFactory, ThreadFactory
 from tests.conversations.conftest import T0
+from tests.factories import AccountFactory, MediaItemFactory, TemplateFactory, ThreadFactory
 
 pytestmark = pytest.mark.django_db
 SIZES = [2, 12]

@@ -5,13 +5,13 @@ import pytest
 import time_machine
 
 from chats.api.serializers import MessageOutput
-from chats.models import AuditEvent, Message, Thread
 from chats.delivery.handoff import payload_for
+from chats.models import AuditEvent, Message, Thread
 from consent.models import ConsentEvent
 from media_links.models import WebLink
 from tests.api.conftest import add_phrase, api_client
-from tests.factories import AccountFactory, MediaItemFactory, ThreadFactory
 from tests.conversations.conftest import T0, hcp_says, on_commit, send
+from tests.factories import AccountFactory, MediaItemFactory, ThreadFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 
+from chats.conversations.announcements import window_announce_due
 from chats.models import AuditEvent, Conversation, Message
 from chats.tasks import announce_windows_task
-from chats.conversations.announcements import window_announce_due
 from tests.api.conftest import api_client
 from tests.conversations.conftest import T0, hcp_says, on_commit, send, state_of
 

@@ -4,9 +4,9 @@ import socket
 
 import pytest
 
-from chats.models import AuditEvent, Message
 from chats.delivery.handoff import message_deliver
 from chats.delivery.queue import message_queue_outbound
+from chats.models import AuditEvent, Message
 from consent.models import ConsentRecord
 from tests.factories import TemplateFactory, ThreadFactory, WabaFactory, PhoneNumberFactory
 from tests.whatsapp.conftest import post_webhook, run_on_commit, status_body

@@ -5,8 +5,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from chats.models import AuditEvent, Conversation, Message, Thread, WebhookEvent
 from chats.delivery.queue import message_queue_outbound
+from chats.models import AuditEvent, Conversation, Message, Thread, WebhookEvent
 from tests.factories import AccountFactory, ThreadFactory, UserFactory
 from tests.whatsapp.conftest import run_on_commit
 

@@ -15,10 +15,10 @@ from django.db import OperationalError
 from django.test import Client
 
 from chats.ingress import receive as inbound
-from chats.models import Message, WebhookEvent
 from chats.ingress import ack
-from chats.whatsapp import signatures
 from chats.ingress.ack import WebhookAck
+from chats.models import Message, WebhookEvent
+from chats.whatsapp import signatures
 from tests.whatsapp.conftest import text_body
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,13 +11,13 @@ from django.db import models
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from chats.conversations import policy
-from chats.ingress import sql as ingress_sql
-from chats.realtime import payloads
 from chats.compliance.audit import audit_entry, audit_save
+from chats.conversations import policy
+from chats.conversations.announcements import state_events_of
+from chats.ingress import sql as ingress_sql
 from chats.models import AuditEvent, Conversation, Message, Thread
 from chats.models.sql import bulk_insert
-from chats.conversations.announcements import state_events_of
+from chats.realtime import payloads
 from tests.factories import AccountFactory, ThreadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
