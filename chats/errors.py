@@ -4,6 +4,7 @@ The rules know nothing of HTTP; the API maps each class to a status and a JSON b
 `{"code", "detail"}` in one place (chats/api/errors.py). Clients branch on `code`,
 humans read `detail`.
 """
+import json
 
 
 class DomainError(Exception):
@@ -28,6 +29,18 @@ class SendRefused(DomainError):
     """A send broke a conversation rule (consent, window, lock, template status)."""
 
     default_code = "send_refused"
+
+
+class BodyTooLarge(DomainError):
+    """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE: refused before it is read or stored."""
+
+    default_code = "too_large"
+
+    def __init__(self, limit: int):
+        super().__init__(self.default_code, f"The request body is over the {limit:,}-byte limit.")
+
+    def as_json(self) -> bytes:
+        return json.dumps({"code": self.code, "detail": self.detail}).encode()
 
 
 class RestrictedPhrasesFound(DomainError):

@@ -13,7 +13,7 @@ from import_export.formats import base_formats
 
 from chats.admin.resources import AccountResource
 from chats.compliance.admin_audit import AuditedImportAdminMixin
-from chats.compliance.export import FORMATS, history_export_response
+from chats.compliance.export import FORMATS, history_export_response, may_export_history
 from chats.models import Account
 from chats.models.phones import normalize_e164
 
@@ -82,7 +82,7 @@ class AccountAdmin(AuditedImportAdminMixin, ImportExportModelAdmin):
 
     def export_history_view(self, request, account_id: int, fmt: str):
         """Stream the HCP's whole history (staff with view rights on accounts; see docs/compliance.md)."""
-        if not self.has_view_permission(request):
+        if not may_export_history(user=request.user):
             raise PermissionDenied
         if fmt not in FORMATS:
             raise Http404("Unknown export format.")

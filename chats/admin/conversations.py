@@ -1,13 +1,14 @@
-"""Threads (one rep, one HCP, one number) and conversations (Meta's shared window state)."""
+"""Threads (one rep, one HCP, one number) and conversations (Meta's shared window state); every edit audited."""
 from django.contrib import admin
 from django.utils import timezone
 
+from chats.compliance.admin_audit import AuditedAdminMixin
 from chats.conversations.policy import window_of, window_open_q
 from chats.models import Conversation, Thread
 
 
 @admin.register(Thread)
-class ThreadAdmin(admin.ModelAdmin):
+class ThreadAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("id", "user", "account", "phone_number", "last_activity_at", "created_at")
     list_filter = ("phone_number",)
     search_fields = (
@@ -35,7 +36,7 @@ class WindowFilter(admin.SimpleListFilter):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = (
         "account", "phone_number", "owner", "window", "last_inbound_at", "window_expires_at",
         "last_template_by", "last_template_at", "ended_at",

@@ -10,23 +10,24 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from chats.api.docs import INVALID, NOT_FOUND, UNAUTHENTICATED, _error
-from chats.compliance.export import FORMATS, history_export_response
+from chats.compliance.export import FORMATS, history_export_response, may_export_history
 from chats.errors import DomainError
 from chats.models import Account
 
 
 class StaffOnly(exceptions.PermissionDenied):
-    default_detail = "Only staff may export an HCP's history."
+    default_detail = "Only staff who may view HCP accounts in admin may export an HCP's history."
     default_code = "staff_only"
 
 
 class IsStaff(BasePermission):
-    """Staff-gated, not license-gated: compliance staff need no Engage license."""
+    """The admin's rule (chats/compliance/export.py `may_export_history`), not the license:
+    compliance staff need no Engage license."""
 
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False  # IsAuthenticated, listed first, answers 401
-        if not request.user.is_staff:
+        if not may_export_history(user=request.user):
             raise StaffOnly()
         return True
 

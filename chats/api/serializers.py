@@ -207,8 +207,10 @@ class MessageOutput(serializers.ModelSerializer):
         model = Message
         fields = [
             "id", "direction", "kind", "body", "status", "created_at", "sent_at", "delivered_at", "read_at",
-            "failed_at", "failure_code", "failure_reason", "reply_to", "template_name", "sender",
+            "failed_at", "failure_code", "failure_reason", "reply_to", "template_name", "sender", "wamid",
         ]
+        extra_kwargs = {"wamid": {"help_text": "Meta's message id (null until Meta answered the send); "
+                                               "check a record against Meta's with it."}}
 
 
 # --- templates, media, phrases ---------------------------------------------------

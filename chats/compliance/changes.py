@@ -18,7 +18,7 @@ import uuid
 from django.db import models
 
 from chats.compliance.audit import audit
-from chats.models import Account, AuditEvent, PhoneAssignment, PhoneNumber
+from chats.models import Account, AuditEvent, Conversation, PhoneAssignment, PhoneNumber, Thread
 
 
 def json_value(value):
@@ -52,6 +52,8 @@ def subject_links(obj, *, deleted: bool = False) -> dict:
         return {"phone_number": obj.phone_number}
     if isinstance(obj, Account):
         return {} if deleted else {"account": obj}
+    if isinstance(obj, (Thread, Conversation)):  # a rep's thread, or the (number, HCP) window state
+        return {"account": obj.account, "phone_number": obj.phone_number}
     return {}
 
 

@@ -10,6 +10,13 @@ from chats.models import Account, AuditEvent
 FORMATS = tuple(WRITERS)
 
 
+def may_export_history(*, user) -> bool:
+    """Who may take an HCP's history out, through admin and the API alike: active staff who may
+    view HCP accounts in admin (the view or change permission, as Django admin grants viewing)."""
+    return bool(user.is_active and user.is_staff
+                and (user.has_perm("chats.view_account") or user.has_perm("chats.change_account")))
+
+
 def history_export_response(*, account: Account, fmt: str, actor, since: datetime.datetime | None = None,
                             until: datetime.datetime | None = None) -> StreamingHttpResponse:
     """Stream `account`'s history as `fmt` (csv or json); the export itself is recorded in the trail."""

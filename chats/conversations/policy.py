@@ -129,13 +129,17 @@ def roll_window(*, conversation: Conversation, rep_id: int, at: datetime) -> dic
 # --- routing an HCP's message ------------------------------------------------------------------------
 
 
-def route_inbound(*, conversation: Conversation, assignees: set[int]) -> tuple[int | None, str]:
+def route_inbound(*, conversation: Conversation, assignees: set[int], team: set[int]) -> tuple[int | None, str]:
     """Who gets the HCP's message: (user id, rule) or (None, why not).
 
     The most recent Meta template's sender, else the window's owner, else the number's
-    only assignee. `assignees` are the reps assigned to the number now: only they qualify,
-    so an unassigned rep's claim lapses.
+    only assignee. Only reps assigned to the number now (`assignees`) who may see the HCP
+    (its account `team`) qualify, so a claim lapses with the assignment or the team place,
+    and no message reaches a rep who may not see the HCP.
     """
+    if assignees and not assignees & team:
+        return None, "no rep assigned to this business number may see this HCP"
+    assignees = assignees & team
     if conversation.last_template_by_id in assignees:
         return conversation.last_template_by_id, "latest_template_sender"
     if conversation.owner_id in assignees:

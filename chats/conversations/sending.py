@@ -23,7 +23,8 @@ from chats.conversations.policy import (
     check_can_send, conversation_lock, has_open_window, shared_history_exists, thread_state,
 )
 from chats.delivery.queue import message_queue_outbound, outbound_message_create
-from chats.errors import DomainError, RestrictedPhrasesFound, SendRefused
+from chats.errors import DomainError, NotFound, RestrictedPhrasesFound, SendRefused
+from chats.inbox.access import on_account_team
 from chats.models import AuditEvent, Conversation, Message, PhoneAssignment, Thread
 from chats.realtime.events import publish_all_on_commit, publish_on_commit
 from chats.realtime.payloads import message_payload
@@ -75,6 +76,7 @@ def _message_send(*, thread, sender, kind, client_id, text, template, media, rep
     # Reload after the lock: the caller's thread may carry a consent read before an opt-out committed,
     # and an earlier request with the same client_id has committed by now.
     thread = _fresh(thread, client_id=client_id)
+    _check_on_team(thread=thread)
     if thread.sent_before_id is not None:
         return _sent_before(thread=thread, client_id=client_id), False
     if kind not in SEND_KINDS:
@@ -134,17 +136,25 @@ def _sent_before(*, thread: Thread, client_id: uuid.UUID) -> Message | None:
 def _fresh(thread: Thread, *, client_id: uuid.UUID | None = None) -> Thread:
     """The thread as committed now, with what the rules ask of it, in one statement.
 
-    `is_assigned`: its rep still holds its number; `shared_history`: another rep's thread with
+    `on_team`: its rep may still see its HCP; `is_assigned`: its rep still holds its number;
+    `shared_history`: another rep's thread with
     this HCP on this number holds messages; given a client_id, `sent_before_id`: the message
     it already made in this thread, or None.
     """
     assigned = PhoneAssignment.objects.filter(user_id=OuterRef("user_id"), phone_number_id=OuterRef("phone_number_id"))
     threads = (Thread.objects.select_related("account", "account__consent", "phone_number", "phone_number__waba")
-               .annotate(is_assigned=Exists(assigned), shared_history=shared_history_exists()))
+               .annotate(on_team=on_account_team(), is_assigned=Exists(assigned),
+                         shared_history=shared_history_exists()))
     if client_id is not None:
         sent_before = Message.objects.filter(thread_id=OuterRef("pk"), client_id=client_id).values("pk")[:1]
         threads = threads.annotate(sent_before_id=Subquery(sent_before))
     return threads.get(pk=thread.pk)
+
+
+def _check_on_team(*, thread: Thread) -> None:
+    # A rep taken off the HCP's account team loses the thread altogether (chats/inbox/access.py).
+    if not thread.on_team:
+        raise NotFound("not_found", "No such thread.")
 
 
 def _check_assigned(*, thread: Thread) -> None:
@@ -192,6 +202,7 @@ def conversation_end(*, thread: Thread, user, now: datetime | None = None) -> tu
     now = now or timezone.now()
     conversation = conversation_lock(phone_number=thread.phone_number, account=thread.account)
     thread = _fresh(thread)
+    _check_on_team(thread=thread)
     state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=thread.shared_history)
     if not has_open_window(state):
         raise SendRefused("window_closed", "There is no open conversation to end.")

@@ -1,11 +1,17 @@
-"""The HCP simulator page: staff answer as an HCP, through the real webhook path."""
+"""The HCP simulator page: staff answer as an HCP, through the real webhook path.
+
+Served only with the sandbox backend: it signs what it posts with the app secret, so on the
+cloud backend it would forge HCP messages (consent keywords included) that Meta never sent.
+"""
 from django import forms
 from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 
 from chats.devtools.simulator import simulate_inbound
 from chats.models import Account, Message, PhoneNumber
+from chats.whatsapp.backends import get_backend
 
 
 class SimulatorForm(forms.Form):
@@ -17,6 +23,8 @@ class SimulatorForm(forms.Form):
 
 @staff_member_required
 def simulator(request):
+    if get_backend().name != "sandbox":
+        raise Http404("The HCP simulator exists only with the sandbox backend.")
     form = SimulatorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         result = simulate_inbound(

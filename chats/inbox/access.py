@@ -1,10 +1,12 @@
-"""Who may chat: the Engage license, and the API token that names a user.
+"""Who may chat, and with whom: the Engage license, the API token that names a user, and the
+account team that says which HCPs a rep may see.
 
-One home for each, asked by the API, the pages and the WebSocket alike.
+One home for each, asked by the API, the pages, the WebSocket, sending and ingress alike.
 """
 from django.apps import apps
+from django.db.models import Exists, OuterRef
 
-from chats.models import UserProfile
+from chats.models import Account, UserProfile
 
 TOKEN_LENGTH = 40  # DRF's token keys
 
@@ -32,3 +34,11 @@ def token_for_key(*, key):
         return None
     tokens = apps.get_model("authtoken", "Token").objects  # the API's token table (rest_framework.authtoken)
     return tokens.select_related("user", "user__profile").filter(key=key).first()
+
+
+def on_account_team(*, account_ref: str = "account_id", user_ref: str = "user_id", user_id: int | None = None) -> Exists:
+    """For a row that names an HCP (`account_ref`) and a rep (`user_ref`, or the rep `user_id`): the
+    rep may see the HCP, being on its account team. A rep taken off the team loses the thread: it
+    is not found, and nothing can be sent from it."""
+    user = OuterRef(user_ref) if user_id is None else user_id
+    return Exists(Account.team.through.objects.filter(account_id=OuterRef(account_ref), user_id=user))

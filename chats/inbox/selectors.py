@@ -15,6 +15,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from chats.errors import NotFound
+from chats.inbox.access import on_account_team
 from chats.models import Account, Message, PhoneAssignment, PhoneNumber, Thread
 from consent.models import ConsentRecord, ConsentStatus
 
@@ -51,8 +52,7 @@ class _EqualsAny(Lookup):
 
 def _visible_accounts(*, user) -> QuerySet[Account]:
     # Exists over the team table, not a join, so an account never comes back twice.
-    team = Account.team.through.objects.filter(account_id=OuterRef("pk"), user_id=user.pk)
-    return Account.objects.filter(Exists(team))
+    return Account.objects.filter(on_account_team(account_ref="pk", user_id=user.pk))
 
 
 def _team_accounts(*, user) -> QuerySet[Account]:
@@ -127,7 +127,7 @@ def threads_for_user(*, user) -> QuerySet[Thread]:
         .values("n")
     )
     return (
-        Thread.objects.filter(user=user)
+        Thread.objects.filter(on_account_team(), user=user)
         .select_related("account", "phone_number")  # a list shows no consent: thread_state reads it
         .annotate(
             last_message_id=Subquery(last_id, output_field=IntegerField()),
@@ -152,10 +152,11 @@ def attach_last_messages(threads) -> list[Thread]:
 
 
 def thread_for_user(*, user, thread_id: int) -> Thread:
-    """The user's own thread; NotFound for anyone else's, so its existence is not revealed."""
+    """The user's own thread, while they may see its HCP; NotFound for anyone else's (so its existence
+    is not revealed) and for one whose HCP they no longer may see."""
     thread = (
         Thread.objects.select_related("account", "account__consent", "phone_number", "phone_number__waba")
-        .filter(pk=thread_id, user=user)
+        .filter(on_account_team(), pk=thread_id, user=user)
         .first()
     )
     if thread is None:

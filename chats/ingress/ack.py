@@ -5,8 +5,8 @@ project's 2-core machine, the whole of the acknowledgement bar (docs/performance
 answers exactly `POST /webhooks/whatsapp/` itself and hands everything else (the GET
 handshake, other methods and paths) to the fallback app, Django:
 
-- the body is read with Django's limit (DATA_UPLOAD_MAX_MEMORY_SIZE): over it, Django's own
-  400 page, before anything is verified or stored, as the Django view answers;
+- the body is read with Django's limit (DATA_UPLOAD_MAX_MEMORY_SIZE): over it, 413
+  `{"code": "too_large"}` before anything is verified or stored, as the Django view answers;
 - deliveries go to `webhook_receive_many` through a group commit (chats/ingress/group_commit.py) on
   one writer thread per process: those that arrive while a batch is being written form the
   next, so under load one INSERT and one commit serve many webhooks;
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
-from django.views.defaults import ERROR_PAGE_TEMPLATE
 
+from chats.errors import BodyTooLarge
 from chats.ingress.group_commit import GroupCommit
 from chats.ingress.receive import Delivery, ReceiveOutcome, webhook_receive_many
 
@@ -36,10 +36,6 @@ BENCH_FLOOR_PATH = "/bench/floor/"
 # enough that one INSERT statement stays modest (500 bodies of a few kB).
 MAX_BATCH = 500
 
-# What Django answers for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (RequestDataTooBig, via its
-# default 400 handler; this project has no 400.html).
-TOO_BIG_RESPONSE = (400, ERROR_PAGE_TEMPLATE % {"title": "Bad Request (400)", "details": ""},
-                    b"text/html; charset=utf-8")
 DATABASE_UNAVAILABLE = ReceiveOutcome(503, "database unavailable, retry later")
 # Anything else unexpected: still "try again later" (Meta retries), never a 500.
 NOT_STORED = ReceiveOutcome(503, "not stored, retry later")
@@ -94,7 +90,7 @@ class WebhookAck:
             body = await _read_body(scope, receive)
         except BodyTooBig:
             logger.warning("webhook body over DATA_UPLOAD_MAX_MEMORY_SIZE refused")
-            return await _respond(send, *TOO_BIG_RESPONSE)
+            return await _too_large(send)
         if body is None:
             return  # the client went away
         outcome = await self.writer.submit(Delivery(body, _header(scope, b"x-hub-signature-256")))
@@ -104,7 +100,7 @@ class WebhookAck:
         try:
             body = await _read_body(scope, receive)
         except BodyTooBig:
-            return await _respond(send, *TOO_BIG_RESPONSE)
+            return await _too_large(send)
         if body is not None:
             await _respond(send, 200, "ok", b"text/plain")
 
@@ -141,6 +137,12 @@ def _header(scope, name: bytes) -> str | None:
     """A request header as Django's WSGI environ would hold it: repeated ones joined with commas."""
     values = [value.decode("latin-1") for key, value in scope["headers"] if key == name]
     return ",".join(values) if values else None
+
+
+async def _too_large(send) -> None:
+    """413 `{"code": "too_large", "detail"}`, as config/middleware.py answers the Django view."""
+    body = BodyTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE).as_json()
+    await _respond(send, 413, body.decode(), b"application/json")
 
 
 async def _respond(send, status: int, text: str, content_type: bytes) -> None:

@@ -89,7 +89,7 @@ def _ingest(incoming: list[InboundMessage]) -> list[tuple[Message, bool]]:
         else:
             conversation = conversations[(number.pk, account.pk)]
             plan.rep_id, plan.rule = route_inbound(conversation=conversation,
-                                                   assignees=assignees.get(number.pk, set()))
+                                                   assignees=assignees.get(number.pk, set()), team=account.team_ids)
             if plan.rep_id is None:
                 message.unrouted_reason = plan.rule
             elif m.opens_window and m.timestamp:

@@ -184,6 +184,17 @@ def test_messages_oldest_first_only_own_thread_with_reply_and_template(alex, bla
     assert results[2]["failure_reason"] == "The 24-hour window is closed."
 
 
+def test_each_message_shows_metas_wamid_once_meta_answered(alex, ada, shared_number):
+    # given a message Meta took (it has a wamid) and one still queued (no answer from Meta yet)
+    thread = ThreadFactory(user=alex, account=ada, phone_number=shared_number)
+    sent = MessageFactory(thread=thread, direction="outbound", sender=alex, status="sent", wamid="wamid.HBgLMTIzNDU2")
+    queued = MessageFactory(thread=thread, direction="outbound", sender=alex, status="queued", wamid=None)
+    # when the rep reads the thread
+    results = api_client(alex).get(f"/api/v1/threads/{thread.id}/messages/").json()["results"]
+    # then each message carries Meta's id, or null while Meta has not answered
+    assert {m["id"]: m["wamid"] for m in results} == {sent.id: "wamid.HBgLMTIzNDU2", queued.id: None}
+
+
 def test_messages_cursor_pages(alex, ada, shared_number):
     thread = ThreadFactory(user=alex, account=ada, phone_number=shared_number)
     ids = [MessageFactory(thread=thread).id for _ in range(5)]

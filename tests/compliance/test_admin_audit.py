@@ -106,6 +106,35 @@ def test_restricted_phrase_rule_with_inline_phrases(admin_client, staff):
     assert not RestrictedPhrase.objects.exists()
 
 
+def test_admin_edits_of_threads_and_conversations_are_audited(admin_client, staff, number, rep, other_rep):
+    from chats.models import Conversation, Thread
+    from tests.factories import ThreadFactory
+
+    # given a thread and the conversation its HCP has on the number
+    account = AccountFactory(name="Dr. Ada Lovelace", team=[rep, other_rep])
+    thread = ThreadFactory(user=rep, account=account, phone_number=number)
+    conversation = Conversation.objects.create(phone_number=number, account=account, owner=rep)
+    # when an admin hands the window to another rep
+    data = {"phone_number": number.pk, "account": account.pk, "owner": other_rep.pk, "last_inbound_at_0": "",
+            "last_inbound_at_1": "", "window_expires_at_0": "", "window_expires_at_1": "", "ended_at_0": "",
+            "ended_at_1": "", "ended_by": "", "last_template_by": "", "last_template_at_0": "",
+            "last_template_at_1": "", "expiry_warned_at_0": "", "expiry_warned_at_1": "",
+            "expiry_announced_at_0": "", "expiry_announced_at_1": ""}
+    response = admin_client.post(f"/admin/chats/conversation/{conversation.pk}/change/", data)
+    assert response.status_code == 302, response.content[:3000]
+    # then one row names the conversation, its HCP and number, who did it and the new owner
+    [row] = admin_rows()
+    assert (row.actor, row.account, row.phone_number) == (staff, account, number)
+    assert row.details["model"] == "chats.conversation" and row.details["action"] == "changed"
+    assert row.details["fields"] == {"owner": {"id": other_rep.pk, "repr": str(other_rep)}}
+    # and deleting the thread leaves a row too
+    response = admin_client.post(f"/admin/chats/thread/{thread.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Thread.objects.filter(pk=thread.pk).exists()
+    deleted = admin_rows()[-1]
+    assert deleted.details["action"] == "deleted" and deleted.details["model"] == "chats.thread"
+    assert (deleted.account, deleted.phone_number) == (account, number)
+
+
 def test_bulk_delete_of_assignments_writes_one_row_each(admin_client, number):
     pks = list(PhoneAssignment.objects.filter(phone_number=number).values_list("pk", flat=True))
     response = admin_client.post("/admin/chats/phoneassignment/",

@@ -2,6 +2,7 @@
 import tracemalloc
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from chats.models import Message
 from tests.api.conftest import api_client
@@ -40,6 +41,7 @@ def test_streaming_memory_does_not_grow_with_history(chunk_size, monkeypatch, ca
     # given: two HCPs, one with 2,000 messages and one with ten times as many
     monkeypatch.setattr("chats.compliance.history.CHUNK_SIZE", chunk_size)
     staff = UserFactory(username="auditor", is_staff=True, licensed=False)
+    staff.user_permissions.add(Permission.objects.get(codename="view_account", content_type__app_label="chats"))
     number = PhoneNumberFactory()
     small, large = AccountFactory(), AccountFactory()
     add_messages(ThreadFactory(account=small, phone_number=number), 2_000)

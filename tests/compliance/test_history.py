@@ -13,6 +13,7 @@ from chats.compliance.history import COLUMNS, history_rows
 from chats.models import AuditEvent
 from consent.models import ConsentRecord
 from tests.api.conftest import MessageFactory, api_client
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 UTC = datetime.UTC
@@ -90,6 +91,28 @@ def test_api_refuses_non_staff_and_bad_input(two_hcps, rep, staff):
     assert bad.status_code == 400 and bad.json()["code"] == "invalid"
     assert api_client(staff).get(url + "?since=yesterday").status_code == 400
     assert api_client(staff).get("/api/v1/accounts/999999/history/").status_code == 404
+
+
+def test_staff_without_the_right_to_view_accounts_may_export_neither_in_admin_nor_through_the_api(two_hcps):
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    # given a staff member who may not view HCP accounts in admin
+    clerk = UserFactory(username="staff.clerk", is_staff=True, licensed=False)
+    account = two_hcps["ada"]["account"]
+    admin_browser = Client()
+    admin_browser.force_login(clerk)
+    # when they ask for Ada's history either way, then both refuse, and nothing is recorded as exported
+    assert admin_browser.get(f"/admin/chats/account/{account.pk}/history.csv").status_code == 403
+    refused = api_client(clerk).get(f"/api/v1/accounts/{account.pk}/history/?format=json")
+    assert refused.status_code == 403 and refused.json()["code"] == "staff_only"
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.HISTORY_EXPORTED).exists()
+    # given the view permission on accounts, then both export
+    clerk.user_permissions.add(Permission.objects.get(codename="view_account", content_type__app_label="chats"))
+    clerk = type(clerk).objects.get(pk=clerk.pk)  # permissions are cached per user object
+    admin_browser.force_login(clerk)
+    assert admin_browser.get(f"/admin/chats/account/{account.pk}/history.csv").status_code == 200
+    assert api_client(clerk).get(f"/api/v1/accounts/{account.pk}/history/?format=json").status_code == 200
 
 
 def test_admin_export_refused_for_non_staff(two_hcps, rep):

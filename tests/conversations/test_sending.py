@@ -229,12 +229,12 @@ def test_the_answer_is_the_queued_row_and_the_rep_hears_of_it_before_its_status(
         response = send(open_window, text="Sure", reply_to=inbound.pk)
     # then the answer is the row as queued, built from the objects in hand, nothing missing
     answer = response.json()
-    assert (answer["body"], answer["status"], answer["direction"]) == ("Sure", "queued", "outbound")
+    assert (answer["body"], answer["status"], answer["direction"], answer["wamid"]) == ("Sure", "queued", "outbound", None)
     assert answer["reply_to"] == {"id": inbound.pk, "direction": "inbound", "quote": inbound.body}
     assert answer["sender"] == {"id": alex.pk, "username": alex.username, "full_name": alex.get_full_name()}
     stored = MessageOutput(Message.objects.get(pk=answer["id"])).data
-    assert {k: v for k, v in answer.items() if k not in ("status", "sent_at")} == \
-        {k: v for k, v in stored.items() if k not in ("status", "sent_at")}
+    assert {k: v for k, v in answer.items() if k not in ("status", "sent_at", "wamid")} == \
+        {k: v for k, v in stored.items() if k not in ("status", "sent_at", "wamid")}
     # and the rep's page hears of the message and its state before the send task's status
     assert [c.args[1] for c in published.call_args_list] == ["message.created", "thread.state", "message.status"]
     assert published.call_args_list[2].args[2]["message"]["status"] == "sent"

@@ -119,6 +119,19 @@ def test_simulator_page_is_staff_only(client, alex):
     assert response.status_code == 302 and "/login" in response["Location"]
 
 
+def test_the_simulator_page_is_not_served_on_the_cloud_backend(client, settings, ada, solo_number):
+    # given the cloud backend, where the page would sign forged HCP messages with the real secret
+    settings.WHATSAPP_BACKEND = "cloud"
+    client.force_login(UserFactory(username="admin", is_staff=True))
+    # when staff open it or post a STOP through it
+    assert client.get("/simulator/").status_code == 404
+    with run_on_commit():
+        response = client.post("/simulator/", {"account": ada.pk, "phone_number": solo_number.pk, "text": "STOP"})
+    # then it is not there, and nothing was received
+    assert response.status_code == 404
+    assert not WebhookEvent.objects.exists() and not Message.objects.filter(body="STOP").exists()
+
+
 def test_simulator_page_sends_as_the_hcp(client, alex, ada, solo_number):
     staff = UserFactory(username="admin", is_staff=True)
     client.force_login(staff)

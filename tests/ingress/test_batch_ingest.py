@@ -18,8 +18,8 @@ def store(body: bytes) -> WebhookEvent:
 
 
 @pytest.fixture
-def hcps(db):
-    return [AccountFactory(whatsapp_number=f"+4477009001{i:02d}") for i in range(webhook_queue.BATCH)]
+def hcps(db, alex, blair):
+    return [AccountFactory(whatsapp_number=f"+4477009001{i:02d}", team=[alex, blair]) for i in range(webhook_queue.BATCH)]
 
 
 def drain() -> int:

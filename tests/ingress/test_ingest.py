@@ -45,7 +45,7 @@ def fixture_world(db, alex):
     waba = WabaFactory(waba_id="102290129340398")
     number = PhoneNumberFactory(waba=waba, phone_number_id="106540352242922", display_phone_number="+1 555 078 3881",
                                 reps=[alex])
-    account = AccountFactory(name="Sheena Nelson", whatsapp_number="+447700900123")
+    account = AccountFactory(name="Sheena Nelson", whatsapp_number="+447700900123", team=[alex])
     thread = ThreadFactory(user=alex, account=account, phone_number=number)
     outbound = Message.objects.create(thread=thread, phone_number=number, account=account, direction="outbound",
                                       body="Hello", wamid="wamid.HBgLOUTBOUND0001", status="queued")

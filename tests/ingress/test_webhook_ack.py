@@ -140,7 +140,7 @@ def test_answers_match_the_django_view_for_every_outcome(drains, settings):
             django.status_code, django.content, django["Content-Type"])
 
 
-def test_an_oversized_body_gets_djangos_400_and_is_not_stored(drains, settings):
+def test_an_oversized_body_gets_413_json_as_from_the_django_view_and_is_not_stored(drains, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     big = b'{"entry": [' + b'{"id": "1"},' * 200 + b'{}]}'
     django = Client().post("/webhooks/whatsapp/", data=big, content_type="application/json",
@@ -154,8 +154,9 @@ def test_an_oversized_body_gets_djangos_400_and_is_not_stored(drains, settings):
                              ("POST", URL, {"content": chunks(), "headers": signed(big)}))
     for lean in (declared, streamed):
         assert (lean.status_code, lean.content, lean.headers["content-type"]) == (
-            400, django.content, django["Content-Type"])
-    assert django.status_code == 400
+            413, django.content, django["Content-Type"])
+    assert django.status_code == 413
+    assert django.json() == {"code": "too_large", "detail": "The request body is over the 1,000-byte limit."}
     assert not WebhookEvent.objects.exists()
     # a body exactly at the limit is still taken
     at_limit = body_for(3).ljust(1000)

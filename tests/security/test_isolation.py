@@ -41,6 +41,62 @@ def test_rep_cannot_read_or_send_in_another_reps_thread_over_rest(two_reps):
 
 
 @pytest.mark.django_db
+def test_a_rep_taken_off_the_account_team_loses_the_thread_and_its_hcp(two_reps, settings):
+    settings.WHATSAPP_BACKEND = "sandbox"
+    client, mine, ada = api(two_reps["alex_token"]), two_reps["alex_thread"], two_reps["ada"]
+    Message.objects.create(thread=mine, account=ada, phone_number=mine.phone_number, direction="inbound", body="Hello Alex")
+    # given Alex was taken off Ada's account team
+    ada.team.remove(two_reps["alex"])
+    # when Alex reads the thread, its messages, and tries to send in it and end it
+    answers = [
+        client.get(f"/api/v1/threads/{mine.pk}/"),
+        client.get(f"/api/v1/threads/{mine.pk}/messages/"),
+        client.post(f"/api/v1/threads/{mine.pk}/messages/", {"kind": "text", "text": "hi", "client_id": str(uuid.uuid4())},
+                    content_type="application/json"),
+        client.post(f"/api/v1/threads/{mine.pk}/end/"),
+    ]
+    # then every answer is 404, nothing was queued, and the thread is gone from the list and the pages
+    assert [r.status_code for r in answers] == [404] * 4
+    assert not Message.objects.filter(direction="outbound").exists()
+    assert mine.pk not in [t["id"] for t in client.get("/api/v1/threads/").json()["results"]]
+    browser = Client()
+    browser.force_login(two_reps["alex"])
+    assert browser.get(f"/chats/{mine.pk}/").status_code == 404
+    assert "Dr. Ada" not in browser.get("/chats/").content.decode()
+
+
+@pytest.mark.django_db
+def test_an_hcp_message_never_reaches_a_rep_who_may_not_see_the_hcp(two_reps, client):
+    # given Alex is the only rep on the number, and is no longer on Ada's team
+    ada, number = two_reps["ada"], two_reps["alex_number"]
+    ada.team.remove(two_reps["alex"])
+    # when Ada writes to that number
+    post_webhook(client, text_body(number=number, account=ada, text="Are you there?", wamid="wamid.TEAM1"))
+    # then the message is kept as unrouted, and says why
+    message = Message.objects.get(wamid="wamid.TEAM1")
+    assert message.thread is None
+    assert message.unrouted_reason == "no rep assigned to this business number may see this HCP"
+
+
+@pytest.mark.django_db
+def test_on_a_shared_number_the_answer_goes_to_a_rep_who_may_still_see_the_hcp(two_reps, client):
+    from chats.models import Conversation
+
+    # given Ada's number is shared by Alex and Blair, Alex sent the latest template, and then
+    # Alex was taken off Ada's team while Blair joined it
+    ada, number, alex, blair = two_reps["ada"], two_reps["alex_number"], two_reps["alex"], two_reps["blair"]
+    number.assignees.add(blair)
+    ada.team.add(blair)
+    ada.team.remove(alex)
+    Conversation.objects.create(phone_number=number, account=ada, last_template_by=alex)
+    # when Ada answers
+    post_webhook(client, text_body(number=number, account=ada, text="Yes", wamid="wamid.TEAM2"))
+    # then not Alex but Blair, on the team and on the number, gets it
+    message = Message.objects.get(wamid="wamid.TEAM2")
+    assert message.thread is not None and message.thread.user == blair
+
+
+@pytest.mark.django_db
 def test_non_staff_rep_is_sent_to_the_admin_login(two_reps):
     client = Client()
     client.force_login(two_reps["alex"])

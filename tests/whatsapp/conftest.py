@@ -78,8 +78,9 @@ def blair(db):
 
 
 @pytest.fixture
-def ada(db):
-    return AccountFactory(name="Dr. Ada Lovelace", whatsapp_number="+447700900001")
+def ada(db, alex, blair):
+    """An HCP both reps may see (on her account team)."""
+    return AccountFactory(name="Dr. Ada Lovelace", whatsapp_number="+447700900001", team=[alex, blair])
 
 
 @pytest.fixture
