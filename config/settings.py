@@ -148,6 +148,9 @@ WEBHOOK_DRAIN_SLOT_SECONDS = env.int("WEBHOOK_DRAIN_SLOT_SECONDS", default=10)
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=30)
 # A drain with nothing due looks again for this long before it leaves (chats/ingress/queue.py).
 WEBHOOK_DRAIN_LINGER_SECONDS = env.float("WEBHOOK_DRAIN_LINGER_SECONDS", default=0.05)
+# With tasks run eagerly (no worker to come back after a backoff), a body that failed is tried
+# again at once, until processed or dead-lettered (chats/ingress/queue.py).
+WEBHOOK_RETRY_WITHOUT_WORKER = env.bool("WEBHOOK_RETRY_WITHOUT_WORKER", default=True)
 # Message bodies older than this many days are redacted (rows and statuses stay); 0 keeps them for ever.
 MESSAGE_BODY_RETENTION_DAYS = env.int("MESSAGE_BODY_RETENTION_DAYS", default=0)
 # The dashboard rollup's beat recomputes yesterday and this many days back in all (late read receipts).

@@ -1,9 +1,12 @@
 """Read-only audit tables: message history, raw webhooks, the audit trail."""
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 from django.utils.html import format_html
 
+from chats.compliance.changes import change_record
+from chats.ingress.queue import webhook_events_replay
 from chats.models import AuditEvent, Message, WebhookEvent
 
 from .base import ReadOnlyAdmin, short
@@ -55,10 +58,43 @@ class MessageAdmin(ReadOnlyAdmin):
         return message.is_unrouted
 
 
+class WebhookStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("pending", "Pending"), ("processed", "Processed"), ("dead", "Dead-lettered"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(processed_at__isnull=True, dead_lettered_at__isnull=True)
+        if self.value() == "processed":
+            return queryset.filter(processed_at__isnull=False)
+        if self.value() == "dead":
+            return queryset.filter(processed_at__isnull=True, dead_lettered_at__isnull=False)
+        return queryset
+
+
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "received_at", "processed_at", "attempts", "short_error")
-    list_filter = (("processed_at", admin.EmptyFieldListFilter),)
+    """Stored webhook bodies; a dead-lettered one shows its error and can be replayed."""
+
+    list_display = ("id", "received_at", "processed_at", "dead_lettered_at", "attempts", "short_error")
+    list_filter = (WebhookStateFilter,)
+    actions = ["replay"]
+
+    def has_replay_permission(self, request):
+        return request.user.has_perm("chats.change_webhookevent")
+
+    @admin.action(description="Replay the selected dead-lettered bodies", permissions=["replay"])
+    def replay(self, request, queryset):
+        dead = list(queryset.filter(processed_at__isnull=True, dead_lettered_at__isnull=False))
+        with transaction.atomic():
+            replayed = webhook_events_replay(event_ids=[event.pk for event in dead])
+            for event in dead:
+                change_record(actor=request.user, obj=event, action="replayed", source="admin",
+                              error=short(event.error, 500))
+        self.message_user(request, f"{replayed} dead-lettered bodies queued again.", messages.SUCCESS)
     search_fields = ("error",)
     exclude = ("body",)
     readonly_fields = ("body_json",)

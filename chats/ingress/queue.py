@@ -108,23 +108,36 @@ def _claim_lingering(*, limit: int) -> list[WebhookEvent]:
     return events
 
 
-def _process(events: list[WebhookEvent]) -> None:
+def _process(events: list[WebhookEvent]) -> int:
+    """Process a claimed batch in one transaction; if that fails, each body in a transaction of its
+    own, so a bad body fails (and backs off, and is dead-lettered) alone, never the bodies beside it.
+    Returns how many bodies failed."""
     try:
         with transaction.atomic():  # the batch's ingest and its marking commit together
-            outcomes = webhook_events_process(events=events)
-            _mark(events, outcomes)
-    except Exception as exc:  # the batch backs off and is tried again
-        logger.exception("webhook events %s: processing failed", [event.pk for event in events])
-        for event in events:
+            return _mark(events, webhook_events_process(events=events))
+    except Exception:  # noqa: BLE001 - tried again body by body, where each failure is recorded
+        if len(events) > 1:
+            logger.exception("webhook events %s: the batch failed; each body alone", [event.pk for event in events])
+    failures = 0
+    for event in events:
+        try:
+            with transaction.atomic():
+                failures += _mark([event], webhook_events_process(events=[event]))
+        except Exception as exc:  # this body backs off and is tried again, alone
+            logger.exception("webhook event %s: processing failed", event.pk)
             _failed(event=event, error=repr(exc))
+            failures += 1
+    return failures
 
 
-def _mark(events: list[WebhookEvent], outcomes) -> None:
-    done = []
+def _mark(events: list[WebhookEvent], outcomes) -> int:
+    """Record each event's outcome; returns how many failed."""
+    done, failures = [], 0
     for event in events:
         outcome = outcomes[event.pk]
         if outcome.error:
             _failed(event=event, error=outcome.error)
+            failures += 1
         elif outcome.given_up:
             WebhookEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), error=outcome.given_up)
         else:
@@ -135,14 +148,28 @@ def _mark(events: list[WebhookEvent], outcomes) -> None:
             table = connection.ops.quote_name(WebhookEvent._meta.db_table)
             cursor.execute(f"UPDATE {table} SET processed_at = %s, error = '' WHERE id {ids}",
                            [db_datetime(timezone.now())] + params)
+    return failures
 
 
 def _failed(*, event: WebhookEvent, error: str) -> None:
-    """Back off 5, 10, 20, 40 s; after MAX_ATTEMPTS the event stays, unprocessed, for admins."""
+    """Back off 5, 10, 20, 40 s; after MAX_ATTEMPTS the event is dead-lettered: kept with its error,
+    never claimed again, until an admin replays it (`webhook_events_replay`)."""
     if event.attempts >= MAX_ATTEMPTS:
-        logger.error("webhook event %s still failing after %s attempts; left for admins", event.pk, event.attempts)
+        logger.error("webhook event %s still failing after %s attempts; dead-lettered", event.pk, event.attempts)
+        WebhookEvent.objects.filter(pk=event.pk).update(error=error[:5000], dead_lettered_at=timezone.now())
+        return
     retry_at = timezone.now() + timedelta(seconds=5 * 2 ** (event.attempts - 1))
     WebhookEvent.objects.filter(pk=event.pk).update(error=error[:5000], available_at=retry_at)
+
+
+def webhook_events_replay(*, event_ids: list[int]) -> int:
+    """Give dead-lettered events their attempts again and wake a drain for them; returns how many."""
+    replayed = WebhookEvent.objects.filter(pk__in=event_ids, processed_at__isnull=True,
+                                           dead_lettered_at__isnull=False).update(
+        attempts=0, dead_lettered_at=None, available_at=timezone.now())
+    if replayed:
+        transaction.on_commit(drain_request, robust=True)
+    return replayed
 
 
 def webhook_events_drain(*, slot: int = 0, holds_slot: bool = True) -> int:
@@ -151,7 +178,7 @@ def webhook_events_drain(*, slot: int = 0, holds_slot: bool = True) -> int:
     `holds_slot` is False for a drain started by the beat, a worker's start-up or a
     delayed wake-up: it takes the slot first, or leaves at once when a drain holds it.
     """
-    key, claimed, touched = _slot_key(slot), 0, time.monotonic()
+    key, claimed, failures, touched = _slot_key(slot), 0, 0, time.monotonic()
     if not holds_slot and not cache.add(key, 1, settings.WEBHOOK_DRAIN_SLOT_SECONDS):
         return 0
     try:
@@ -163,7 +190,8 @@ def webhook_events_drain(*, slot: int = 0, holds_slot: bool = True) -> int:
                 if not events:
                     break
                 if not cache.add(key, 1, settings.WEBHOOK_DRAIN_SLOT_SECONDS):
-                    _process(events)  # another drain holds the slot now and will see what is left
+                    failures += _process(events)  # another drain holds the slot now and will see what is left
+                    _wake_later(failures=failures)
                     return claimed + len(events)
             elif time.monotonic() - touched > settings.WEBHOOK_DRAIN_SLOT_SECONDS / 4:
                 cache.touch(key, settings.WEBHOOK_DRAIN_SLOT_SECONDS)  # still here: keep the slot
@@ -171,18 +199,34 @@ def webhook_events_drain(*, slot: int = 0, holds_slot: bool = True) -> int:
             claimed += len(events)
             if len(events) == BATCH and slot + 1 < settings.WEBHOOK_DRAIN_CONCURRENCY:
                 drain_request(slot=slot + 1)
-            _process(events)
+            failures += _process(events)
     except Exception:
         cache.delete(key)
         raise
-    _wake_later()
+    _wake_later(failures=failures)
     return claimed
 
 
-def _wake_later() -> None:
-    """Events still waiting (leased by a drain that died, or backing off): a drain for when the first is due."""
+def _retry_failed_now() -> None:
+    """Eagerly there is no worker to come back later: bodies that failed are tried again at once,
+    each until it is processed or out of attempts (then dead-lettered), not when the next webhook
+    happens to arrive."""
+    failed = WebhookEvent.objects.filter(processed_at__isnull=True, dead_lettered_at__isnull=True,
+                                         attempts__gt=0, attempts__lt=MAX_ATTEMPTS).exclude(error="")
+    for _ in range(MAX_ATTEMPTS):  # each round counts an attempt of every body it retries
+        if not failed.update(available_at=timezone.now()):
+            return
+        while events := _claim(limit=BATCH):
+            _process(events)
+
+
+def _wake_later(*, failures: int) -> None:
+    """Events still waiting (leased by a drain that died, or backing off): a drain for when the first
+    is due; without a worker, the bodies this drain saw fail are tried again now."""
     if jobs.runs_eagerly():
-        return  # no worker to defer to: the next webhook's drain (or the beat) picks them up
+        if failures and settings.WEBHOOK_RETRY_WITHOUT_WORKER:
+            _retry_failed_now()
+        return
     first = (WebhookEvent.objects.filter(processed_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
              .aggregate(first=Min("available_at"))["first"])
     if first is not None:

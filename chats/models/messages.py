@@ -124,6 +124,8 @@ class WebhookEvent(models.Model):
     error = models.TextField(blank=True)
     # When a drain may take it: now when stored, the end of a lease when claimed, later when backing off.
     available_at = models.DateTimeField(default=timezone.now)
+    # Set when it still failed after its last attempt: kept, with its error, for an admin to replay.
+    dead_lettered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
@@ -131,5 +133,5 @@ class WebhookEvent(models.Model):
                                 name="chats_webhook_due_idx")]
 
     def __str__(self):
-        state = "processed" if self.processed_at else "pending"
+        state = "processed" if self.processed_at else "dead-lettered" if self.dead_lettered_at else "pending"
         return f"Webhook #{self.pk} ({state})"

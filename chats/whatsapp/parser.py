@@ -88,9 +88,14 @@ def parse_body(raw: bytes | str) -> WebhookBody:
         data = json.loads(raw, object_hook=_without_nul, parse_constant=_reject_constant)
     except (TypeError, ValueError) as exc:
         raise PayloadError(f"not JSON: {exc}") from exc
+    except RecursionError:  # the decoder recurses once per level: a few kB of brackets exhaust it
+        raise PayloadError("not JSON Meta sends: nested too deep") from None
     if not isinstance(data, dict):
         raise PayloadError("not a JSON object")
-    return parse_data(data)
+    try:
+        return parse_data(data)
+    except RecursionError:
+        raise PayloadError("not JSON Meta sends: nested too deep") from None
 
 
 def _strip_nul(value):

@@ -135,6 +135,32 @@ def test_admin_edits_of_threads_and_conversations_are_audited(admin_client, staf
     assert (deleted.account, deleted.phone_number) == (account, number)
 
 
+def test_a_dead_lettered_webhook_is_shown_with_its_error_and_replayed_from_admin(admin_client, staff, number, rep):
+    from django.utils import timezone
+
+    from chats.models import Message, WebhookEvent
+    from tests.whatsapp.conftest import run_on_commit, text_body
+
+    # given a body that failed its five attempts and was dead-lettered
+    account = AccountFactory(name="Dr. Ada Lovelace", team=[rep])
+    event = WebhookEvent.objects.create(body=text_body(number=number, account=account, wamid="wamid.DEAD1"),
+                                        attempts=5, error="RuntimeError('database went away')",
+                                        dead_lettered_at=timezone.now())
+    # then admin lists it under "Dead-lettered", with its error
+    page = admin_client.get("/admin/chats/webhookevent/?state=dead").content.decode()
+    assert f"{event.pk}" in page and "database went away" in page
+    # when an admin replays it
+    with run_on_commit():
+        response = admin_client.post("/admin/chats/webhookevent/", {"action": "replay", "_selected_action": [event.pk]})
+    assert response.status_code == 302
+    # then it is processed, and the replay is in the trail
+    event.refresh_from_db()
+    assert event.processed_at is not None and event.dead_lettered_at is None
+    assert Message.objects.filter(wamid="wamid.DEAD1").exists()
+    [row] = admin_rows()
+    assert (row.actor, row.details["action"], row.details["object_id"]) == (staff, "replayed", event.pk)
+
+
 def test_bulk_delete_of_assignments_writes_one_row_each(admin_client, number):
     pks = list(PhoneAssignment.objects.filter(phone_number=number).values_list("pk", flat=True))
     response = admin_client.post("/admin/chats/phoneassignment/",

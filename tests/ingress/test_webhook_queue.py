@@ -15,7 +15,7 @@ from chats.ingress.receive import candidate_secrets
 from chats.ingress.receive import webhook_receive
 from chats.models import Message, WebhookEvent
 from chats.whatsapp import signatures
-from tests.whatsapp.conftest import post_webhook, text_body
+from tests.whatsapp.conftest import post_webhook, run_on_commit, text_body
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,8 @@ def test_bodies_leased_by_a_drain_that_died_are_taken_again_after_the_lease(sett
     assert Message.objects.filter(wamid="wamid.LEASED").count() == 1
 
 
-def test_a_failing_body_backs_off_then_succeeds(solo_number, ada):
+def test_a_failing_body_backs_off_then_succeeds(solo_number, ada, settings):
+    settings.WEBHOOK_RETRY_WITHOUT_WORKER = False  # as with a worker, which comes back after the backoff
     store(text_body(number=solo_number, account=ada, wamid="wamid.FLAKY"))
     start = timezone.now()
     # given ingest fails once (the database hiccups)
@@ -107,15 +108,85 @@ def test_a_failing_body_backs_off_then_succeeds(solo_number, ada):
     assert Message.objects.filter(wamid="wamid.FLAKY").count() == 1
 
 
-def test_a_body_that_keeps_failing_is_left_for_admins_after_five_attempts(solo_number, ada):
+def test_a_body_that_keeps_failing_is_dead_lettered_after_five_attempts_and_can_be_replayed(
+        solo_number, ada, settings):
+    settings.WEBHOOK_RETRY_WITHOUT_WORKER = False  # as with a worker, which comes back after the backoff
     store(text_body(number=solo_number, account=ada))
     with mock.patch("chats.ingress.process.inbound_messages_ingest", side_effect=RuntimeError("always broken")):
         for attempt in range(7):
             with time_machine.travel(timezone.now() + timedelta(minutes=10 * attempt), tick=False):
                 webhook_queue.webhook_events_drain(slot=0, holds_slot=False)
+    # then after its fifth attempt it is dead-lettered, with its error, and no drain takes it again
     event = WebhookEvent.objects.get()
     assert event.attempts == webhook_queue.MAX_ATTEMPTS == 5
-    assert event.processed_at is None and "always broken" in event.error
+    assert event.processed_at is None and event.dead_lettered_at is not None and "always broken" in event.error
+    with time_machine.travel(timezone.now() + timedelta(hours=2), tick=False):
+        assert webhook_queue.webhook_events_drain(slot=0, holds_slot=False) == 0
+    # when an admin replays it once the fault is mended, then it is processed
+    with run_on_commit():
+        assert webhook_queue.webhook_events_replay(event_ids=[event.pk]) == 1
+    event.refresh_from_db()
+    assert event.processed_at is not None and event.dead_lettered_at is None and event.attempts == 1
+    assert Message.objects.filter(wamid="wamid.T1").count() == 1
+
+
+def test_one_bad_body_never_holds_back_the_bodies_drained_with_it(solo_number, ada):
+    from consent.models import ConsentRecord
+    from tests.factories import ConsentTypeFactory
+
+    ConsentTypeFactory(language="en")
+    # given a STOP stored between two signed bodies nested too deep to parse, and one whose
+    # processing fails for any other reason
+    deep = b'{"entry": ' + b"[" * 3000 + b"]" * 3000 + b"}"
+    first = store(deep)
+    stop = store(text_body(number=solo_number, account=ada, text="STOP", wamid="wamid.STOP1"))
+    second = store(deep)
+    broken = store(text_body(number=solo_number, account=ada, text="hi", wamid="wamid.BROKEN"))
+    real_parse = webhook_queue_parse = __import__("chats.ingress.process", fromlist=["parse_body"]).parse_body
+
+    def parse_or_break(raw):
+        if b"wamid.BROKEN" in raw:
+            raise RuntimeError("this body breaks the batch")
+        return real_parse(raw)
+
+    # when one drain takes them all
+    with mock.patch("chats.ingress.process.parse_body", side_effect=parse_or_break):
+        assert webhook_queue.webhook_events_drain(slot=0, holds_slot=False) == 4
+    # then the STOP is applied at once, in that very drain
+    assert ConsentRecord.objects.get(account=ada).status == "opted_out"
+    assert WebhookEvent.objects.get(pk=stop.pk).processed_at is not None
+    # and the bodies nested too deep are given up (never parseable, never retried), with why
+    for bad in (first, second):
+        bad.refresh_from_db()
+        assert bad.processed_at is not None and "nested too deep" in bad.error and bad.attempts == 1
+    # and the one that failed otherwise was tried again alone, as often as it may, then dead-lettered
+    broken.refresh_from_db()
+    assert broken.processed_at is None and "breaks the batch" in broken.error
+    assert broken.attempts == webhook_queue.MAX_ATTEMPTS and broken.dead_lettered_at is not None
+
+
+def test_without_a_worker_a_failed_body_is_tried_again_at_once(solo_number, ada):
+    # given the embedded profile (tasks run in process: no worker comes back after a backoff),
+    # and ingest that fails throughout the first attempt (the batch, then the message alone)
+    from chats.ingress import process
+
+    real_ingest = process.inbound_messages_ingest
+    calls = []
+
+    def fail_once(**kwargs):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise RuntimeError("database hiccup")
+        return real_ingest(**kwargs)
+
+    store(text_body(number=solo_number, account=ada, wamid="wamid.AGAIN"))
+    # when a drain runs
+    with mock.patch("chats.ingress.process.inbound_messages_ingest", side_effect=fail_once):
+        webhook_queue.webhook_events_drain(slot=0, holds_slot=False)
+    # then the body was processed in that same run, on its second attempt, without waiting for another webhook
+    event = WebhookEvent.objects.get()
+    assert event.processed_at is not None and event.attempts == 2 and event.error == ""
+    assert Message.objects.filter(wamid="wamid.AGAIN").count() == 1
 
 
 def test_a_full_batch_wakes_the_next_slot(settings, solo_number, ada):
