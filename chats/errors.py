@@ -31,6 +31,12 @@ class SendRefused(DomainError):
     default_code = "send_refused"
 
 
+class ConsentRefused(DomainError):
+    """A consent change the rules do not allow (a rep cannot undo the HCP's own opt-out)."""
+
+    default_code = "consent_refused"
+
+
 class BodyTooLarge(DomainError):
     """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE: refused before it is read or stored."""
 

@@ -8,6 +8,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from chats.delivery.transitions import messages_fail_queued
+from chats.errors import ConsentRefused
 from chats.models import Account, Message, Thread
 from chats.process_cache import ProcessCache
 from chats.realtime.events import publish_on_commit
@@ -22,11 +23,26 @@ def consent_type_for(*, language: str) -> ConsentType | None:
     return next((found[c] for c in candidates if c in found), None)
 
 
+# Opt-outs that only the HCP can undo, with their own subscribe keyword.
+HCP_OWN_CHANNELS = (ConsentChannel.KEYWORD,)
+
+
 def _set_status(*, account: Account, status: str, via: str, actor=None, message: Message | None = None,
-                consent_type: ConsentType | None = None, now=None) -> tuple[ConsentRecord, bool]:
-    """Set the account's consent; returns (record, changed). Locks the record row."""
+                consent_type: ConsentType | None = None, now=None, respect_hcp_opt_out: bool = False
+                ) -> tuple[ConsentRecord, bool]:
+    """Set the account's consent; returns (record, changed). Locks the record row.
+
+    `respect_hcp_opt_out`: refuse (ConsentRefused `opted_out_by_hcp`) when the HCP's latest
+    change, read under the lock, is their own opt-out.
+    """
     now = now or timezone.now()
     record = ConsentRecord.objects.select_for_update().filter(account=account).first()
+    if (respect_hcp_opt_out and record is not None and record.status == ConsentStatus.OPTED_OUT
+            and record.captured_via in HCP_OWN_CHANNELS):
+        raise ConsentRefused(
+            "opted_out_by_hcp",
+            "The HCP opted out themselves; only their own subscribe keyword (e.g. START) opts them in again.",
+        )
     previous = record.status if record else ConsentStatus.NOT_CAPTURED
     if record is None:
         record = ConsentRecord(account=account)
@@ -48,9 +64,14 @@ def _set_status(*, account: Account, status: str, via: str, actor=None, message:
 
 @transaction.atomic
 def consent_capture(*, account: Account, actor, via: str = ConsentChannel.REP) -> tuple[ConsentRecord, bool]:
-    """Opt the HCP in on a rep's (or admin's) word. Returns (record, changed)."""
+    """Opt the HCP in on a rep's (or an API client's) word. Returns (record, changed).
+
+    Raises ConsentRefused (`opted_out_by_hcp`) when the HCP's latest consent change is their own
+    opt-out: a rep's word never undoes it, only the HCP's subscribe keyword does.
+    """
     consent_type = consent_type_for(language=account.language)
-    return _set_status(account=account, status=ConsentStatus.OPTED_IN, via=via, actor=actor, consent_type=consent_type)
+    return _set_status(account=account, status=ConsentStatus.OPTED_IN, via=via, actor=actor, consent_type=consent_type,
+                       respect_hcp_opt_out=True)
 
 
 def _load_keywords() -> frozenset[str]:

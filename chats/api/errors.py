@@ -8,13 +8,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from chats.errors import BodyTooLarge, DomainError, NotFound, RestrictedPhrasesFound, SendRefused
+from chats.errors import BodyTooLarge, ConsentRefused, DomainError, NotFound, RestrictedPhrasesFound, SendRefused
 
 # Most specific first: the first class an error is an instance of decides its status.
 DOMAIN_STATUS = (
     (NotFound, status.HTTP_404_NOT_FOUND),
     (BodyTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
     (SendRefused, status.HTTP_409_CONFLICT),
+    (ConsentRefused, status.HTTP_409_CONFLICT),
     (RestrictedPhrasesFound, status.HTTP_422_UNPROCESSABLE_ENTITY),
     (DomainError, status.HTTP_400_BAD_REQUEST),
 )

@@ -95,9 +95,15 @@ class CaptureConsentView(APIView):
         tags=["accounts"], request=s.ConsentInput,
         responses={200: s.ConsentOutput, 400: _error("`invalid` or a phone number choice error.", "phone_number_required",
                                                      "You have several numbers; say which one to chat from."),
-                   404: NOT_FOUND, **CHAT_ERRORS},
+                   404: NOT_FOUND,
+                   409: _error("`opted_out_by_hcp`: the HCP opted out themselves; only their own subscribe keyword "
+                               "opts them in again.", "opted_out_by_hcp",
+                               "The HCP opted out themselves; only their own subscribe keyword (e.g. START) opts "
+                               "them in again."),
+                   **CHAT_ERRORS},
         description="Opt the HCP in (a consent event is written) and send the consent_confirmation template "
-                    "in their language from your thread with them.",
+                    "in their language from your thread with them. Refused (409 `opted_out_by_hcp`) when the "
+                    "HCP's latest consent change is their own opt-out.",
     )
     def post(self, request, account_id: int):
         account = selectors.account_for_user(user=request.user, account_id=account_id)

@@ -28,6 +28,10 @@ Status = Message.Status
 HANDOFF_MARGIN_SECONDS = 5.0  # beyond the rate wait and the HTTP timeout, before a hand-off is deemed dead
 
 
+def _opted_out() -> errors.Failure:
+    return errors.Failure("opted_out", "the HCP is not opted in any more; the message was not sent")
+
+
 class RetryLater(Exception):
     """The send should be tried again after `countdown` seconds (the task re-queues it)."""
 
@@ -50,9 +54,8 @@ def message_deliver(*, message_id: int) -> None:
     if message.handoff_started_at is not None:
         _interrupted_handoff(message)  # a run of this task died (or is still) mid-call: never send twice
         return
-    if not message.hcp_opted_in:
-        transitions.message_fail(message=message, failure=errors.Failure(
-            "opted_out", "the HCP is not opted in any more; the message was not sent"))
+    if not message.hcp_opted_in:  # checked again, atomically, by the claim below
+        transitions.message_fail(message=message, failure=_opted_out())
         return
     number_id = message.phone_number.phone_number_id
     pair = ratelimit.pair_key(number_id, message.account.wa_id)
@@ -68,8 +71,11 @@ def message_deliver(*, message_id: int) -> None:
     backend = get_backend()
     if not transitions.handoff_claim(message):
         if message.status == Status.QUEUED and not message.wamid:
-            _interrupted_handoff(message)
-        return  # another run of this task claimed it between our read and now
+            if message.handoff_started_at is not None:
+                _interrupted_handoff(message)  # another run of this task claimed it between our read and now
+            else:  # the HCP opted out after our read, before the claim
+                transitions.message_fail(message=message, failure=_opted_out())
+        return
     try:
         outcome = backend.send(
             phone_number_id=number_id, access_token=message.phone_number.waba.effective_access_token,

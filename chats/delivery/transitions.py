@@ -23,6 +23,7 @@ from chats.realtime.events import publish_on_commit
 from chats.realtime.payloads import message_status_payload
 from chats.whatsapp import errors
 from chats.whatsapp.parser import MetaError, StatusUpdate
+from consent.selectors import opted_in_exists
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +53,17 @@ def reload_columns(message: Message) -> None:
 
 
 def handoff_claim(message: Message) -> bool:
-    """Mark the message as being handed to Meta, committed before the HTTP call leaves.
+    """Mark the message as being handed to Meta, committed before the HTTP call leaves, if its HCP
+    is still opted in: one UPDATE, so an opt-out either committed first (nothing is claimed) or
+    finds the message claimed and leaves it to its true outcome (`messages_fail_queued`).
 
     Whoever finds this mark on a queued message without a wamid knows a hand-off began
     and never finished: it may have reached Meta, so it is not sent again (see
-    chats/delivery/handoff.py).
+    chats/delivery/handoff.py). False when not claimed; the message's columns are read again.
     """
     now = timezone.now()
     claimed = Message.objects.filter(
-        pk=message.pk, status=Status.QUEUED, wamid__isnull=True, handoff_started_at__isnull=True
+        opted_in_exists(), pk=message.pk, status=Status.QUEUED, wamid__isnull=True, handoff_started_at__isnull=True,
     ).update(handoff_started_at=now)
     if claimed:
         message.handoff_started_at = now
@@ -114,14 +117,14 @@ def message_fail(*, message: Message, failure: errors.Failure) -> bool:
 
 
 def messages_fail_queued(*, account, now=None) -> int:
-    """Fail outbound messages to `account` that no worker has handed to Meta yet (its HCP opted out)."""
+    """Fail outbound messages to `account` that no worker has begun to hand to Meta (its HCP opted
+    out). One whose hand-off is claimed may already be Meta's: it keeps its true outcome."""
     now = now or timezone.now()
-    queued = Message.objects.filter(
-        account=account, direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED, wamid__isnull=True
-    )
+    not_handed_off = {"status": Message.Status.QUEUED, "wamid__isnull": True, "handoff_started_at__isnull": True}
+    queued = Message.objects.filter(account=account, direction=Message.Direction.OUTBOUND, **not_handed_off)
     ids = list(queued.values_list("pk", flat=True))
-    # Conditional on still queued: a worker that handed one to Meta meanwhile keeps it.
-    failed = Message.objects.filter(pk__in=ids, status=Message.Status.QUEUED, wamid__isnull=True).update(
+    # Conditional on still not handed off: a worker that claimed one meanwhile keeps it.
+    failed = Message.objects.filter(pk__in=ids, **not_handed_off).update(
         status=Message.Status.FAILED, failed_at=now, failure_code="opted_out",
         failure_reason="The HCP opted out before this message was sent.",
     )

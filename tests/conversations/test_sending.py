@@ -11,7 +11,7 @@ from consent.models import ConsentEvent
 from media_links.models import WebLink
 from tests.api.conftest import add_phrase, api_client
 from tests.conversations.conftest import T0, hcp_says, on_commit, send
-from tests.factories import AccountFactory, MediaItemFactory, ThreadFactory
+from tests.factories import AccountFactory, MediaItemFactory, ThreadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +94,35 @@ def test_consent_capture_in_english(alex, ada, thread, templates, backend):
         body = api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {}, format="json").json()
     assert "START" in body["confirmation"]["body"] and "STOP" in body["confirmation"]["body"]
     assert backend.sent[0]["template"]["language"]["code"] == "en"
+
+
+def test_a_rep_cannot_undo_the_hcps_own_opt_out(client, alex, ada, thread, shared_number, templates, backend):
+    # given Ada opted out herself, with the STOP keyword
+    hcp_says(client, account=ada, number=shared_number, text="STOP", at=T0)
+    # when Alex tries to capture her consent
+    with on_commit():
+        response = api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {}, format="json")
+    # then 409 opted_out_by_hcp, she stays opted out, and nothing was sent
+    assert (response.status_code, response.json()["code"]) == (409, "opted_out_by_hcp")
+    assert "subscribe keyword" in response.json()["detail"]
+    ada.consent.refresh_from_db()
+    assert ada.consent.status == "opted_out"
+    assert ConsentEvent.objects.filter(account=ada).count() == 1 and backend.sent == []
+    # and only her own subscribe keyword opts her in again, after which a rep may capture as before
+    hcp_says(client, account=ada, number=shared_number, text="START", at=T0 + timedelta(minutes=1))
+    ada.consent.refresh_from_db()
+    assert ada.consent.status == "opted_in"
+    with on_commit():
+        assert api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {}, format="json").status_code == 200
+
+
+def test_an_admins_opt_out_can_be_followed_by_a_reps_capture(alex, ada, thread, templates, backend):
+    from consent.services import consent_set_by_admin
+
+    consent_set_by_admin(account=ada, status="opted_out", actor=UserFactory(is_staff=True))
+    with on_commit():
+        response = api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {}, format="json")
+    assert response.status_code == 200 and response.json()["consent_status"] == "opted_in"
 
 
 @pytest.mark.parametrize("keyword", ["stop", " Stop ", "STOP", "ＳＴＯＰ", "arret"])

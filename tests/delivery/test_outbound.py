@@ -200,11 +200,13 @@ def test_a_send_task_reads_the_message_its_consent_and_relations_once(fake_graph
     # again, the audit row
     with django_assert_num_queries(9) as captured:
         message_deliver(message_id=message.pk)
-    # then it was sent; only the first statement read the HCP's consent, and no relation was loaded again
+    # then it was sent; the HCP's consent was read with the message and checked again by the claim
+    # itself (so an opt-out cannot slip between the two), and no relation was loaded again
     message.refresh_from_db()
     assert message.status == "sent" and len(fake_graph.messages_posted()) == 1
     sql = [q["sql"] for q in captured.captured_queries]
-    assert [i for i, text in enumerate(sql) if "consent_consentrecord" in text] == [0]
+    assert [i for i, text in enumerate(sql) if "consent_consentrecord" in text] == [0, 1]
+    assert sql[1].startswith("UPDATE") and "handoff_started_at" in sql[1]
     assert not [text for text in sql[1:] if text.startswith("SELECT") and "chats_message" not in text.split("FROM")[1]]
     row = AuditEvent.objects.get(message=message, kind="message.status")
     assert (row.account_id, row.phone_number_id, row.thread_id, row.actor_id) == (
