@@ -75,6 +75,11 @@ class ConsentRecord(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     captured_at = models.DateTimeField()
+    hcp_said_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="WhatsApp's timestamp of the HCP's own latest keyword: an older one that arrives late "
+                  "is kept in the trail but changes nothing.",
+    )
 
     class Meta:
         constraints = [

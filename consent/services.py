@@ -28,12 +28,15 @@ HCP_OWN_CHANNELS = (ConsentChannel.KEYWORD,)
 
 
 def _set_status(*, account: Account, status: str, via: str, actor=None, message: Message | None = None,
-                consent_type: ConsentType | None = None, now=None, respect_hcp_opt_out: bool = False
-                ) -> tuple[ConsentRecord, bool]:
-    """Set the account's consent; returns (record, changed). Locks the record row.
+                consent_type: ConsentType | None = None, now=None, respect_hcp_opt_out: bool = False,
+                said_at=None) -> tuple[ConsentRecord, bool | None]:
+    """Set the account's consent; returns (record, changed), changed None when not applied. Locks the
+    record row.
 
     `respect_hcp_opt_out`: refuse (ConsentRefused `opted_out_by_hcp`) when the HCP's latest
-    change, read under the lock, is their own opt-out.
+    change, read under the lock, is their own opt-out. `said_at`: WhatsApp's timestamp of the
+    HCP's own keyword; one older than the keyword that last decided (Meta delivers out of
+    order) is kept in the trail, marked superseded, and changes nothing (changed None).
     """
     now = now or timezone.now()
     record = ConsentRecord.objects.select_for_update().filter(account=account).first()
@@ -44,8 +47,18 @@ def _set_status(*, account: Account, status: str, via: str, actor=None, message:
             "The HCP opted out themselves; only their own subscribe keyword (e.g. START) opts them in again.",
         )
     previous = record.status if record else ConsentStatus.NOT_CAPTURED
+    details = {"keyword": message.body.strip()} if message is not None else {}
+    if said_at is not None and record is not None and record.hcp_said_at and said_at < record.hcp_said_at:
+        ConsentEvent.objects.create(
+            account=account, previous_status=previous, status=previous, via=via, actor=actor, message=message,
+            details={**details, "superseded": True, "said_at": said_at.isoformat(),
+                     "newer_keyword_said_at": record.hcp_said_at.isoformat()},
+        )
+        return record, None
     if record is None:
         record = ConsentRecord(account=account)
+    if said_at is not None:
+        record.hcp_said_at = said_at
     record.status = status
     record.captured_via = via
     record.captured_by = actor
@@ -54,7 +67,7 @@ def _set_status(*, account: Account, status: str, via: str, actor=None, message:
     record.save()
     ConsentEvent.objects.create(
         account=account, previous_status=previous, status=status, via=via, actor=actor, message=message,
-        details={"keyword": message.body.strip()} if message is not None else {},
+        details=details,
     )
     for user_id, thread_id in Thread.objects.filter(account=account).values_list("user_id", "id"):
         publish_on_commit(user_id, "consent.changed",
@@ -107,7 +120,8 @@ def consent_apply_keyword(*, message: Message) -> str | None:
     """Opt the HCP in or out when an inbound message is only a keyword. Returns the new status, or None.
 
     An opt-out also fails every outbound message to the HCP that is still
-    queued and not yet handed to Meta (reason `opted_out`).
+    queued and not yet handed to Meta (reason `opted_out`). Keywords apply in WhatsApp's
+    timestamp order: an older one arriving late is recorded as superseded and returns None.
     """
     if message.direction != Message.Direction.INBOUND or message.account_id is None or message.kind != Message.Kind.TEXT:
         return None
@@ -116,8 +130,10 @@ def consent_apply_keyword(*, message: Message) -> str | None:
         return None
     status, consent_type = intent
     with transaction.atomic():
-        _set_status(account=message.account, status=status, via=ConsentChannel.KEYWORD, message=message,
-                    consent_type=consent_type)
+        _, changed = _set_status(account=message.account, status=status, via=ConsentChannel.KEYWORD,
+                                 message=message, consent_type=consent_type, said_at=message.wa_timestamp)
+        if changed is None:  # an older keyword, arrived late: kept in the trail, superseded
+            return None
         if status == ConsentStatus.OPTED_OUT:
             messages_fail_queued(account=message.account)
     return status

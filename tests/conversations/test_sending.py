@@ -116,6 +116,24 @@ def test_a_rep_cannot_undo_the_hcps_own_opt_out(client, alex, ada, thread, share
         assert api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {}, format="json").status_code == 200
 
 
+def test_keywords_apply_in_whatsapps_order_an_older_one_arriving_late_changes_nothing(
+        client, ada, shared_number, templates):
+    # given Ada said STOP at 10:01 (WhatsApp's time), and her START of 10:00 reaches us only after it
+    hcp_says(client, account=ada, number=shared_number, text="STOP", at=T0 + timedelta(minutes=1))
+    hcp_says(client, account=ada, number=shared_number, text="START", at=T0)
+    # then she stays opted out; the late START is in the trail, marked superseded, changing nothing
+    ada.consent.refresh_from_db()
+    assert ada.consent.status == "opted_out"
+    stop, start = ConsentEvent.objects.filter(account=ada).order_by("id")
+    assert (stop.previous_status, stop.status) == ("opted_in", "opted_out")
+    assert (start.previous_status, start.status, start.details["keyword"], start.details["superseded"]) == (
+        "opted_out", "opted_out", "START", True)
+    # and a keyword of the same second, or later, still applies in the order it came
+    hcp_says(client, account=ada, number=shared_number, text="START", at=T0 + timedelta(minutes=1))
+    ada.consent.refresh_from_db()
+    assert ada.consent.status == "opted_in"
+
+
 def test_an_admins_opt_out_can_be_followed_by_a_reps_capture(alex, ada, thread, templates, backend):
     from consent.services import consent_set_by_admin
 
