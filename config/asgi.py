@@ -26,9 +26,11 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
+from chats.checks import refuse_to_serve_on_failed_checks  # noqa: E402
 from chats.ingress.ack import WebhookAck  # noqa: E402
 from chats.realtime.routing import websocket_urlpatterns  # noqa: E402
 
+refuse_to_serve_on_failed_checks()  # no cloud backend with a shipped or empty secret (chats/checks.py)
 django_http = WSGIMiddleware(get_wsgi_application(), workers=settings.HTTP_THREADS)
 application = ProtocolTypeRouter(
     {

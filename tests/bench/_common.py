@@ -58,6 +58,14 @@ def database_url() -> str:
     return f"postgres://{auth}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
+def cloud_secrets() -> dict[str, str]:
+    """Secrets of the bench's own for a child on the cloud backend, which refuses the shipped ones
+    (chats/checks.py); no webhook the bench signs goes to such a child."""
+    import secrets
+
+    return {name: secrets.token_urlsafe(32) for name in settings.SHIPPED_SECRETS}
+
+
 def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "0",

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from chats.models import Conversation, Message, Thread
 from tests.bench._common import (
-    SKIPPED, bin_path, child_env, free_port, machine, make_world, services_available, start, stop, summary, wait_http,
+    SKIPPED, bin_path, child_env, cloud_secrets, free_port, machine, make_world, services_available, start, stop, summary, wait_http,
     wait_worker, worker_command,
 )
 from tests.whatsapp.fake_graph import start_fake_graph
@@ -87,7 +87,7 @@ def run() -> None:
     threads = _open_threads(users[0], number, accounts)
     fake, fake_server = start_fake_graph()
     env = child_env(WHATSAPP_BACKEND="cloud", WHATSAPP_GRAPH_URL=fake.url, WHATSAPP_MPS=str(MPS),
-                    WHATSAPP_RATE_MAX_WAIT_SECONDS="2")
+                    WHATSAPP_RATE_MAX_WAIT_SECONDS="2", **cloud_secrets())
     port = free_port()
     worker = start(worker_command(), env, "outbound-worker")
     server = start([bin_path("uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),

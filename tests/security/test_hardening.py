@@ -29,6 +29,41 @@ def test_check_deploy_is_clean_on_production_settings():
     assert "System check identified no issues" in result.stdout
 
 
+def _manage(*args, **env_overrides):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(env_overrides)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_check_deploy_refuses_the_shipped_secret_key():
+    result = _manage("manage.py", "check", "--deploy", DJANGO_SECURE="1", DEBUG="0", ALLOWED_HOSTS="rapport.example")
+    assert result.returncode != 0 and "rapport.E002" in result.stderr + result.stdout
+
+
+def test_the_cloud_backend_does_not_start_with_shipped_or_empty_secrets():
+    # given the cloud backend with the app secret left as shipped and the verify token empty
+    cloud = {"WHATSAPP_BACKEND": "cloud", "SECRET_KEY": secrets.token_urlsafe(50), "WHATSAPP_VERIFY_TOKEN": "",
+             "WHATSAPP_ACCESS_TOKEN": secrets.token_urlsafe(32)}
+    # then the system check fails naming each, and the ASGI application refuses to load
+    check = _manage("manage.py", "check", **cloud)
+    output = check.stderr + check.stdout
+    assert check.returncode != 0
+    assert "WHATSAPP_APP_SECRET is empty or the value Rapport ships with" in output
+    assert "WHATSAPP_VERIFY_TOKEN is empty or the value Rapport ships with" in output
+    assert "SECRET_KEY is empty" not in output and "WHATSAPP_ACCESS_TOKEN is empty" not in output
+    serve = _manage("-c", "import config.asgi", **cloud)
+    assert serve.returncode != 0 and "Rapport will not serve" in serve.stderr
+    # and with every secret its own, both start
+    own = cloud | {"WHATSAPP_APP_SECRET": secrets.token_urlsafe(32), "WHATSAPP_VERIFY_TOKEN": secrets.token_urlsafe(16)}
+    assert _manage("manage.py", "check", **own).returncode == 0
+    assert _manage("-c", "import config.asgi", **own).returncode == 0
+
+
+def test_the_sandbox_keeps_starting_with_the_shipped_values():
+    assert _manage("manage.py", "check").returncode == 0
+    assert _manage("-c", "import config.asgi").returncode == 0
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()

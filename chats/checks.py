@@ -1,0 +1,59 @@
+"""System checks on the secrets: no way in with an empty or a shipped default one.
+
+Registered by ChatsConfig.ready. Django runs them on `manage.py check`, `migrate` and
+`runserver`; config/asgi.py runs the `rapport` ones before it serves, so a web process with
+the cloud backend and a default secret does not start.
+"""
+from django.conf import settings
+from django.core import checks
+from django.utils.module_loading import import_string
+
+from chats.whatsapp.backends import CloudBackend
+
+TAG = "rapport"
+
+
+def uses_cloud_backend() -> bool:
+    path = settings.WHATSAPP_BACKENDS.get(settings.WHATSAPP_BACKEND, settings.WHATSAPP_BACKEND)
+    try:
+        return issubclass(import_string(path), CloudBackend)
+    except ImportError:
+        return False
+
+
+def _shipped_or_empty(name: str) -> bool:
+    value = getattr(settings, name, "")
+    return not value or value == settings.SHIPPED_SECRETS.get(name)
+
+
+@checks.register(TAG, checks.Tags.security)
+def secrets_set_for_meta(app_configs=None, **kwargs) -> list[checks.Error]:
+    """With the cloud backend (Meta for real), every secret must be set and none a shipped default:
+    a webhook signed with the documented sandbox secret could otherwise opt an HCP out."""
+    if not uses_cloud_backend():
+        return []
+    return [
+        checks.Error(f"{name} is empty or the value Rapport ships with, and the cloud backend is in use.",
+                     hint=f"Set {name} in the environment to this deployment's own value (docs/configuration.md).",
+                     id="rapport.E001")
+        for name in ("SECRET_KEY", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_ACCESS_TOKEN")
+        if _shipped_or_empty(name)
+    ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def secret_key_not_shipped(app_configs=None, **kwargs) -> list[checks.Error]:
+    """`check --deploy`: the shipped SECRET_KEY signs sessions anyone can forge."""
+    if _shipped_or_empty("SECRET_KEY"):
+        return [checks.Error("SECRET_KEY is empty or the value Rapport ships with.",
+                             hint="Set SECRET_KEY in the environment to a long random value.", id="rapport.E002")]
+    return []
+
+
+def refuse_to_serve_on_failed_checks() -> None:
+    """Raise ImproperlyConfigured when a `rapport` check fails (config/asgi.py calls it at start-up)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    errors = [e for e in checks.run_checks(tags=[TAG]) if e.is_serious()]
+    if errors:
+        raise ImproperlyConfigured("Rapport will not serve: " + " ".join(f"{e.id}: {e.msg}" for e in errors))
