@@ -6,6 +6,7 @@ constraint, and statuses only move forward (chats/delivery/transitions.py).
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,8 +21,9 @@ from chats.process_cache import ProcessCache
 from chats.whatsapp import signatures
 
 
-def _load_waba_secrets() -> list[str]:
-    return list(WhatsAppBusinessAccount.objects.exclude(app_secret="").values_list("app_secret", flat=True))
+def _load_waba_secrets() -> dict[str, str]:
+    """Meta's WABA id -> that WABA's own app secret, for the WABAs that have one."""
+    return dict(WhatsAppBusinessAccount.objects.exclude(app_secret="").values_list("waba_id", "app_secret"))
 
 
 # The WABAs' own secrets, read at most every 10 s per process: the lookup cost a third of a
@@ -36,14 +38,37 @@ post_delete.connect(_waba_secrets.forget, sender=WhatsAppBusinessAccount, weak=F
 
 
 def candidate_secrets() -> list[str]:
-    """Every secret a genuine body may be signed with.
-
-    The body must be verified before it is parsed, so we cannot yet know which
-    WABA it is for: a match with the global secret or any WABA's own secret
-    is accepted.
-    """
+    """Every secret a genuine body may be signed with: the environment's and each WABA's own."""
     secrets = [settings.WHATSAPP_APP_SECRET] if settings.WHATSAPP_APP_SECRET else []
-    return secrets + [s for s in _waba_secrets.get() if s not in secrets]
+    return secrets + [s for s in _waba_secrets.get().values() if s not in secrets]
+
+
+def secrets_for(body: bytes) -> list[str]:
+    """The secrets that may sign `body`: a WABA's own secret replaces the environment's for that
+    WABA's webhooks. The WABAs are read from the body's `entry[].id` only when some WABA has a
+    secret of its own (else every body takes the environment's, with no parsing); a body whose
+    entries name WABAs of different secrets has none; one that names none (not JSON Meta sends)
+    may take any, and is given up when processed."""
+    own = _waba_secrets.get()
+    environment = settings.WHATSAPP_APP_SECRET
+    if not own:
+        return [environment] if environment else []
+    wabas = _entry_wabas(body)
+    if not wabas:
+        return candidate_secrets()
+    secrets = {own.get(waba, environment) for waba in wabas}
+    return list(secrets) if len(secrets) == 1 and "" not in secrets else []
+
+
+def _entry_wabas(body: bytes) -> set[str]:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return set()
+    entries = data.get("entry") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return set()
+    return {str(entry.get("id")) for entry in entries if isinstance(entry, dict) and entry.get("id") is not None}
 
 
 @dataclass
@@ -88,6 +113,6 @@ def webhook_receive_many(*, deliveries: Sequence[Delivery]) -> list[ReceiveOutco
 def _refusal(delivery: Delivery) -> ReceiveOutcome | None:
     if not delivery.signature:
         return ReceiveOutcome(401, "missing X-Hub-Signature-256")
-    if not signatures.is_valid(delivery.body, delivery.signature, secrets=candidate_secrets()):
+    if not signatures.is_valid(delivery.body, delivery.signature, secrets=secrets_for(delivery.body)):
         return ReceiveOutcome(403, "signature does not match")
     return None

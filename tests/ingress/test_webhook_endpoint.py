@@ -66,6 +66,27 @@ def test_a_wabas_own_secret_is_accepted(client, ada, alex, settings):
     assert Message.objects.get().thread.user == alex
 
 
+def test_a_wabas_own_secret_replaces_the_environments_for_that_wabas_webhooks(client, ada, alex, settings):
+    from tests.factories import PhoneNumberFactory
+
+    # given a WABA with a secret of its own, and another that keeps the environment's
+    own = PhoneNumberFactory(waba=WabaFactory(app_secret="waba-own-secret"), reps=[alex])
+    plain = PhoneNumberFactory(waba=WabaFactory(app_secret=""), reps=[alex])
+    # when bodies about the first arrive signed with the environment's secret, or another WABA's
+    forged = post_webhook(client, text_body(number=own, account=ada, wamid="wamid.ENV"),
+                          secret=settings.WHATSAPP_APP_SECRET)
+    # then they are refused and nothing is stored; its own secret still gets in
+    assert forged.status_code == 403 and not WebhookEvent.objects.exists()
+    assert post_webhook(client, text_body(number=own, account=ada, wamid="wamid.OWN"),
+                        secret="waba-own-secret").status_code == 200
+    # and the other WABA's webhooks take the environment's secret, not the first WABA's
+    assert post_webhook(client, text_body(number=plain, account=ada, wamid="wamid.PLAIN"),
+                        secret="waba-own-secret").status_code == 403
+    assert post_webhook(client, text_body(number=plain, account=ada, wamid="wamid.PLAIN2"),
+                        secret=settings.WHATSAPP_APP_SECRET).status_code == 200
+    assert sorted(Message.objects.values_list("wamid", flat=True)) == ["wamid.OWN", "wamid.PLAIN2"]
+
+
 def test_signed_body_is_stored_raw_and_processed(client, solo_number, ada):
     body = text_body(number=solo_number, account=ada, text="hi there")
     response = post_webhook(client, body)
