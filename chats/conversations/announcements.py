@@ -76,38 +76,45 @@ def state_events_of(*, conversations: list[Conversation], now: datetime,
     return events
 
 
+def _warning_due(*, now: datetime):
+    return Conversation.objects.filter(not_ended_since_inbound_q(), expiry_warned_at__isnull=True,
+                                       window_expires_at__gt=now, window_expires_at__lte=now + EXPIRING_WITHIN)
+
+
+def _expiry_due(*, now: datetime):
+    return Conversation.objects.filter(expiry_announced_at__isnull=True, window_expires_at__lte=now)
+
+
+def _due(conversations) -> list[int]:
+    """The ids of the first ANNOUNCE_BATCH due conversations, soonest first."""
+    return list(conversations.order_by("window_expires_at").values_list("pk", flat=True)[:ANNOUNCE_BATCH])
+
+
 def window_announce_due(*, now: datetime | None = None) -> dict[str, int]:
     """Publish the 12-hour warnings and the expiries that are due; returns {"warned": n, "expired": n}.
 
-    Each announcement is claimed by a conditional UPDATE (`expiry_warned_at` /
-    `expiry_announced_at` still null), so two beat runs at once never announce
-    the same window twice. A window ended by its owner is not announced as
-    expired (the ending was published already); it is only marked done.
+    Each announcement is claimed by a conditional UPDATE that repeats what made it due (the
+    mark still null, the window still expiring or expired as read), so two beat runs at once
+    never announce the same window twice, and a window an HCP message rolled between the read
+    and the claim is not announced. A window ended by its owner is not announced as expired
+    (the ending was published already); it is only marked done.
     """
     now = now or timezone.now()
     warned = expired = 0
-    due_warning = (Conversation.objects
-                   .filter(not_ended_since_inbound_q(), expiry_warned_at__isnull=True,
-                           window_expires_at__gt=now, window_expires_at__lte=now + EXPIRING_WITHIN)
-                   .order_by("window_expires_at").values_list("pk", flat=True)[:ANNOUNCE_BATCH])
-    for pk in list(due_warning):
+    for pk in _due(_warning_due(now=now)):
         with transaction.atomic():
-            if not Conversation.objects.filter(pk=pk, expiry_warned_at__isnull=True).update(expiry_warned_at=now):
-                continue  # another run claimed it
+            if not _warning_due(now=now).filter(pk=pk).update(expiry_warned_at=now):
+                continue  # another run claimed it, or the window moved
             conversation = Conversation.objects.get(pk=pk)
             publish_conversation_states(conversation=conversation, now=now)
             warned += 1
-    due_expiry = (Conversation.objects
-                  .filter(expiry_announced_at__isnull=True, window_expires_at__lte=now)
-                  .order_by("window_expires_at").values_list("pk", "ended_at", "last_inbound_at")[:ANNOUNCE_BATCH])
-    for pk, ended_at, last_inbound_at in list(due_expiry):
+    for pk in _due(_expiry_due(now=now)):
         with transaction.atomic():
-            if not Conversation.objects.filter(pk=pk, expiry_announced_at__isnull=True).update(
-                    expiry_announced_at=now):
-                continue
-            if ended_since_inbound(ended_at=ended_at, last_inbound_at=last_inbound_at):
-                continue  # ended before it could expire: nothing new to tell
+            if not _expiry_due(now=now).filter(pk=pk).update(expiry_announced_at=now):
+                continue  # another run claimed it, or an HCP message rolled the window meanwhile
             conversation = Conversation.objects.select_related("owner").get(pk=pk)
+            if ended_since_inbound(ended_at=conversation.ended_at, last_inbound_at=conversation.last_inbound_at):
+                continue  # ended before it could expire: nothing new to tell
             owner_thread = Thread.objects.filter(user_id=conversation.owner_id, account_id=conversation.account_id,
                                                  phone_number_id=conversation.phone_number_id).first()
             audit(kind=AuditEvent.Kind.WINDOW_EXPIRED, thread=owner_thread, account=conversation.account,

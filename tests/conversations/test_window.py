@@ -169,6 +169,33 @@ def test_a_rolled_window_is_warned_again_and_an_ended_one_never_expires(client, 
     assert not AuditEvent.objects.filter(kind="window.expired").exists()
 
 
+def test_a_window_rolled_between_the_beats_read_and_its_claim_is_not_announced_expired(
+        client, alex_thread, templates, published):
+    from unittest import mock
+
+    from chats.conversations import announcements
+
+    # given Ada's window expired at T0 + 25 h, and the beat reads it as due
+    template_then_answer(client, alex_thread, templates, answered_at=T0 + H)
+    real_due = announcements._due
+
+    def due_then_ada_writes(conversations):
+        due = real_due(conversations)
+        if due and "expiry_announced_at" in str(conversations.query):
+            # when Ada's new message rolls the window before the beat claims its announcement
+            with time_machine.travel(T0 + 26 * H, tick=False):
+                hcp_says(client, account=alex_thread.account, number=alex_thread.phone_number, at=T0 + 26 * H)
+        return due
+
+    with mock.patch.object(announcements, "_due", side_effect=due_then_ada_writes):
+        counts = window_announce_due(now=T0 + 26 * H + timedelta(seconds=1))
+    # then nothing is announced as expired: the window is open again, and nobody was told otherwise
+    assert counts == {"warned": 0, "expired": 0}
+    assert not AuditEvent.objects.filter(kind="window.expired").exists()
+    assert Conversation.objects.get().expiry_announced_at is None
+    assert state_at(alex_thread, T0 + 27 * H)["window"]["status"] == "open"
+
+
 def test_the_beat_task_is_scheduled_every_minute(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["announce-windows"]
     assert entry == {"task": "chats.tasks.announce_windows_task", "schedule": 60.0}
