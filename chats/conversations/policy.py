@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from chats.errors import SendRefused
@@ -52,14 +53,22 @@ def window_expiry(last_inbound_at: datetime) -> datetime:
     return last_inbound_at + WINDOW
 
 
+def answered_at(conversation: Conversation) -> datetime | None:
+    """When the HCP's last message came, in the order Rapport received things: what "did the HCP
+    answer after our template, after the End" compares (WhatsApp's whole-second stamps, from
+    another clock, cannot). Rows from before it was recorded fall back to WhatsApp's time."""
+    return conversation.last_inbound_received_at or conversation.last_inbound_at
+
+
 def ended_since_inbound(*, ended_at: datetime | None, last_inbound_at: datetime | None) -> bool:
-    """The conversation was ended after the HCP's last message: the window is closed for us."""
+    """The conversation was ended after the HCP's last message (`last_inbound_at`: its `answered_at`):
+    the window is closed for us."""
     return ended_at is not None and (last_inbound_at is None or ended_at >= last_inbound_at)
 
 
 def not_ended_since_inbound_q() -> Q:
     """`not ended_since_inbound(...)` as a query condition on Conversation rows."""
-    return Q(ended_at__isnull=True) | Q(ended_at__lt=F("last_inbound_at"))
+    return Q(ended_at__isnull=True) | Q(ended_at__lt=Coalesce(F("last_inbound_received_at"), F("last_inbound_at")))
 
 
 def window_open_q(*, now: datetime) -> Q:
@@ -77,13 +86,14 @@ def window_of(*, conversation: Conversation | None, now: datetime) -> Window:
     if conversation is None:
         return Window()
     inbound, ended, template = conversation.last_inbound_at, conversation.ended_at, conversation.last_template_at
-    closed_by_ending = ended_since_inbound(ended_at=ended, last_inbound_at=inbound)
+    answered = answered_at(conversation)
+    closed_by_ending = ended_since_inbound(ended_at=ended, last_inbound_at=answered)
     if inbound is not None and not closed_by_ending:
         expires = window_expiry(inbound)
         if now < expires:
             status = WindowStatus.EXPIRING if expires - now <= EXPIRING_WITHIN else WindowStatus.OPEN
             return Window(status, expires)
-    if template is not None and (inbound is None or template > inbound) and (ended is None or template > ended):
+    if template is not None and (answered is None or template > answered) and (ended is None or template > ended):
         return Window(WindowStatus.AWAITING_REPLY, None)
     if closed_by_ending:
         return Window(WindowStatus.ENDED, None)
@@ -92,30 +102,38 @@ def window_of(*, conversation: Conversation | None, now: datetime) -> Window:
     return Window()
 
 
-ROLLED_FIELDS = ["last_inbound_at", "window_expires_at", "owner", "expiry_warned_at", "expiry_announced_at",
-                 "ended_at", "ended_by", "updated_at"]
+ROLLED_FIELDS = ["last_inbound_at", "last_inbound_received_at", "window_expires_at", "owner", "expiry_warned_at",
+                 "expiry_announced_at", "ended_at", "ended_by", "updated_at"]
 
 
-def roll_window(*, conversation: Conversation, rep_id: int, at: datetime) -> dict | None:
-    """Open or roll the 24-hour window from an HCP message's WhatsApp timestamp, in memory
-    (the caller saves ROLLED_FIELDS); returns the audit row's kind and details.
+def roll_window(*, conversation: Conversation, rep_id: int, at: datetime, received_at: datetime) -> dict | None:
+    """Open or roll the 24-hour window from an HCP message's WhatsApp timestamp `at`, received
+    by Rapport at `received_at`, in memory (the caller saves ROLLED_FIELDS); returns the audit
+    row's kind and details, or None when it opens nothing.
 
-    A late copy of an older message (Meta retries for days) never moves the window back.
+    A late copy of an older message (Meta retries for days) never moves the window back. After
+    an End, only a message written in the End's second or later reopens it (received after it,
+    as every message processed now is): one written before, arriving late, opens nothing.
     """
     if conversation.last_inbound_at and at < conversation.last_inbound_at:
         return None
+    ended = conversation.ended_at
+    if ended is not None and ended_since_inbound(ended_at=ended, last_inbound_at=answered_at(conversation)) \
+            and at < ended.replace(microsecond=0):
+        return None  # written before the End (WhatsApp's whole second), delivered late
     was_open = (
         conversation.window_expires_at is not None
         and conversation.window_expires_at > at
         and not (conversation.last_inbound_at and ended_since_inbound(
-            ended_at=conversation.ended_at, last_inbound_at=conversation.last_inbound_at))
+            ended_at=ended, last_inbound_at=answered_at(conversation)))
     )
     conversation.last_inbound_at = at
+    conversation.last_inbound_received_at = received_at
     conversation.window_expires_at = window_expiry(at)
     conversation.owner_id = rep_id
     conversation.expiry_warned_at = None
     conversation.expiry_announced_at = None
-    if conversation.ended_at and at > conversation.ended_at:
+    if ended is not None and received_at > ended:
         conversation.ended_at = None
         conversation.ended_by = None
     return dict(
@@ -208,7 +226,7 @@ def thread_state(*, thread: Thread, now: datetime | None = None, conversation=..
         conversation
         and conversation.last_template_at
         and conversation.last_template_by_id not in (None, thread.user_id)
-        and (conversation.last_inbound_at is None or conversation.last_template_at > conversation.last_inbound_at)
+        and (answered_at(conversation) is None or conversation.last_template_at > answered_at(conversation))
     )
     if shared_history is None:
         shared_history = Thread.objects.filter(pk=thread.pk).filter(shared_history_exists()).exists()

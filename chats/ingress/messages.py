@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -24,8 +25,10 @@ from consent.services import consent_apply_keyword
 logger = logging.getLogger(__name__)
 
 
-def inbound_messages_ingest(*, incoming: list[InboundMessage]) -> list[tuple[Message, bool]]:
+def inbound_messages_ingest(*, incoming: list[InboundMessage], received: dict[str, datetime] | None = None
+                            ) -> list[tuple[Message, bool]]:
     """Store HCP messages once per wamid, each routed to a rep's thread or kept as unrouted.
+    `received`: when Rapport received each (by wamid; its webhook's receipt), else now.
 
     Returns (message, created) for each, in order. One transaction for all: every lookup
     (business numbers, HCPs, copies already stored, conversations, assignees, threads) is
@@ -39,14 +42,15 @@ def inbound_messages_ingest(*, incoming: list[InboundMessage]) -> list[tuple[Mes
     """
     if not incoming:
         return []
+    received = received or {}
     try:
         with transaction.atomic():
-            return _ingest(incoming)
+            return _ingest(incoming, received)
     except IntegrityError:
         if len(incoming) == 1:
             with transaction.atomic():
-                return _ingest(incoming)
-        return [inbound_messages_ingest(incoming=[m])[0] for m in incoming]
+                return _ingest(incoming, received)
+        return [inbound_messages_ingest(incoming=[m], received=received)[0] for m in incoming]
 
 
 @dataclass
@@ -61,8 +65,9 @@ class _Plan:
     window: dict | None = None  # the window it opened or rolled: the audit row's kind and details
 
 
-def _ingest(incoming: list[InboundMessage]) -> list[tuple[Message, bool]]:
+def _ingest(incoming: list[InboundMessage], received: dict[str, datetime]) -> list[tuple[Message, bool]]:
     numbers, assignees = sql.numbers_with_assignees({m.phone_number_id for m in incoming})
+    now = timezone.now()
     senders = {m.wa_from: _e164_or_none(m.wa_from) for m in incoming}
     accounts = sql.accounts_by_number({n for n in senders.values() if n})
     seen = sql.stored_copies({m.wamid for m in incoming})
@@ -93,7 +98,8 @@ def _ingest(incoming: list[InboundMessage]) -> list[tuple[Message, bool]]:
             if plan.rep_id is None:
                 message.unrouted_reason = plan.rule
             elif m.opens_window and m.timestamp:
-                plan.window = roll_window(conversation=conversation, rep_id=plan.rep_id, at=m.timestamp)
+                plan.window = roll_window(conversation=conversation, rep_id=plan.rep_id, at=m.timestamp,
+                                          received_at=received.get(m.wamid, now))
         seen[m.wamid] = message
         results.append((message, True))
         plans.append(plan)

@@ -36,14 +36,18 @@ def webhook_events_process(*, events: list[WebhookEvent]) -> dict[int, ProcessOu
             parsed[event.pk] = parse_body(bytes(event.body))
         except PayloadError as exc:
             outcomes[event.pk] = ProcessOutcome(given_up=str(exc))
+    # When Rapport received each message: its body's receipt (policy.answered_at compares it).
+    received = {m.wamid: event.received_at for event in events if event.pk in parsed
+                for m in parsed[event.pk].messages if event.received_at is not None}
     together = False
     try:
-        inbound_messages_ingest(incoming=[m for body in parsed.values() for m in body.messages])
+        inbound_messages_ingest(incoming=[m for body in parsed.values() for m in body.messages], received=received)
         together = True
     except Exception:  # noqa: BLE001 - retried one by one below, where each failure is recorded
         logger.exception("%s stored bodies could not be ingested together; one message at a time", len(parsed))
     for event_id, body in parsed.items():
-        messages = [] if together else [(m, lambda m: inbound_messages_ingest(incoming=[m])) for m in body.messages]
+        messages = [] if together else [(m, lambda m: inbound_messages_ingest(incoming=[m], received=received))
+                                        for m in body.messages]
         failures = []
         for item, handler in (
             messages

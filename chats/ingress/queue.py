@@ -84,12 +84,17 @@ def _claim(*, limit: int) -> list[WebhookEvent]:
     # skips the rows this statement already updated: the claim then leased every due event,
     # not `limit` of them.
     picked = f"= ANY(ARRAY({picked}))" if is_postgresql() else f"IN ({picked})"
-    sql = f"UPDATE {table} SET attempts = attempts + 1, available_at = %s WHERE id {picked} RETURNING id, body, attempts"
+    sql = (f"UPDATE {table} SET attempts = attempts + 1, available_at = %s WHERE id {picked}"
+           " RETURNING id, body, attempts, received_at")
     lease_end = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
     with connection.cursor() as cursor:
         cursor.execute(sql, [db_datetime(lease_end), MAX_ATTEMPTS, db_datetime(now), limit])
         rows = cursor.fetchall()
-    return sorted((WebhookEvent(id=pk, body=bytes(body), attempts=attempts) for pk, body, attempts in rows),
+    as_datetime = getattr(connection.ops, "convert_datetimefield_value", None)  # SQLite returns text
+    if as_datetime is not None:
+        rows = [(pk, body, attempts, as_datetime(received, None, connection)) for pk, body, attempts, received in rows]
+    return sorted((WebhookEvent(id=pk, body=bytes(body), attempts=attempts, received_at=received)
+                   for pk, body, attempts, received in rows),
                   key=lambda event: event.pk)
 
 

@@ -128,16 +128,17 @@ def conversations_save_rolled(conversations: list[Conversation]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE chats_conversation AS c SET last_inbound_at = v.last_inbound_at,"
+            " last_inbound_received_at = v.last_inbound_received_at,"
             " window_expires_at = v.window_expires_at, owner_id = v.owner_id, expiry_warned_at = v.expiry_warned_at,"
             " expiry_announced_at = v.expiry_announced_at, ended_at = v.ended_at, ended_by_id = v.ended_by_id,"
             " updated_at = %s"
-            " FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::bigint[], %s::timestamptz[],"
-            " %s::timestamptz[], %s::timestamptz[], %s::bigint[])"
-            " AS v(id, last_inbound_at, window_expires_at, owner_id, expiry_warned_at, expiry_announced_at, ended_at,"
-            " ended_by_id) WHERE c.id = v.id",
+            " FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::bigint[],"
+            " %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::bigint[])"
+            " AS v(id, last_inbound_at, last_inbound_received_at, window_expires_at, owner_id, expiry_warned_at,"
+            " expiry_announced_at, ended_at, ended_by_id) WHERE c.id = v.id",
             [now] + [[getattr(c, name) for c in conversations] for name in (
-                "pk", "last_inbound_at", "window_expires_at", "owner_id", "expiry_warned_at", "expiry_announced_at",
-                "ended_at", "ended_by_id")])
+                "pk", "last_inbound_at", "last_inbound_received_at", "window_expires_at", "owner_id",
+                "expiry_warned_at", "expiry_announced_at", "ended_at", "ended_by_id")])
 
 
 def threads_touch(activity: dict[int, datetime]) -> None:

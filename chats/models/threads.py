@@ -38,6 +38,8 @@ class Conversation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_conversations"
     )
     last_inbound_at = models.DateTimeField(null=True, blank=True, help_text="WhatsApp timestamp of the last HCP message.")
+    last_inbound_received_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Rapport received that message: what 'answered after' compares.")
     window_expires_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by = models.ForeignKey(

@@ -196,6 +196,38 @@ def test_a_window_rolled_between_the_beats_read_and_its_claim_is_not_announced_e
     assert state_at(alex_thread, T0 + 27 * H)["window"]["status"] == "open"
 
 
+def test_an_answer_stamped_in_the_second_of_the_end_goes_to_the_new_template_sender_and_opens_their_window(
+        client, threads, templates):
+    alex, blair = threads["rep.alex"], threads["rep.blair"]
+    ms = timedelta(milliseconds=1)
+    # given Alex held Ada's window and ended it at 02:00:00.300, and Blair then sent a template
+    template_then_answer(client, alex, templates, answered_at=T0 + H)
+    assert end(alex, when=T0 + 2 * H + 300 * ms).status_code == 200
+    with time_machine.travel(T0 + 2 * H + 600 * ms, tick=False):
+        assert send(blair, template=templates["intro"]).status_code == 201
+    # when Ada answers, WhatsApp stamping it 02:00:00 (whole seconds) and Rapport receiving it at 02:00:01
+    with time_machine.travel(T0 + 2 * H + 1000 * ms, tick=False):
+        hcp_says(client, account=blair.account, number=blair.phone_number, text="Yes", at=T0 + 2 * H)
+    # then it reached Blair, whose window is open (not awaiting a reply), and Alex is locked out
+    assert Message.objects.get(body="Yes").thread == blair
+    assert state_at(blair, T0 + 2 * H + 2000 * ms)["window"]["status"] == "open"
+    assert state_at(alex, T0 + 2 * H + 2000 * ms)["locked_by_other"] is True
+
+
+def test_a_message_written_before_the_end_and_delivered_late_opens_no_window(client, alex_thread, templates):
+    # given Alex ended the window at 02:00
+    template_then_answer(client, alex_thread, templates, answered_at=T0 + H)
+    assert end(alex_thread, when=T0 + 2 * H).status_code == 200
+    opened = AuditEvent.objects.filter(kind__in=["window.opened", "window.rolled"]).count()
+    # when a message Ada wrote at 01:30 reaches us only at 02:10
+    with time_machine.travel(T0 + 2 * H + 10 * 60 * timedelta(seconds=1), tick=False):
+        hcp_says(client, account=alex_thread.account, number=alex_thread.phone_number, text="Late", at=T0 + 90 * 60 * timedelta(seconds=1))
+    # then it is stored in the thread, but the window stays ended and no window row is written
+    assert Message.objects.get(body="Late").thread == alex_thread
+    assert AuditEvent.objects.filter(kind__in=["window.opened", "window.rolled"]).count() == opened
+    assert state_at(alex_thread, T0 + 2 * H + 11 * 60 * timedelta(seconds=1))["window"]["status"] == "ended"
+
+
 def test_the_beat_task_is_scheduled_every_minute(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["announce-windows"]
     assert entry == {"task": "chats.tasks.announce_windows_task", "schedule": 60.0}

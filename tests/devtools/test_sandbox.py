@@ -2,6 +2,7 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -80,8 +81,8 @@ def test_owner_gets_it_when_no_template_was_sent(alex, blair, ada, shared_number
 def test_window_rolls_and_reopens_after_an_end(alex, ada, solo_number):
     from chats.devtools.simulator import simulate_inbound
 
-    def write(ts):
-        with run_on_commit():
+    def write(ts):  # received a second after WhatsApp stamped it
+        with time_machine.travel(datetime.fromtimestamp(ts + 1, tz=timezone.utc), tick=False), run_on_commit():
             simulate_inbound(wa_from=ada.whatsapp_number, phone_number_id=solo_number.phone_number_id, text="x",
                              timestamp=ts)
 

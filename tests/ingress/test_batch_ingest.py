@@ -88,10 +88,10 @@ def test_one_message_that_fails_holds_back_only_its_own_body(solo_number, ada, h
     store(text_body(number=solo_number, account=hcps[1], wamid="wamid.GOOD2"))
     real_ingest = inbound._ingest
 
-    def broken_for_bad(incoming):
+    def broken_for_bad(incoming, received):
         if any(m.wamid == "wamid.BAD" for m in incoming):
             raise RuntimeError("cannot ingest this one")
-        return real_ingest(incoming)
+        return real_ingest(incoming, received)
 
     # when the batch is drained
     with mock.patch("chats.ingress.messages._ingest", side_effect=broken_for_bad):

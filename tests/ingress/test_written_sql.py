@@ -87,7 +87,7 @@ def test_rolled_windows_are_saved_field_for_field(alex, ada, solo_number):
     fresh = Conversation.objects.create(phone_number=solo_number, account=other)
     at = timezone.now().replace(microsecond=0)
     for conversation in (ended, fresh):
-        policy.roll_window(conversation=conversation, rep_id=alex.pk, at=at)
+        policy.roll_window(conversation=conversation, rep_id=alex.pk, at=at, received_at=at)
     # when they are saved together
     ingress_sql.conversations_save_rolled([ended, fresh])
     # then every rolled field is stored, the ending cleared, and nothing else touched
