@@ -80,8 +80,12 @@ def test_celery_broker_is_redis_and_reachable():
 
 @pytest.mark.services
 def test_a_socket_that_falls_behind_keeps_more_than_channels_redis_default_of_100():
-    # given a channel (one rep's socket) that reads nothing for a while
-    layer = get_channel_layer()
+    # given a channel (one rep's socket) that reads nothing for a while, on a layer of its own:
+    # channels_redis keeps one receive lock per process, bound to the event loop that first
+    # waited on it, and earlier tests' loops are gone (the settings' capacity still applies)
+    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
+
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
 
     async def burst_then_read(count):
         channel = await layer.new_channel()
@@ -91,6 +95,7 @@ def test_a_socket_that_falls_behind_keeps_more_than_channels_redis_default_of_10
             await layer.group_send(group, {"type": "chat.events", "n": n})
         received = [(await layer.receive(channel))["n"] for _ in range(count)]
         await layer.group_discard(group, channel)
+        await layer.close_pools()
         return received
 
     # then every one of them is still there, in order, when it reads again
