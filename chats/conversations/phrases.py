@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from chats.conversations.skeleton import skeleton
 from chats.errors import RestrictedPhrasesFound
 from chats.models import RestrictedPhrase, RestrictedPhraseRule
 
@@ -46,8 +47,9 @@ class Match:
 
 
 def normalize(text: str) -> str:
-    """How phrases are stored for matching: NFKC, case-folded, whitespace runs as one space."""
-    return " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+    """How phrases are stored for matching: NFKC, case-folded, as a reader sees each character
+    (chats/conversations/skeleton.py), whitespace runs as one space."""
+    return " ".join(skeleton(unicodedata.normalize("NFKC", text or "").casefold()).split())
 
 
 class _Normalized:
@@ -109,9 +111,9 @@ def _build_fast(original: str):
             pos += 1
         else:
             for cluster_start, cluster in _clusters(token, start):
-                folded = unicodedata.normalize("NFKC", cluster).casefold()
-                if any(ch.isspace() for ch in folded):
-                    return None
+                folded = skeleton(unicodedata.normalize("NFKC", cluster).casefold())
+                if not folded or any(ch.isspace() for ch in folded):
+                    return None  # a character a reader does not see may join two spaces: the slow path merges
                 parts.append(folded)
                 segments.append((pos, len(folded), cluster_start, len(cluster), False))
                 pos += len(folded)
@@ -151,7 +153,7 @@ def _build_slow(original: str):
             add(" ", start, token.end() - start, token.end() - start == 1)
         else:
             for cluster_start, cluster in _clusters(token.group(), start):
-                folded = unicodedata.normalize("NFKC", cluster).casefold()
+                folded = skeleton(unicodedata.normalize("NFKC", cluster).casefold())
                 for piece in _split_spaces(folded):
                     add(piece, cluster_start, len(cluster), False)
     return parts, segments

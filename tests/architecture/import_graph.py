@@ -28,7 +28,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("delivery", ("chats.delivery",)),
     ("rules", (
-        "chats.conversations.policy", "chats.conversations.phrases", "chats.conversations.announcements",
+        "chats.conversations.policy", "chats.conversations.phrases", "chats.conversations.skeleton",
+        "chats.conversations.announcements",
         "chats.inbox", "consent.services", "templates_app.services", "media_links.services",
     )),
     ("use cases", ("chats.conversations.sending",)),

@@ -41,6 +41,30 @@ def test_exact_phrase_of_several_words_and_punctuation_edges():
     assert found(m, "get $100 off now") == [(4, 12, "$100 off", "$100 off")]
 
 
+@pytest.mark.parametrize("typed", [
+    "a cu\u200bre for all",       # a zero-width space inside the word
+    "a cu\u2060re for all",       # a word joiner
+    "a c\u00adure for all",       # a soft hyphen
+    "a cu\u0301re for all",       # a combining accent on a letter
+    "a cúre for all",             # the same letter, precomposed
+    "a \u0441ure for all",        # Cyrillic es, which looks like c
+    "a c\u03c5re for all",        # Greek upsilon, which looks like u
+    "a ｃｕｒｅ for all",          # full-width letters
+])
+def test_nothing_a_reader_does_not_see_or_reads_as_the_same_letter_gets_a_phrase_past(typed):
+    m = matcher(("cure", "exact"), ("off-label", "contains"))
+    [(start, end, text, phrase)] = found(m, typed)
+    # the match's offsets point into the text as typed, around the whole disguised word
+    assert (start, phrase) == (2, "cure") and typed[start:end].startswith(("c", "\u0441", "ｃ"))
+    assert typed[end:] == " for all"
+
+
+def test_disguised_letters_in_a_contains_phrase_and_an_innocent_word_around_them():
+    m = matcher(("off-label", "contains"), ("earn", "exact"))
+    assert [x[3] for x in found(m, "use it \u043eff-\u200blabel")] == ["off-label"]  # Cyrillic o, zero-width space
+    assert found(m, "l\u0435arn more") == []  # Cyrillic ie: "learn" still is not "earn"
+
+
 def test_regex_is_case_insensitive_python_syntax():
     m = matcher((r"100\s*%\s*(safe|effective)", "regex"))
     assert found(m, "It is 100 % Safe.") == [(6, 16, "100 % Safe", r"100\s*%\s*(safe|effective)")]
