@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from chats.compliance.audit import audit
 from chats.conversations.policy import (
-    EXPIRING_WITHIN, answered_at, ended_since_inbound, not_ended_since_inbound_q, thread_state,
+    EXPIRING_WITHIN, ended_since_inbound, not_ended_since_inbound_q, thread_state,
 )
 from chats.models import AuditEvent, Conversation, Thread
 from chats.models.sql import among, load_models, model_columns
@@ -115,7 +115,7 @@ def window_announce_due(*, now: datetime | None = None) -> dict[str, int]:
             if not _expiry_due(now=now).filter(pk=pk).update(expiry_announced_at=now):
                 continue  # another run claimed it, or an HCP message rolled the window meanwhile
             conversation = Conversation.objects.select_related("owner").get(pk=pk)
-            if ended_since_inbound(ended_at=conversation.ended_at, last_inbound_at=answered_at(conversation)):
+            if ended_since_inbound(conversation):
                 continue  # ended before it could expire: nothing new to tell
             owner_thread = Thread.objects.filter(user_id=conversation.owner_id, account_id=conversation.account_id,
                                                  phone_number_id=conversation.phone_number_id).first()

@@ -60,10 +60,11 @@ def answered_at(conversation: Conversation) -> datetime | None:
     return conversation.last_inbound_received_at or conversation.last_inbound_at
 
 
-def ended_since_inbound(*, ended_at: datetime | None, last_inbound_at: datetime | None) -> bool:
-    """The conversation was ended after the HCP's last message (`last_inbound_at`: its `answered_at`):
-    the window is closed for us."""
-    return ended_at is not None and (last_inbound_at is None or ended_at >= last_inbound_at)
+def ended_since_inbound(conversation: Conversation) -> bool:
+    """The conversation was ended after the HCP's last message (by `answered_at`): the window is
+    closed for us."""
+    ended, answered = conversation.ended_at, answered_at(conversation)
+    return ended is not None and (answered is None or ended >= answered)
 
 
 def not_ended_since_inbound_q() -> Q:
@@ -87,7 +88,7 @@ def window_of(*, conversation: Conversation | None, now: datetime) -> Window:
         return Window()
     inbound, ended, template = conversation.last_inbound_at, conversation.ended_at, conversation.last_template_at
     answered = answered_at(conversation)
-    closed_by_ending = ended_since_inbound(ended_at=ended, last_inbound_at=answered)
+    closed_by_ending = ended_since_inbound(conversation)
     if inbound is not None and not closed_by_ending:
         expires = window_expiry(inbound)
         if now < expires:
@@ -117,15 +118,13 @@ def roll_window(*, conversation: Conversation, rep_id: int, at: datetime, receiv
     """
     if conversation.last_inbound_at and at < conversation.last_inbound_at:
         return None
-    ended = conversation.ended_at
-    if ended is not None and ended_since_inbound(ended_at=ended, last_inbound_at=answered_at(conversation)) \
-            and at < ended.replace(microsecond=0):
+    ended, closed_by_ending = conversation.ended_at, ended_since_inbound(conversation)
+    if closed_by_ending and at < ended.replace(microsecond=0):
         return None  # written before the End (WhatsApp's whole second), delivered late
     was_open = (
         conversation.window_expires_at is not None
         and conversation.window_expires_at > at
-        and not (conversation.last_inbound_at and ended_since_inbound(
-            ended_at=ended, last_inbound_at=answered_at(conversation)))
+        and not (conversation.last_inbound_at and closed_by_ending)
     )
     conversation.last_inbound_at = at
     conversation.last_inbound_received_at = received_at
