@@ -20,6 +20,10 @@ class ConsentType(models.Model):
     language = models.CharField(max_length=12, unique=True, validators=[validate_language_code])
     subscribe_keywords = models.CharField(max_length=255, help_text="Comma-separated, e.g. START, YES.")
     unsubscribe_keywords = models.CharField(max_length=255, help_text="Comma-separated, e.g. STOP.")
+    wording = models.TextField(
+        help_text="What the HCP agrees to when a rep captures their consent. Each change is kept as a new "
+                  "version; every capture records the version the HCP agreed to.",
+    )
 
     class Meta:
         ordering = ["language"]
@@ -50,6 +54,40 @@ class ConsentType(models.Model):
             raise ValidationError("A keyword cannot both subscribe and unsubscribe: " + ", ".join(sorted(subscribe & unsubscribe)))
 
 
+class ConsentWording(AppendOnlyModel):
+    """One version of a consent type's wording, kept for good: captures point at the version agreed to."""
+
+    consent_type = models.ForeignKey(ConsentType, on_delete=models.PROTECT, related_name="wordings")
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["consent_type", "-version"]
+        constraints = [models.UniqueConstraint(fields=["consent_type", "version"], name="consent_wording_version_unique")]
+
+    def __str__(self):
+        return f"{self.consent_type} v{self.version}"
+
+
+class ConsentMethod(models.Model):
+    """How consent was obtained (verbal, written, e-mail, CRM import, ...): the list admins keep."""
+
+    code = models.SlugField(max_length=32, unique=True, help_text="Stable code used by the API, e.g. verbal.")
+    label = models.CharField(max_length=120)
+    offered_to_reps = models.BooleanField(
+        default=True, help_text="Offered in the web chat's Consent Capture step and accepted from reps through "
+                                "the API. Untick to retire a method; past captures keep it.",
+    )
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["display_order", "label"]
+
+    def __str__(self):
+        return self.label
+
+
 class ConsentStatus(models.TextChoices):
     OPTED_IN = "opted_in", "Opted in"
     OPTED_OUT = "opted_out", "Opted out"
@@ -62,6 +100,7 @@ class ConsentChannel(models.TextChoices):
     ADMIN = "admin", "Admin"
     IMPORT = "import", "Data import"
     API = "api", "API client"
+    PREFERENCE = "preference", "HCP's WhatsApp setting (stop marketing messages)"
 
 
 class ConsentRecord(models.Model):
@@ -75,6 +114,10 @@ class ConsentRecord(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     captured_at = models.DateTimeField()
+    method = models.ForeignKey(ConsentMethod, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               help_text="How the consent was obtained (captures by reps, admins and imports).")
+    wording = models.ForeignKey(ConsentWording, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                help_text="The wording version the HCP agreed to.")
     hcp_said_at = models.DateTimeField(
         null=True, blank=True,
         help_text="WhatsApp's timestamp of the HCP's own latest keyword: an older one that arrives late "
@@ -105,6 +148,10 @@ class ConsentEvent(AppendOnlyModel):
         help_text="The inbound keyword message, when the HCP changed it.",
     )
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+    method = models.ForeignKey(ConsentMethod, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               help_text="How the consent was obtained (captures by reps, admins and imports).")
+    wording = models.ForeignKey(ConsentWording, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                help_text="The wording version the HCP agreed to.")
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -1,35 +1,61 @@
-"""Consent: capture by a rep, and the HCP's own keywords on WhatsApp.
+"""Consent: capture by a rep (with its evidence), and the HCP's own keywords and WhatsApp settings.
 
 Every change writes a ConsentEvent (append-only) and tells the reps who have a
 thread with the HCP, after commit.
 """
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from chats.delivery.transitions import messages_fail_queued
 from chats.errors import ConsentRefused
 from chats.models import Account, Message, Thread
+from chats.models.phones import normalize_e164
 from chats.process_cache import ProcessCache
 from chats.realtime.events import publish_on_commit
 from chats.realtime.payloads import consent_changed_payload
-from consent.models import ConsentChannel, ConsentEvent, ConsentRecord, ConsentStatus, ConsentType, keyword_key
+from consent.models import (
+    ConsentChannel, ConsentEvent, ConsentMethod, ConsentRecord, ConsentStatus, ConsentType, ConsentWording, keyword_key,
+)
+from consent.selectors import consent_type_for
 
 
-def consent_type_for(*, language: str) -> ConsentType | None:
-    """The keywords in `language`, else its base language (pt_BR → pt), else English."""
-    candidates = [language, language.split("_")[0], "en"]
-    found = {t.language: t for t in ConsentType.objects.filter(language__in=candidates)}
-    return next((found[c] for c in candidates if c in found), None)
+def consent_wording_current(*, consent_type: ConsentType | None) -> ConsentWording | None:
+    """The version of `consent_type`'s wording as it reads now: the latest kept version when its text
+    is today's, else a new version (n + 1). Two captures racing after an edit make one version: the
+    loser of the unique (type, version) insert reads the winner's. None without a type or wording."""
+    if consent_type is None or not consent_type.wording.strip():
+        return None
+    latest = ConsentWording.objects.filter(consent_type=consent_type).order_by("-version").first()
+    if latest is not None and latest.text == consent_type.wording:
+        return latest
+    try:
+        with transaction.atomic():
+            return ConsentWording.objects.create(consent_type=consent_type, text=consent_type.wording,
+                                                 version=(latest.version + 1) if latest else 1)
+    except IntegrityError:
+        return ConsentWording.objects.filter(consent_type=consent_type).order_by("-version").first()
 
 
 # Opt-outs that only the HCP can undo, with their own subscribe keyword.
-HCP_OWN_CHANNELS = (ConsentChannel.KEYWORD,)
+HCP_OWN_CHANNELS = (ConsentChannel.KEYWORD, ConsentChannel.PREFERENCE)
+
+
+def _evidence(method: ConsentMethod | None, wording: ConsentWording | None) -> dict:
+    """The capture's evidence as the trail's details say it (the rows also point at both)."""
+    details = {}
+    if method is not None:
+        details["method"] = method.code
+    if wording is not None:
+        details["wording_version"] = wording.version
+    return details
 
 
 def _set_status(*, account: Account, status: str, via: str, actor=None, message: Message | None = None,
                 consent_type: ConsentType | None = None, now=None, respect_hcp_opt_out: bool = False,
-                said_at=None) -> tuple[ConsentRecord, bool | None]:
+                said_at=None, method: ConsentMethod | None = None, wording: ConsentWording | None = None,
+                details: dict | None = None) -> tuple[ConsentRecord, bool | None]:
     """Set the account's consent; returns (record, changed), changed None when not applied. Locks the
     record row.
 
@@ -47,7 +73,8 @@ def _set_status(*, account: Account, status: str, via: str, actor=None, message:
             "The HCP opted out themselves; only their own subscribe keyword (e.g. START) opts them in again.",
         )
     previous = record.status if record else ConsentStatus.NOT_CAPTURED
-    details = {"keyword": message.body.strip()} if message is not None else {}
+    details = {**({"keyword": message.body.strip()} if message is not None else {}), **(details or {}),
+               **_evidence(method, wording)}
     if said_at is not None and record is not None and record.hcp_said_at and said_at < record.hcp_said_at:
         ConsentEvent.objects.create(
             account=account, previous_status=previous, status=previous, via=via, actor=actor, message=message,
@@ -64,10 +91,11 @@ def _set_status(*, account: Account, status: str, via: str, actor=None, message:
     record.captured_by = actor
     record.captured_at = now
     record.consent_type = consent_type or record.consent_type
+    record.method, record.wording = method, wording
     record.save()
     ConsentEvent.objects.create(
         account=account, previous_status=previous, status=status, via=via, actor=actor, message=message,
-        details=details,
+        method=method, wording=wording, details=details,
     )
     for user_id, thread_id in Thread.objects.filter(account=account).values_list("user_id", "id"):
         publish_on_commit(user_id, "consent.changed",
@@ -76,15 +104,19 @@ def _set_status(*, account: Account, status: str, via: str, actor=None, message:
 
 
 @transaction.atomic
-def consent_capture(*, account: Account, actor, via: str = ConsentChannel.REP) -> tuple[ConsentRecord, bool]:
-    """Opt the HCP in on a rep's (or an API client's) word. Returns (record, changed).
+def consent_capture(*, account: Account, actor, method: ConsentMethod, via: str = ConsentChannel.REP
+                    ) -> tuple[ConsentRecord, bool]:
+    """Opt the HCP in on a rep's (or an API client's) word, with its evidence: how consent was
+    obtained (`method`), the wording version the HCP agreed to (their language's consent type as it
+    reads now), by whom and when. Returns (record, changed).
 
     Raises ConsentRefused (`opted_out_by_hcp`) when the HCP's latest consent change is their own
     opt-out: a rep's word never undoes it, only the HCP's subscribe keyword does.
     """
     consent_type = consent_type_for(language=account.language)
     return _set_status(account=account, status=ConsentStatus.OPTED_IN, via=via, actor=actor, consent_type=consent_type,
-                       respect_hcp_opt_out=True)
+                       respect_hcp_opt_out=True, method=method,
+                       wording=consent_wording_current(consent_type=consent_type))
 
 
 def _load_keywords() -> frozenset[str]:
@@ -139,9 +171,50 @@ def consent_apply_keyword(*, message: Message) -> str | None:
     return status
 
 
+# Meta's user_preferences values: `stop` is the HCP's own opt-out; `resume` re-allows marketing
+# messages in WhatsApp but is no consent to a rep's messages, so it is kept in the trail only.
+PREFERENCE_STOP, PREFERENCE_RESUME = "stop", "resume"
+
+
+def consent_apply_preference(*, wa_id: str, value: str, said_at, category: str = "", detail: str = ""
+                             ) -> str | None:
+    """Apply an HCP's WhatsApp marketing preference (`user_preferences` webhook). Returns the new status, or None.
+
+    `stop` opts the HCP out as their own STOP keyword would (only their subscribe keyword opts them
+    in again; queued messages fail). `resume` is written to the trail and changes nothing. Like
+    keywords, preferences apply in WhatsApp's timestamp order, and a body Meta delivers twice
+    writes one event.
+    """
+    try:
+        account = Account.objects.filter(whatsapp_number=normalize_e164(wa_id)).first()
+    except ValidationError:
+        account = None
+    if account is None or value not in (PREFERENCE_STOP, PREFERENCE_RESUME):
+        return None
+    said = said_at.isoformat() if said_at else ""
+    details = {"preference": value, "category": category, "detail": detail, "said_at": said}
+    with transaction.atomic():
+        ConsentRecord.objects.select_for_update().filter(account=account).first()  # one at a time per HCP
+        if ConsentEvent.objects.filter(account=account, via=ConsentChannel.PREFERENCE, details__preference=value,
+                                       details__said_at=said).exists():
+            return None  # the same body again
+        if value == PREFERENCE_RESUME:
+            current = ConsentRecord.objects.filter(account=account).values_list("status", flat=True).first()
+            current = current or ConsentStatus.NOT_CAPTURED
+            ConsentEvent.objects.create(account=account, previous_status=current, status=current,
+                                        via=ConsentChannel.PREFERENCE, details=details)
+            return None
+        _, changed = _set_status(account=account, status=ConsentStatus.OPTED_OUT, via=ConsentChannel.PREFERENCE,
+                                 said_at=said_at, details=details)
+        if changed is None:
+            return None
+        messages_fail_queued(account=account)
+    return ConsentStatus.OPTED_OUT
+
+
 @transaction.atomic
-def consent_set_by_admin(*, account: Account, status: str, actor, consent_type: ConsentType | None = None
-                         ) -> tuple[ConsentRecord, bool]:
+def consent_set_by_admin(*, account: Account, status: str, actor, consent_type: ConsentType | None = None,
+                         method: ConsentMethod | None = None) -> tuple[ConsentRecord, bool]:
     """An admin sets the HCP's consent by hand (Django admin). Returns (record, changed).
 
     A change of status is a consent change like any other: stamped as the
@@ -157,8 +230,10 @@ def consent_set_by_admin(*, account: Account, status: str, actor, consent_type: 
             record.consent_type = consent_type
             record.save(update_fields=["consent_type"])
         return record, False
+    wording = consent_wording_current(consent_type=consent_type or consent_type_for(language=account.language)) \
+        if status == ConsentStatus.OPTED_IN else None
     record, changed = _set_status(account=account, status=status, via=ConsentChannel.ADMIN, actor=actor,
-                                  consent_type=consent_type)
+                                  consent_type=consent_type, method=method, wording=wording)
     if status == ConsentStatus.OPTED_OUT:
         messages_fail_queued(account=account)
     return record, changed

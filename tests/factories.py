@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from chats.models import Account, PhoneAssignment, PhoneNumber, Thread, UserProfile, WhatsAppBusinessAccount
-from consent.models import ConsentRecord, ConsentType
+from consent.models import ConsentMethod, ConsentRecord, ConsentType
 from media_links.models import MediaItem
 from templates_app.models import MessageTemplate
 
@@ -89,6 +89,18 @@ class ConsentTypeFactory(factory.django.DjangoModelFactory):
     language = "en"
     subscribe_keywords = "START"
     unsubscribe_keywords = "STOP"
+    wording = "I agree to receive WhatsApp messages from my representative. I can reply STOP at any time."
+
+
+class ConsentMethodFactory(factory.django.DjangoModelFactory):
+    """Migrations seed the methods; transactional tests flush them, so tests ask for the one they use."""
+
+    class Meta:
+        model = ConsentMethod
+        django_get_or_create = ("code",)
+
+    code = "verbal"
+    label = factory.LazyAttribute(lambda m: m.code.replace("_", " ").capitalize())
 
 
 class TemplateFactory(factory.django.DjangoModelFactory):

@@ -101,9 +101,11 @@ class CaptureConsentView(APIView):
                                "The HCP opted out themselves; only their own subscribe keyword (e.g. START) opts "
                                "them in again."),
                    **CHAT_ERRORS},
-        description="Opt the HCP in (a consent event is written) and send the consent_confirmation template "
-                    "in their language from your thread with them. Refused (409 `opted_out_by_hcp`) when the "
-                    "HCP's latest consent change is their own opt-out.",
+        description="Opt the HCP in and send the consent_confirmation template in their language from your "
+                    "thread with them. `method` says how consent was obtained (a code from "
+                    "`GET /api/v1/consent/methods/`); the consent event records it, the wording version the HCP "
+                    "agreed to, you and the time. Refused (409 `opted_out_by_hcp`) when the HCP's latest consent "
+                    "change is their own opt-out.",
     )
     def post(self, request, account_id: int):
         account = selectors.account_for_user(user=request.user, account_id=account_id)
@@ -111,8 +113,11 @@ class CaptureConsentView(APIView):
         data.is_valid(raise_exception=True)
         thread, _ = thread_get_or_create(user=request.user, account=account,
                                          phone_number_id=data.validated_data.get("phone_number"))
-        record, message, not_sent = consent_capture_and_confirm(account=account, user=request.user, thread=thread)
+        record, message, not_sent = consent_capture_and_confirm(
+            account=account, user=request.user, method=data.validated_data["method"], thread=thread)
         return Response({
             "account": account.pk, "consent_status": record.status, "thread": thread.pk,
+            "method": record.method.code if record.method else None,
+            "wording_version": record.wording.version if record.wording else None,
             "confirmation": s.MessageOutput(message).data if message else None, "confirmation_not_sent": not_sent,
         })

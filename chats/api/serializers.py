@@ -4,7 +4,7 @@ from rest_framework import serializers
 from chats.conversations.policy import WindowStatus
 from chats.models import Account, Message, PhoneNumber, Thread
 from chats.realtime.payloads import state_fields
-from consent.models import ConsentStatus
+from consent.models import ConsentMethod, ConsentStatus
 from media_links.models import MediaItem
 from templates_app.models import MessageTemplate
 
@@ -268,6 +268,10 @@ class EndOutput(serializers.Serializer):
 
 
 class ConsentInput(serializers.Serializer):
+    method = serializers.SlugRelatedField(
+        slug_field="code", queryset=ConsentMethod.objects.filter(offered_to_reps=True),
+        help_text="How the HCP gave consent: a `code` from `GET /api/v1/consent/methods/` (e.g. `verbal`).",
+    )
     phone_number = serializers.IntegerField(
         min_value=1, required=False, allow_null=True,
         help_text="PhoneNumber id to send the confirmation from. Optional when you have exactly one number.",
@@ -278,7 +282,16 @@ class ConsentOutput(serializers.Serializer):
     account = serializers.IntegerField()
     consent_status = serializers.ChoiceField(choices=ConsentStatus.choices)
     thread = serializers.IntegerField(allow_null=True)
+    method = serializers.CharField(allow_null=True, help_text="The method recorded with the capture.")
+    wording_version = serializers.IntegerField(
+        allow_null=True, help_text="The version of the consent wording the HCP agreed to (null when none is set).")
     confirmation = MessageOutput(allow_null=True)
     confirmation_not_sent = serializers.CharField(
         allow_null=True, help_text="Why no confirmation went out (e.g. `conversation_locked`), else null."
     )
+
+
+class ConsentMethodOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ConsentMethod
+        fields = ["code", "label"]

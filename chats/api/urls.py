@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/<int:account_id>/", views.AccountDetailView.as_view(), name="api-account"),
     path("accounts/<int:account_id>/consent/", sending_views.CaptureConsentView.as_view(), name="api-account-consent"),
     path("accounts/<int:account_id>/history/", history_views.AccountHistoryView.as_view(), name="api-account-history"),
+    path("consent/methods/", views.ConsentMethodListView.as_view(), name="api-consent-methods"),
     path("threads/", views.ThreadListView.as_view(), name="api-threads"),
     path("threads/<int:thread_id>/", views.ThreadDetailView.as_view(), name="api-thread"),
     path("threads/<int:thread_id>/read/", views.ThreadReadView.as_view(), name="api-thread-read"),

@@ -19,6 +19,7 @@ from chats.inbox import selectors
 from chats.inbox.access import has_engage_license
 from chats.inbox.services import thread_get_or_create, thread_mark_read
 from config import login_throttle
+from consent.selectors import consent_methods_offered
 from media_links.selectors import media_for_web_links
 from templates_app.rendering import binding_values, render_with
 from templates_app.selectors import quick_templates
@@ -95,6 +96,21 @@ class AccountDetailView(APIView):
     @extend_schema(tags=["accounts"], responses={200: s.AccountOutput, 404: NOT_FOUND, **CHAT_ERRORS})
     def get(self, request, account_id: int):
         return Response(s.AccountOutput(selectors.account_for_user(user=request.user, account_id=account_id)).data)
+
+
+class ConsentMethodListView(generics.ListAPIView):
+    """How consent may be obtained: the codes `POST /api/v1/accounts/{id}/consent/` takes as `method`."""
+
+    permission_classes = CHAT
+    serializer_class = s.ConsentMethodOutput
+    pagination_class = None
+
+    def get_queryset(self):
+        return consent_methods_offered()
+
+    @extend_schema(tags=["accounts"], responses={200: s.ConsentMethodOutput(many=True), **CHAT_ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class ThreadListView(generics.ListAPIView):

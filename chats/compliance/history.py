@@ -68,23 +68,34 @@ def _message_rows(account, since, until) -> Iterator[dict]:
         }
 
 
+def _evidence(row) -> dict:
+    """A consent row's evidence: how consent was obtained and the wording (version and text) agreed to."""
+    evidence = {}
+    if row.method is not None:
+        evidence.update(method=row.method.code, method_label=row.method.label)
+    if row.wording is not None:
+        evidence.update(wording_version=row.wording.version, wording=row.wording.text)
+    return evidence
+
+
 def _consent_rows(account, since, until) -> Iterator[dict]:
     records = _in_range(_for_account(ConsentRecord.objects.all(), account), "captured_at", since, until)
-    for r in records.select_related("account", "captured_by", "consent_type").order_by("id").iterator(
-            chunk_size=CHUNK_SIZE):
+    for r in records.select_related("account", "captured_by", "consent_type", "method", "wording").order_by(
+            "id").iterator(chunk_size=CHUNK_SIZE):
+        details = {**({"consent_type": str(r.consent_type)} if r.consent_type else {}), **_evidence(r)}
         yield {
             **_BLANK, "record": "consent_record", "id": r.pk, "at": _iso(r.captured_at),
             "account_id": r.account_id, "account_name": r.account.name, "actor": _username(r.captured_by),
-            "status": r.status, "via": r.captured_via,
-            "details": {"consent_type": str(r.consent_type)} if r.consent_type else "",
+            "status": r.status, "via": r.captured_via, "details": details or "",
         }
     events = _in_range(_for_account(ConsentEvent.objects.all(), account), "at", since, until)
-    for e in events.select_related("account", "actor").order_by("at", "id").iterator(chunk_size=CHUNK_SIZE):
+    for e in events.select_related("account", "actor", "method", "wording").order_by("at", "id").iterator(
+            chunk_size=CHUNK_SIZE):
         yield {
             **_BLANK, "record": "consent_event", "id": e.pk, "at": _iso(e.at), "account_id": e.account_id,
             "account_name": e.account.name, "actor": _username(e.actor), "status": e.status,
             "previous_status": e.previous_status, "via": e.via, "message_id": e.message_id or "",
-            "details": e.details or "",
+            "details": {**(e.details or {}), **_evidence(e)} or "",
         }
 
 

@@ -241,14 +241,15 @@ def _closing_template(*, thread: Thread) -> MessageTemplate | None:
 # --- consent capture ------------------------------------------------------------
 
 
-def consent_capture_and_confirm(*, account, user, thread: Thread | None, now: datetime | None = None):
-    """Opt the HCP in and, over `thread`, send the consent_confirmation template in their language.
+def consent_capture_and_confirm(*, account, user, method, thread: Thread | None, now: datetime | None = None):
+    """Opt the HCP in (with how consent was obtained, `method`) and, over `thread`, send the
+    consent_confirmation template in their language.
 
     Consent is captured (and committed) first: a confirmation that cannot go out now
     (no template, another rep holds the conversation) does not undo the HCP's consent.
     Returns (record, the confirmation message or None, the refusal code or None).
     """
-    record, _ = consent_capture(account=account, actor=user)
+    record, _ = consent_capture(account=account, actor=user, method=method)
     if thread is None:
         return record, None, "no_thread"
     thread = Thread.objects.select_related("account", "account__consent", "phone_number__waba").get(pk=thread.pk)

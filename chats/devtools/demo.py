@@ -31,8 +31,9 @@ from chats.models import (
     UserProfile,
     WhatsAppBusinessAccount,
 )
-from consent.models import ConsentChannel, ConsentEvent, ConsentRecord, ConsentStatus, ConsentType
-from consent.services import consent_type_for
+from consent.models import ConsentChannel, ConsentEvent, ConsentMethod, ConsentRecord, ConsentStatus, ConsentType
+from consent.selectors import consent_type_for
+from consent.services import consent_wording_current
 from media_links.models import MediaItem
 from templates_app.models import MessageTemplate
 
@@ -118,7 +119,14 @@ TEMPLATES = [
      "days. Let me know if you need anything else. {{2}}", {"1": "account.name", "2": "rep.first_name"}),
 ]
 
-CONSENT_TYPES = [("en", "START", "STOP"), ("fr", "OUI", "ARRET")]
+CONSENT_TYPES = [
+    ("en", "START", "STOP",
+     "I agree to receive WhatsApp messages from my Rapport Pharma representative about our medicines and "
+     "services. I can stop them at any time by replying STOP."),
+    ("fr", "OUI", "ARRET",
+     "J'accepte de recevoir des messages WhatsApp de mon représentant Rapport Pharma sur ses médicaments et "
+     "services. Je peux les arrêter à tout moment en répondant ARRET."),
+]
 
 RESTRICTED_RULE = "Off-label claims"
 RESTRICTED_PHRASES = [
@@ -273,24 +281,29 @@ def _seed_accounts(report: SeedReport, users: dict, generated: int) -> None:
         account.team.add(*[rep for rep in reps if rep.pk not in present])
         if consent is None or ConsentRecord.objects.filter(account=account).exists():
             continue
+        consent_type = consent_type_for(language=language)
+        evidence = {"method": ConsentMethod.objects.get(code="crm_import"),
+                    "wording": consent_wording_current(consent_type=consent_type)} if consent == "opted_in" else {}
         record = ConsentRecord(
-            account=account, consent_type=consent_type_for(language=language), status=consent,
-            captured_via=ConsentChannel.IMPORT, captured_at=now,
+            account=account, consent_type=consent_type, status=consent,
+            captured_via=ConsentChannel.IMPORT, captured_at=now, **evidence,
         )
         record.full_clean()
         record.save()
         report.note(ConsentRecord, "created")
         ConsentEvent.objects.create(
             account=account, previous_status=ConsentStatus.NOT_CAPTURED, status=consent,
-            via=ConsentChannel.IMPORT, details={"source": "seed_demo"},
+            via=ConsentChannel.IMPORT, details={"source": "seed_demo"}, **evidence,
         )
         report.note(ConsentEvent, "created")
 
 
 def _seed_content(report: SeedReport, waba: WhatsAppBusinessAccount) -> None:
-    for language, subscribe, unsubscribe in CONSENT_TYPES:
-        _upsert(report, ConsentType, lookup={"language": language},
-                values={"subscribe_keywords": subscribe, "unsubscribe_keywords": unsubscribe})
+    for language, subscribe, unsubscribe, wording in CONSENT_TYPES:
+        consent_type = _upsert(report, ConsentType, lookup={"language": language},
+                               values={"subscribe_keywords": subscribe, "unsubscribe_keywords": unsubscribe,
+                                       "wording": wording})
+        consent_wording_current(consent_type=consent_type)
     for name, language, kind, usage, category, status, order, body, bindings in TEMPLATES:
         _upsert(
             report, MessageTemplate, lookup={"waba": waba, "name": name, "language": language},

@@ -1,5 +1,5 @@
-"""Processing stored webhook bodies: each body's HCP messages, statuses and template updates,
-fanned out to their owners. Idempotent; called by the drain (chats/ingress/queue.py)."""
+"""Processing stored webhook bodies: each body's HCP messages, statuses, template updates and HCP
+preferences, fanned out to their owners. Idempotent; called by the drain (chats/ingress/queue.py)."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +9,7 @@ from chats.delivery.transitions import status_apply
 from chats.ingress.messages import inbound_messages_ingest
 from chats.models import WebhookEvent
 from chats.whatsapp.parser import PayloadError, parse_body
+from consent.services import consent_apply_preference
 from templates_app.services import template_status_apply
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ def webhook_events_process(*, events: list[WebhookEvent]) -> dict[int, ProcessOu
             messages
             + [(s, lambda s: status_apply(update=s)) for s in body.statuses]
             + [(t, lambda t: template_status_apply(update=t)) for t in body.template_updates]
+            + [(p, lambda p: consent_apply_preference(wa_id=p.wa_id, value=p.value, said_at=p.timestamp,
+                                                      category=p.category, detail=p.detail))
+               for p in body.preferences]
         ):
             try:
                 handler(item)

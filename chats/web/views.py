@@ -14,6 +14,7 @@ from chats.errors import DomainError, NotFound
 from chats.inbox import selectors
 from chats.inbox.access import has_engage_license
 from chats.inbox.services import thread_get_or_create
+from consent.selectors import consent_methods_offered, consent_type_for
 from media_links.selectors import media_for_web_links
 
 LIST_SIZE = 50
@@ -65,10 +66,16 @@ def chat_list(request):
 @engage_required
 def chat_thread(request, thread_id: int):
     thread = _visible(selectors.thread_for_user, user=request.user, thread_id=thread_id)  # 404 unless it is theirs
+    detail = thread_detail(thread, request.user)
+    # Consent Capture's confirmation step (how consent was obtained, the wording agreed to) is read only
+    # where it is offered: a captured consent never becomes "not captured" again.
+    capture = detail["state"]["consent"] == "not_captured"
     return _page(request, "chats/chat_list.html", {
         "tab": "chats", "threads": _thread_page(request.user), "open_thread": thread,
-        "thread_detail": thread_detail(thread, request.user), "has_media": _media_count() > 0,
+        "thread_detail": detail, "has_media": _media_count() > 0,
         "share_media": request.GET.get("share", ""),
+        "consent_methods": consent_methods_offered() if capture else [],
+        "consent_type": consent_type_for(language=thread.account.language) if capture else None,
     })
 
 

@@ -6,7 +6,8 @@ import time
 import uuid
 
 
-def _envelope(*, waba_id: str, phone_number_id: str, display_phone_number: str, value: dict) -> bytes:
+def _envelope(*, waba_id: str, phone_number_id: str, display_phone_number: str, value: dict,
+              field: str = "messages") -> bytes:
     body = {
         "object": "whatsapp_business_account",
         "entry": [
@@ -14,7 +15,7 @@ def _envelope(*, waba_id: str, phone_number_id: str, display_phone_number: str, 
                 "id": waba_id or "0",
                 "changes": [
                     {
-                        "field": "messages",
+                        "field": field,
                         "value": {
                             "messaging_product": "whatsapp",
                             "metadata": {
@@ -63,4 +64,20 @@ def text_message_body(*, waba_id: str, phone_number_id: str, display_phone_numbe
     return _envelope(
         waba_id=waba_id, phone_number_id=phone_number_id, display_phone_number=display_phone_number,
         value={"contacts": [{"profile": {"name": profile_name}, "wa_id": wa_from}], "messages": [message]},
+    )
+
+
+def user_preferences_body(*, waba_id: str, phone_number_id: str, display_phone_number: str, wa_id: str,
+                          value: str, timestamp: int | None = None) -> bytes:
+    """An HCP stopping (`stop`) or resuming (`resume`) marketing messages in WhatsApp's settings."""
+    detail = {"stop": "User requested to stop marketing messages",
+              "resume": "User requested to resume marketing messages"}.get(value, "")
+    return _envelope(
+        waba_id=waba_id, phone_number_id=phone_number_id, display_phone_number=display_phone_number,
+        field="user_preferences",
+        value={
+            "contacts": [{"profile": {"name": "HCP"}, "wa_id": wa_id}],
+            "user_preferences": [{"wa_id": wa_id, "detail": detail, "category": "marketing_messages",
+                                  "value": value, "timestamp": int(timestamp or time.time())}],
+        },
     )

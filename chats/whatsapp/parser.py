@@ -70,10 +70,23 @@ class TemplateStatusUpdate:
 
 
 @dataclass
+class PreferenceUpdate:
+    """An HCP stopped or resumed marketing messages in WhatsApp's own settings (`user_preferences`)."""
+
+    wa_id: str
+    category: str
+    value: str
+    detail: str = ""
+    timestamp: datetime | None = None
+    phone_number_id: str = ""
+
+
+@dataclass
 class WebhookBody:
     messages: list[InboundMessage] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
     template_updates: list[TemplateStatusUpdate] = field(default_factory=list)
+    preferences: list[PreferenceUpdate] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
 
@@ -129,6 +142,8 @@ def parse_data(data: dict) -> WebhookBody:
                 _parse_messages_value(value, out)
             elif field_name == "message_template_status_update":
                 out.template_updates.append(_parse_template_update(waba_id, value))
+            elif field_name == "user_preferences":
+                _parse_preferences_value(value, out)
             else:
                 out.skipped.append(f"field {field_name!r}")
     return out
@@ -170,6 +185,19 @@ def _parse_messages_value(value: dict, out: WebhookBody) -> None:
                 callback_data=str(raw.get("biz_opaque_callback_data") or ""),
             )
         )
+
+
+def _parse_preferences_value(value: dict, out: WebhookBody) -> None:
+    phone_number_id = str(_dict(value.get("metadata")).get("phone_number_id") or "")
+    for raw in _list(value.get("user_preferences")):
+        if not isinstance(raw, dict) or not raw.get("wa_id"):
+            out.skipped.append("user preference without wa_id")
+            continue
+        out.preferences.append(PreferenceUpdate(
+            wa_id=str(raw["wa_id"]), category=str(raw.get("category") or ""),
+            value=str(raw.get("value") or "").lower(), detail=str(raw.get("detail") or "")[:255],
+            timestamp=parse_timestamp(raw.get("timestamp")), phone_number_id=phone_number_id,
+        ))
 
 
 def parse_message(raw: dict, *, phone_number_id: str, display_phone_number: str = "") -> InboundMessage:

@@ -5,7 +5,7 @@ import pytest
 
 from chats.models import AuditEvent, PhoneAssignment, RestrictedPhrase, RestrictedPhraseRule
 from consent.models import ConsentEvent, ConsentRecord
-from tests.factories import AccountFactory, TemplateFactory, UserFactory, WabaFactory
+from tests.factories import AccountFactory, ConsentMethodFactory, TemplateFactory, UserFactory, WabaFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -195,6 +195,6 @@ def test_keyword_and_rep_consent_changes_carry_how_and_who(rep):
     from consent.services import consent_capture
 
     account = AccountFactory(consent="none")
-    consent_capture(account=account, actor=rep)
+    consent_capture(account=account, actor=rep, method=ConsentMethodFactory())
     [event] = ConsentEvent.objects.filter(account=account)
     assert (event.via, event.actor, event.previous_status, event.status) == ("rep", rep, "not_captured", "opted_in")

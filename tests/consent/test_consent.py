@@ -6,7 +6,7 @@ from chats.models import Account, Message
 from consent.models import ConsentEvent, ConsentRecord
 from consent.selectors import consent_status
 from consent.services import consent_apply_keyword, consent_capture, keyword_intent
-from tests.factories import AccountFactory, ConsentTypeFactory, PhoneNumberFactory, ThreadFactory, UserFactory
+from tests.factories import AccountFactory, ConsentMethodFactory, ConsentTypeFactory, PhoneNumberFactory, ThreadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_capture_opts_in_and_logs_an_event(keywords):
     rep = UserFactory()
     assert consent_status(account=Account.objects.get(pk=account.pk)) == "not_captured"
     # when the rep captures consent
-    record, changed = consent_capture(account=account, actor=rep)
+    record, changed = consent_capture(account=account, actor=rep, method=ConsentMethodFactory())
     # then the HCP is opted in, by the rep, and one event says so
     assert changed and record.status == "opted_in" and record.captured_by == rep
     event = ConsentEvent.objects.get(account=account)
@@ -82,7 +82,7 @@ def test_ordinary_message_changes_nothing(keywords):
 
 def test_consent_events_cannot_be_changed_or_deleted(keywords):
     account = AccountFactory(consent=False)
-    consent_capture(account=account, actor=UserFactory())
+    consent_capture(account=account, actor=UserFactory(), method=ConsentMethodFactory())
     event = ConsentEvent.objects.get()
     event.status = "opted_out"
     with pytest.raises(AppendOnlyError):
@@ -99,7 +99,7 @@ def test_consent_events_cannot_be_changed_or_deleted(keywords):
 def test_consent_changed_is_published_to_reps_with_a_thread(keywords, django_capture_on_commit_callbacks, published):
     thread = ThreadFactory(account=AccountFactory(consent=False))
     with django_capture_on_commit_callbacks(execute=True):
-        consent_capture(account=thread.account, actor=thread.user)
+        consent_capture(account=thread.account, actor=thread.user, method=ConsentMethodFactory())
     published.assert_called_once_with(
         thread.user_id, "consent.changed", {"account": thread.account_id, "consent": "opted_in", "thread": thread.pk}
     )

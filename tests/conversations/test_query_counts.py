@@ -47,7 +47,9 @@ def post(client, path, body, expected, django_assert_num_queries):
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("kind,expected", [("text", 11), ("template", 13), ("media", 14), ("end", 17), ("consent", 23)])
+# consent: 28 with its evidence, the method read and the wording's first version written (savepoint, insert,
+# release); the same capture again reads that version (25)
+@pytest.mark.parametrize("kind,expected", [("text", 11), ("template", 13), ("media", 14), ("end", 17), ("consent", 28)])
 def test_post_query_count_does_not_grow(size, kind, expected, world, threads, templates, shared_number, waba, alex, ada,
                                         django_assert_num_queries):
     build(size, threads["rep.blair"], shared_number, waba, alex)
@@ -65,7 +67,7 @@ def test_post_query_count_does_not_grow(size, kind, expected, world, threads, te
     elif kind == "end":
         post(client, f"/api/v1/threads/{world.pk}/end/", {}, expected, django_assert_num_queries)
     else:
-        post(client, f"/api/v1/accounts/{ada.pk}/consent/", {"phone_number": shared_number.pk}, expected,
+        post(client, f"/api/v1/accounts/{ada.pk}/consent/", {"phone_number": shared_number.pk, "method": "verbal"}, expected,
              django_assert_num_queries)
     assert Message.objects.filter(thread=world, direction="outbound").count() == 1
 

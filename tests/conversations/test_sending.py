@@ -62,7 +62,7 @@ def test_another_reps_thread_is_not_found(blair, thread, templates):
 
 def test_consent_for_an_account_one_may_not_see_is_not_found(alex, shared_number, templates):
     stranger = AccountFactory(team=[], consent=False)
-    response = api_client(alex).post(f"/api/v1/accounts/{stranger.pk}/consent/", {}, format="json")
+    response = api_client(alex).post(f"/api/v1/accounts/{stranger.pk}/consent/", {"method": "verbal"}, format="json")
     assert response.status_code == 404
     assert not ConsentEvent.objects.exists()
 
@@ -77,7 +77,7 @@ def test_consent_capture_opts_in_and_confirms_in_french(alex, marie, shared_numb
     assert (refused.status_code, refused.json()["code"]) == (409, "consent_required")
     # when: Alex captures her consent
     with on_commit():
-        response = api_client(alex).post(f"/api/v1/accounts/{marie.pk}/consent/", {}, format="json")
+        response = api_client(alex).post(f"/api/v1/accounts/{marie.pk}/consent/", {"method": "verbal"}, format="json")
     # then: opted in, logged, and the French confirmation with the French keywords went out
     body = response.json()
     assert response.status_code == 200 and body["consent_status"] == "opted_in" and body["thread"] == thread.pk
@@ -91,7 +91,7 @@ def test_consent_capture_opts_in_and_confirms_in_french(alex, marie, shared_numb
 
 def test_consent_capture_in_english(alex, ada, thread, templates, backend):
     with on_commit():
-        body = api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {}, format="json").json()
+        body = api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {"method": "verbal"}, format="json").json()
     assert "START" in body["confirmation"]["body"] and "STOP" in body["confirmation"]["body"]
     assert backend.sent[0]["template"]["language"]["code"] == "en"
 
@@ -101,7 +101,7 @@ def test_a_rep_cannot_undo_the_hcps_own_opt_out(client, alex, ada, thread, share
     hcp_says(client, account=ada, number=shared_number, text="STOP", at=T0)
     # when Alex tries to capture her consent
     with on_commit():
-        response = api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {}, format="json")
+        response = api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {"method": "verbal"}, format="json")
     # then 409 opted_out_by_hcp, she stays opted out, and nothing was sent
     assert (response.status_code, response.json()["code"]) == (409, "opted_out_by_hcp")
     assert "subscribe keyword" in response.json()["detail"]
@@ -113,7 +113,7 @@ def test_a_rep_cannot_undo_the_hcps_own_opt_out(client, alex, ada, thread, share
     ada.consent.refresh_from_db()
     assert ada.consent.status == "opted_in"
     with on_commit():
-        assert api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {}, format="json").status_code == 200
+        assert api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {"method": "verbal"}, format="json").status_code == 200
 
 
 def test_keywords_apply_in_whatsapps_order_an_older_one_arriving_late_changes_nothing(
@@ -139,7 +139,7 @@ def test_an_admins_opt_out_can_be_followed_by_a_reps_capture(alex, ada, thread, 
 
     consent_set_by_admin(account=ada, status="opted_out", actor=UserFactory(is_staff=True))
     with on_commit():
-        response = api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {}, format="json")
+        response = api_client(alex).post(f"/api/v1/accounts/{ada.pk}/consent/", {"method": "verbal"}, format="json")
     assert response.status_code == 200 and response.json()["consent_status"] == "opted_in"
 
 

@@ -64,6 +64,16 @@ def test_consent_capture_sends_the_confirmation(as_user):
     expect(page.get_by_test_id("quick-area")).to_be_hidden()
     casey.shot("consent-required", docs="consent-banner")
     page.get_by_test_id("consent-capture").click()
+    # Nothing is sent until the rep says how consent was obtained, with the wording in view
+    dialog = page.get_by_test_id("consent-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_test_id("consent-wording")).to_contain_text("I agree to receive WhatsApp messages")
+    expect(dialog.get_by_test_id("consent-confirm")).to_be_disabled()
+    expect(banner).to_be_visible()
+    dialog.get_by_test_id("consent-method-verbal").check()
+    casey.shot("consent-method", docs="consent-method")
+    dialog.get_by_test_id("consent-confirm").click()
+    expect(dialog).to_be_hidden()
     expect(banner).to_be_hidden()
     confirmation = page.locator(".msg--out").last
     expect(confirmation).to_contain_text("You have agreed to receive WhatsApp messages")

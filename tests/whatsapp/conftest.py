@@ -104,6 +104,12 @@ def text_body(*, number, account=None, wa_from=None, text="hello", wamid="wamid.
     )
 
 
+def preference_body(*, number, account, value="stop", ts=1_700_000_000) -> bytes:
+    return bodies.user_preferences_body(waba_id=number.waba.waba_id, phone_number_id=number.phone_number_id,
+                                        display_phone_number=number.display_phone_number, wa_id=account.wa_id,
+                                        value=value, timestamp=ts)
+
+
 def status_body(*, number, wamid, status, ts=1_700_000_100, recipient="447700900001") -> bytes:
     return bodies.status_body(waba_id=number.waba.waba_id, phone_number_id=number.phone_number_id,
                                 display_phone_number=number.display_phone_number, wamid=wamid,

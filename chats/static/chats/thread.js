@@ -591,15 +591,28 @@
     }).catch(function (error) { $("end-dialog").close(); footError.textContent = error.message; });
   });
 
+  // Consent Capture asks how consent was obtained before anything is sent.
+  function pickedMethod() {
+    var picked = document.querySelector('input[name="consent-method"]:checked');
+    return picked ? picked.value : "";
+  }
   $("consent-capture").addEventListener("click", function () {
-    var button = $("consent-capture");
+    $("consent-error").textContent = "";
+    $("consent-confirm").disabled = !pickedMethod();
+    $("consent-dialog").showModal();
+  });
+  $("consent-form").addEventListener("change", function () { $("consent-confirm").disabled = !pickedMethod(); });
+  $("consent-confirm").addEventListener("click", function () {
+    var button = $("consent-confirm"), method = pickedMethod();
+    if (!method) return;
     button.disabled = true;
-    api("POST", "accounts/" + accountId + "/consent/", {}).then(function (result) {
+    api("POST", "accounts/" + accountId + "/consent/", { method: method }).then(function (result) {
+      $("consent-dialog").close();
       if (result.confirmation) upsert(result.confirmation);
       footError.textContent = result.confirmation_not_sent ? "Consent captured; the confirmation was not sent (" + result.confirmation_not_sent + ")." : "";
       return refreshState();
-    }).catch(function (error) { footError.textContent = error.message; })
-      .then(function () { button.disabled = false; });
+    }).catch(function (error) { $("consent-error").textContent = error.message; })
+      .then(function () { button.disabled = !pickedMethod(); });
   });
 
   // --- live events --------------------------------------------------------------------
