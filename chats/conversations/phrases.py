@@ -1,8 +1,9 @@
 """Restricted-phrase matching (docs/rules.md, "Restricted phrases"): one Aho-Corasick automaton for literal
 phrases, regexes apart.
 
-Text and phrases are compared after NFKC normalisation, case folding and folding each
-whitespace run to one space; reported offsets point into the text as the rep typed it.
+Text and phrases are compared after NFKC normalisation, case folding, reduction to what a reader
+sees (skeleton.py) and folding each whitespace run to one space; letters spelled out one by one
+(`c u r e`) are read together too. Reported offsets point into the text as the rep typed it.
 The compiled matcher is cached per process and rebuilt only when the phrase tables change.
 """
 from __future__ import annotations
@@ -11,7 +12,6 @@ import re
 import threading
 import time
 import unicodedata
-from bisect import bisect_right
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -21,17 +21,16 @@ from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from chats.conversations.skeleton import skeleton
+from chats.conversations.phrase_text import NormalizedText, normalize
 from chats.errors import RestrictedPhrasesFound
 from chats.models import RestrictedPhrase, RestrictedPhraseRule
 
 CONTAINS, EXACT, REGEX = "contains", "exact", "regex"
-_WHITESPACE = re.compile(r"\s+")
-# Runs of printable ASCII without whitespace: NFKC leaves them alone and casefold is lower().
-# An ASCII character followed by a non-ASCII one (maybe a combining accent) goes with it.
-_TOKENS = re.compile(
-    r"(?P<ascii>(?:[\x21-\x7e](?![^\x00-\x7f]))+)|(?P<space>\s+)|(?P<other>[\x21-\x7e]?[^\x21-\x7e\s]+|[\x21-\x7e])"
-)
+# Letters spelled out one by one (`c u r e`, `c.u.r.e`, `c - u - r - e`): three or more single
+# letters or digits, each apart from the next by one to three spaces or punctuation marks.
+_SPREAD = re.compile(r"(?<![^\W_])[^\W_](?:[\W_]{1,3}[^\W_]){2,}(?![^\W_])")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+SPREAD_MIN_LETTERS = 3
 
 
 @dataclass(frozen=True, order=True)
@@ -44,134 +43,6 @@ class Match:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def normalize(text: str) -> str:
-    """How phrases are stored for matching: NFKC, case-folded, as a reader sees each character
-    (chats/conversations/skeleton.py), whitespace runs as one space."""
-    return " ".join(skeleton(unicodedata.normalize("NFKC", text or "").casefold()).split())
-
-
-class _Normalized:
-    """The normalised text plus a map from its positions back to spans of the original.
-
-    `segments` are (norm_start, norm_len, orig_start, orig_len, identity). Inside an
-    identity segment positions map one to one; elsewhere every normalised character
-    stands for the whole original span it came from (a folded whitespace run, or one
-    character with its combining marks).
-    """
-
-    __slots__ = ("text", "_starts", "_segments")
-
-    def __init__(self, original: str):
-        built = _build_fast(original)
-        if built is None:
-            built = _build_slow(original)
-        parts, segments = built
-        self.text = "".join(parts)
-        self._segments = segments
-        self._starts = [s[0] for s in segments]
-
-    def _locate(self, index: int) -> tuple[int, int]:
-        """The original span [start, end) that normalised character `index` came from."""
-        seg = self._segments[bisect_right(self._starts, index) - 1]
-        norm_start, _norm_len, orig_start, orig_len, identity = seg
-        if identity:
-            at = orig_start + index - norm_start
-            return at, at + 1
-        return orig_start, orig_start + orig_len
-
-    def span(self, start: int, end: int) -> tuple[int, int]:
-        """Original offsets for the normalised half-open range [start, end)."""
-        return self._locate(start)[0], self._locate(end - 1)[1]
-
-
-# What the fast path must treat specially; everything between is ASCII that maps to itself
-# (lower-cased): runs of 2+ whitespace, any whitespace but a plain space, and non-ASCII
-# (with the ASCII character before it, which a combining mark may belong to).
-_EXCEPTIONS = re.compile(r"\s{2,}|[^\S ]|[\x21-\x7e]?[^\x00-\x7f\s]+")
-
-
-def _build_fast(original: str):
-    """Segments for identity stretches and each exception; None if NFKC produced
-    whitespace out of a non-space character (rare), which the slow path handles."""
-    parts: list[str] = []
-    segments: list[tuple[int, int, int, int, bool]] = []
-    pos = last = 0
-    for m in _EXCEPTIONS.finditer(original):
-        start, end = m.span()
-        if start > last:
-            parts.append(original[last:start].lower())
-            segments.append((pos, start - last, last, start - last, True))
-            pos += start - last
-        token = m.group()
-        if token.isspace():
-            parts.append(" ")
-            segments.append((pos, 1, start, end - start, False))
-            pos += 1
-        else:
-            for cluster_start, cluster in _clusters(token, start):
-                folded = skeleton(unicodedata.normalize("NFKC", cluster).casefold())
-                if not folded or any(ch.isspace() for ch in folded):
-                    return None  # a character a reader does not see may join two spaces: the slow path merges
-                parts.append(folded)
-                segments.append((pos, len(folded), cluster_start, len(cluster), False))
-                pos += len(folded)
-        last = end
-    if last < len(original):
-        parts.append(original[last:].lower())
-        segments.append((pos, len(original) - last, last, len(original) - last, True))
-    return parts, segments
-
-
-def _build_slow(original: str):
-    """Token by token, merging whitespace that NFKC produced with its neighbours."""
-    parts: list[str] = []
-    segments: list[tuple[int, int, int, int, bool]] = []
-    pos = 0
-
-    def add(norm: str, orig_start: int, orig_len: int, identity: bool):
-        nonlocal pos
-        if not norm:
-            return
-        if norm.isspace():
-            # Any whitespace is one space; a run that touches the previous one joins it.
-            if parts and parts[-1] == " ":
-                s = segments[-1]
-                segments[-1] = (s[0], 1, s[2], orig_start + orig_len - s[2], False)
-                return
-            norm, identity = " ", orig_len == 1
-        parts.append(norm)
-        segments.append((pos, len(norm), orig_start, orig_len, identity))
-        pos += len(norm)
-
-    for token in _TOKENS.finditer(original):
-        start = token.start()
-        if token.lastgroup == "ascii":
-            add(token.group().lower(), start, token.end() - start, True)
-        elif token.lastgroup == "space":
-            add(" ", start, token.end() - start, token.end() - start == 1)
-        else:
-            for cluster_start, cluster in _clusters(token.group(), start):
-                folded = skeleton(unicodedata.normalize("NFKC", cluster).casefold())
-                for piece in _split_spaces(folded):
-                    add(piece, cluster_start, len(cluster), False)
-    return parts, segments
-
-
-def _clusters(chunk: str, offset: int):
-    """Split into a base character plus its combining marks, so NFKC can compose them."""
-    start = 0
-    for i in range(1, len(chunk) + 1):
-        if i == len(chunk) or not unicodedata.combining(chunk[i]):
-            yield offset + start, chunk[start:i]
-            start = i
-
-
-def _split_spaces(folded: str) -> list[str]:
-    if not any(ch.isspace() for ch in folded):
-        return [folded]
-    return [p for p in re.split(r"(\s+)", folded) if p]
 
 
 def _is_word(ch: str) -> bool:
@@ -267,6 +138,17 @@ class PhraseMatcher:
         self.size = len(phrases)
         if keys:
             self.automaton.make_automaton()
+        # Literal phrases by their letters alone, for text spelled out letter by letter.
+        self.spread = ahocorasick.Automaton()
+        spread_keys: dict[str, list[_Entry]] = {}
+        for key, entries in keys.items():
+            letters = _NOT_ALNUM.sub("", key)
+            if len(letters) >= SPREAD_MIN_LETTERS:
+                spread_keys.setdefault(letters, []).extend(entries)
+        for letters, entries in spread_keys.items():
+            self.spread.add_word(letters, (len(letters), tuple(entries)))
+        if spread_keys:
+            self.spread.make_automaton()
         # Regex prefilter: a second automaton over each regex's required literals.
         self.regex_literals = ahocorasick.Automaton()
         self.always: list[int] = []
@@ -286,7 +168,7 @@ class PhraseMatcher:
     def find(self, text: str, *, now: datetime) -> list[Match]:
         if not text:
             return []
-        norm = _Normalized(text)
+        norm = NormalizedText(text)
         haystack = norm.text
         found: set[Match] = set()
         if self.automaton.kind == ahocorasick.AHOCORASICK:
@@ -301,6 +183,8 @@ class PhraseMatcher:
                         continue
                     if entry.active(now):
                         found.add(Match(*norm.span(start, end + 1), entry.phrase, entry.rule, entry.match_type))
+        if self.spread.kind == ahocorasick.AHOCORASICK:
+            self._find_spread(norm, now, found)
         candidates = set(self.always)
         if self.regex_literals.kind == ahocorasick.AHOCORASICK:
             for _end, indexes in self.regex_literals.iter(haystack):
@@ -313,6 +197,19 @@ class PhraseMatcher:
                 if m.end() > m.start():  # an empty match highlights nothing
                     found.add(Match(*norm.span(m.start(), m.end()), entry.phrase, entry.rule, REGEX))
         return sorted(found)
+
+    def _find_spread(self, norm: NormalizedText, now: datetime, found: set[Match]) -> None:
+        """Phrases spelled out letter by letter. Inside such a run word edges are unknown, so an
+        exact phrase counts anywhere in it, as a contained one does; highlights cover the letters."""
+        for run in _SPREAD.finditer(norm.text):
+            positions = [run.start() + i for i, ch in enumerate(run.group()) if ch.isalnum()]
+            letters = "".join(norm.text[i] for i in positions)
+            for end, (length, entries) in self.spread.iter(letters):
+                start = end - length + 1
+                span = norm.span(positions[start], positions[end] + 1)
+                for entry in entries:
+                    if entry.active(now):
+                        found.add(Match(*span, entry.phrase, entry.rule, entry.match_type))
 
 
 # How long a process trusts its compiled matcher before asking the database again.

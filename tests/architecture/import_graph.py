@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("delivery", ("chats.delivery",)),
     ("rules", (
-        "chats.conversations.policy", "chats.conversations.phrases", "chats.conversations.skeleton",
+        "chats.conversations.policy", "chats.conversations.phrases", "chats.conversations.phrase_text", "chats.conversations.skeleton",
         "chats.conversations.announcements",
         "chats.inbox", "consent.services", "templates_app.services", "media_links.services",
     )),

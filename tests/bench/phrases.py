@@ -47,12 +47,16 @@ def _phrases(rng: random.Random) -> list[tuple[str, str]]:
 
 
 def _messages(rng: random.Random, restricted: list[str]) -> list[str]:
-    vocabulary = [_word(rng) for _ in range(3000)] + ["the", "and", "Cholecap", "patients", "study", "ＦＵＬＬ", "café"]
+    # ... with initials spelled out (the spread-letter pass reads them) and some phrases spelled out too
+    vocabulary = [_word(rng) for _ in range(3000)] + ["the", "and", "Cholecap", "patients", "study", "ＦＵＬＬ", "café",
+                                                       "U.S.A", "a b c", "N H S"]
     messages = []
     for i in range(MESSAGES):
         words, length = [], 0
         while length < MESSAGE_CHARS:
             w = rng.choice(restricted) if (i % 5 == 0 and rng.random() < 0.01) else rng.choice(vocabulary)
+            if w in restricted and rng.random() < 0.3:
+                w = ".".join(w)
             words.append(w)
             length += len(w) + 1
         messages.append(" ".join(words)[:MESSAGE_CHARS])

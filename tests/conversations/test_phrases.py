@@ -8,7 +8,8 @@ import time_machine
 
 from chats.api.errors import domain_status
 from chats.conversations import phrases
-from chats.conversations.phrases import Match, PhraseMatcher, _Normalized, check_restricted_phrases, ensure_no_restricted_phrases, normalize
+from chats.conversations.phrase_text import NormalizedText, normalize
+from chats.conversations.phrases import Match, PhraseMatcher, check_restricted_phrases, ensure_no_restricted_phrases
 from chats.errors import RestrictedPhrasesFound
 from chats.models import RestrictedPhrase, RestrictedPhraseRule
 
@@ -63,6 +64,39 @@ def test_disguised_letters_in_a_contains_phrase_and_an_innocent_word_around_them
     m = matcher(("off-label", "contains"), ("earn", "exact"))
     assert [x[3] for x in found(m, "use it \u043eff-\u200blabel")] == ["off-label"]  # Cyrillic o, zero-width space
     assert found(m, "l\u0435arn more") == []  # Cyrillic ie: "learn" still is not "earn"
+
+
+@pytest.mark.parametrize("typed,letters", [
+    ("a c u r e for all", "c u r e"),
+    ("a c.u.r.e for all", "c.u.r.e"),
+    ("a C-U-R-E for all", "C-U-R-E"),
+    ("a c . u . r . e for all", "c . u . r . e"),
+    ("a c_u_r_e for all", "c_u_r_e"),
+    ("a c\u200b u r e for all", "c\u200b u r e"),  # spread and disguised at once
+    ("a \u0441 u r e for all", "\u0441 u r e"),
+])
+def test_letters_spread_out_with_spaces_or_punctuation_are_read_together(typed, letters):
+    m = matcher(("cure", "exact"))
+    # the highlight covers the spelled-out letters, as typed
+    assert found(m, typed) == [(2, 2 + len(letters), letters, "cure")]
+
+
+def test_spread_letters_reach_multi_word_and_contains_phrases_too():
+    m = matcher(("off-label", "contains"), ("no side effects", "exact"))
+    assert [x[3] for x in found(m, "try it o f f l a b e l")] == ["off-label"]
+    assert [x[3] for x in found(m, "N.O S.I.D.E E.F.F.E.C.T.S at all")] == ["no side effects"]
+
+
+@pytest.mark.parametrize("innocent", [
+    "I can cure",            # "cure" is found once, normally
+    "a b c d e",             # single letters that spell no phrase
+    "cu r e",                # not every letter apart: the reader sees words, not a spelled-out one
+    "c  u  r  e".replace("  ", " ----- "),  # too far apart to be read as one word
+])
+def test_spread_matching_finds_nothing_extra(innocent):
+    m = matcher(("cure", "exact"))
+    expected = [(6, 10, "cure", "cure")] if innocent == "I can cure" else []
+    assert found(m, innocent) == expected
 
 
 def test_regex_is_case_insensitive_python_syntax():
@@ -128,7 +162,7 @@ def test_normalized_text_agrees_with_whole_string_normalisation():
     alphabet = "aBc Z\t\n\u00a0\u3000ｆＡß\u0301e1-_İﬁ한\u00a8´"
     for _ in range(3000):
         text = "".join(random.choice(alphabet) for _ in range(random.randint(0, 14)))
-        assert _Normalized(text).text.strip() == normalize(text), repr(text)
+        assert NormalizedText(text).text.strip() == normalize(text), repr(text)
 
 
 def test_every_match_maps_inside_the_original_text():
@@ -232,7 +266,7 @@ def test_regex_prefilter_finds_the_same_as_running_every_regex():
              "effects", "5", "mg", "Risk", "aaab", "b", "  "]
     for _ in range(1500):
         text = " ".join(random.choice(words) for _ in range(random.randint(1, 8)))
-        expected = {(p, mm.start(), mm.end()) for rx, p in brute for mm in rx.finditer(_Normalized(text).text)
+        expected = {(p, mm.start(), mm.end()) for rx, p in brute for mm in rx.finditer(NormalizedText(text).text)
                     if mm.end() > mm.start()}
         got = {(x.phrase, x.start, x.end) for x in m.find(text, now=NOW)}
         assert {e[0] for e in expected} == {g[0] for g in got}, text
