@@ -4,6 +4,8 @@ Tasks (chats/tasks.py and the apps' own) are thin wrappers that import services;
 that hands work on names the task here instead, so the dependency points one way. Eagerly
 (the embedded default, tests) the task runs in process, as Celery's `delay` does there.
 """
+import threading
+
 from celery import current_app
 
 SEND_MESSAGE = "chats.tasks.send_message_task"
@@ -11,10 +13,24 @@ DRAIN_WEBHOOK_EVENTS = "chats.tasks.drain_webhook_events_task"
 PLAY_SANDBOX_STATUS = "chats.tasks.sandbox_status_task"
 
 
+# One thread imports the tasks modules; the others wait for it. Unguarded, the first requests of a
+# fresh process each started the import and all but one found the task not yet registered
+# (NotRegistered: the webhook bodies of that drain waited for the next one).
+_discovery = threading.Lock()
+
+
 def _task(name: str):
     if name not in current_app.tasks:
-        current_app.loader.import_default_modules()  # autodiscovers every app's tasks module
+        with _discovery:
+            if name not in current_app.tasks:
+                current_app.loader.import_default_modules()  # autodiscovers every app's tasks module
     return current_app.tasks[name]
+
+
+def register_tasks() -> None:
+    """Import every app's tasks module now (a web process calls this at start, before any request)."""
+    with _discovery:
+        current_app.loader.import_default_modules()
 
 
 def enqueue(name: str, *args, countdown: float | None = None) -> None:

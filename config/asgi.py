@@ -28,9 +28,11 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from chats.checks import refuse_to_serve_on_failed_checks  # noqa: E402
 from chats.ingress.ack import WebhookAck  # noqa: E402
+from chats.jobs import register_tasks  # noqa: E402
 from chats.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 refuse_to_serve_on_failed_checks()  # no cloud backend with a shipped or empty secret (chats/checks.py)
+register_tasks()  # before the first request: its threads then only look tasks up
 django_http = WSGIMiddleware(get_wsgi_application(), workers=settings.HTTP_THREADS)
 application = ProtocolTypeRouter(
     {

@@ -3,7 +3,7 @@ import gc
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, worker_process_init, worker_ready
+from celery.signals import task_postrun, worker_init, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -11,6 +11,23 @@ app = Celery("rapport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["chats.compliance"])  # chats.compliance.tasks (retention, dashboard rollup)
+
+
+@worker_init.connect
+def _refuse_to_work_on_failed_checks(**_kwargs):
+    """As config/asgi.py for the web tier: a worker on the cloud backend with a shipped or empty
+    secret (chats/checks.py) does not start, so it never sends with them."""
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+
+    django.setup()
+    from chats.checks import refuse_to_serve_on_failed_checks
+
+    try:
+        refuse_to_serve_on_failed_checks()
+    except ImproperlyConfigured as refused:
+        # Celery logs and swallows an Exception from a signal handler; SystemExit stops the worker.
+        raise SystemExit(str(refused)) from None
 
 
 @worker_ready.connect

@@ -55,7 +55,7 @@ class MessageCursorPagination(CursorPagination):
     on are ordinary cursors and the query is the same single ordered LIMIT.
     """
 
-    ordering = ("created_at", "id")
+    ordering = ("written_at", "id")  # the alias messages_for_thread orders by; rows give Message.written_at
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200

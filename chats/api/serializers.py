@@ -206,11 +206,16 @@ class MessageOutput(serializers.ModelSerializer):
     class Meta:
         model = Message
         fields = [
-            "id", "direction", "kind", "body", "status", "created_at", "sent_at", "delivered_at", "read_at",
-            "failed_at", "failure_code", "failure_reason", "reply_to", "template_name", "sender", "wamid",
+            "id", "direction", "kind", "body", "status", "written_at", "created_at", "sent_at", "delivered_at",
+            "read_at", "failed_at", "failure_code", "failure_reason", "reply_to", "template_name", "sender", "wamid",
         ]
         extra_kwargs = {"wamid": {"help_text": "Meta's message id (null until Meta answered the send); "
                                                "check a record against Meta's with it."}}
+
+    written_at = serializers.DateTimeField(
+        read_only=True, help_text="When the message was written: WhatsApp's timestamp for the HCP's (whole "
+                                  "seconds, however late it reached Rapport), Rapport's for the rep's. Threads "
+                                  "are in this order; `created_at` is when Rapport recorded the message.")
 
 
 # --- templates, media, phrases ---------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from chats.models import Account, AuditEvent, Message
+from chats.models import Account, AuditEvent, Message, written_at_expression
 from consent.models import ConsentEvent, ConsentRecord
 
 CHUNK_SIZE = 1000  # rows per fetch; the peak memory of an export is about two chunks
@@ -23,7 +23,7 @@ COLUMNS = (
     "record", "id", "at", "account_id", "account_name", "phone_number", "thread_id", "thread_owner", "actor",
     "message_id", "direction", "kind", "status", "body", "template", "template_variables", "wamid", "reply_to_id",
     "sent_at", "delivered_at", "read_at", "failed_at", "failure_code", "failure_reason", "error_code",
-    "error_title", "previous_status", "via", "details",
+    "error_title", "previous_status", "via", "details", "recorded_at",
 )
 _BLANK = dict.fromkeys(COLUMNS, "")
 
@@ -51,9 +51,11 @@ def _for_account(queryset, account: Account | None):
 def _message_rows(account, since, until) -> Iterator[dict]:
     messages = _in_range(_for_account(Message.objects.all(), account), "created_at", since, until)
     messages = messages.select_related("account", "phone_number", "thread__user", "sender", "template")
-    for m in messages.order_by("created_at", "id").iterator(chunk_size=CHUNK_SIZE):
+    # In the order they were written: WhatsApp's time for the HCP's, ours for the rep's.
+    messages = messages.alias(written_at=written_at_expression()).order_by("written_at", "id")
+    for m in messages.iterator(chunk_size=CHUNK_SIZE):
         yield {
-            **_BLANK, "record": "message", "id": m.pk, "at": _iso(m.created_at),
+            **_BLANK, "record": "message", "id": m.pk, "at": _iso(m.written_at), "recorded_at": _iso(m.created_at),
             "account_id": m.account_id or "", "account_name": m.account.name if m.account else "",
             "phone_number": m.phone_number.display_phone_number if m.phone_number else m.wa_phone_number_id,
             "thread_id": m.thread_id or "", "thread_owner": _username(m.thread.user) if m.thread else "",

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 
 from chats.errors import NotFound
 from chats.inbox.access import on_account_team
-from chats.models import Account, Message, PhoneAssignment, PhoneNumber, Thread
+from chats.models import Account, Message, PhoneAssignment, PhoneNumber, Thread, written_at_expression
 from consent.models import ConsentRecord, ConsentStatus
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
@@ -115,7 +115,7 @@ def threads_for_user(*, user) -> QuerySet[Thread]:
     Call `attach_last_messages` on the page to load those messages in one query.
     """
     own = Message.objects.filter(thread=OuterRef("pk"))
-    last_id = own.order_by("-created_at", "-id").values("id")[:1]
+    last_id = own.alias(written_at=written_at_expression()).order_by("-written_at", "-id").values("id")[:1]
     unread = (
         own.filter(
             direction=Message.Direction.INBOUND,
@@ -165,9 +165,11 @@ def thread_for_user(*, user, thread_id: int) -> Thread:
 
 
 def messages_for_thread(*, thread: Thread) -> QuerySet[Message]:
-    """Only this thread's messages (never another rep's on the same number), oldest first."""
+    """Only this thread's messages (never another rep's on the same number), in the order they were
+    written (`written_at`: WhatsApp's time for the HCP's, ours for the rep's), oldest first."""
     return (
         Message.objects.filter(thread=thread)
+        .alias(written_at=written_at_expression())
         .select_related("reply_to", "template", "sender")
-        .order_by("created_at", "id")
+        .order_by("written_at", "id")
     )

@@ -1,6 +1,6 @@
 from .accounts import Account, UserProfile
 from .audit import AuditEvent
-from .messages import Message, WebhookEvent
+from .messages import Message, WebhookEvent, written_at_expression
 from .numbers import PhoneAssignment, PhoneNumber, WhatsAppBusinessAccount
 from .phrases import RestrictedPhrase, RestrictedPhraseRule
 from .rollup import DailyMessageRollup, RolledUpDay
@@ -12,6 +12,7 @@ __all__ = [
     "Conversation",
     "DailyMessageRollup",
     "Message",
+    "written_at_expression",
     "PhoneAssignment",
     "PhoneNumber",
     "RestrictedPhrase",

@@ -1,11 +1,19 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .accounts import Account
 from .numbers import PhoneNumber
 from .threads import Thread
+
+
+def written_at_expression() -> Coalesce:
+    """When a message was written, in SQL: WhatsApp's timestamp for the HCP's (they wrote it then, on
+    their phone, however late it reached us), Rapport's for the rep's. Threads and the per-HCP export
+    are read in this order (`Message.written_at` is the same in Python)."""
+    return Coalesce("wa_timestamp", "created_at")
 
 
 class Message(models.Model):
@@ -38,7 +46,7 @@ class Message(models.Model):
     # Statuses only move forward; failed may follow queued or sent only.
     STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 
-    # No index of its own: the (thread, created_at, id) index below serves every lookup by thread,
+    # No index of its own: the (thread, written_at, id) index below serves every lookup by thread,
     # and with a second one PostgreSQL counted unread messages by reading the whole thread.
     thread = models.ForeignKey(
         Thread, null=True, blank=True, on_delete=models.PROTECT, related_name="messages", db_index=False
@@ -99,7 +107,8 @@ class Message(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["thread", "created_at", "id"]),
+            # A thread in the order its messages were written (`written_at_expression`), page by page.
+            models.Index(F("thread"), written_at_expression(), F("id"), name="chats_message_thread_written"),
             models.Index(fields=["account", "created_at"]),
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["direction", "created_at"]),  # the admin dashboard's per-day counts
@@ -108,6 +117,11 @@ class Message(models.Model):
     def __str__(self):
         arrow = "→" if self.direction == self.Direction.OUTBOUND else "←"
         return f"{arrow} {self.body[:40] or self.kind} ({self.status})"
+
+    @property
+    def written_at(self):
+        """`written_at_expression` for a loaded row: WhatsApp's time for the HCP's, ours for the rep's."""
+        return self.wa_timestamp or self.created_at
 
     @property
     def is_unrouted(self) -> bool:

@@ -54,6 +54,7 @@ def message_payload(message) -> dict:
             "sender": message.sender_id,
             "client_id": str(message.client_id) if message.client_id else None,
             "created_at": _iso(message.created_at),
+            "written_at": _iso(message.written_at),
         },
     }
 

@@ -4,7 +4,8 @@ Each uses generated demo HCPs that the flow tests never touch, so the tests stay
 - Alex ↔ Dr. Amara Abbott: 250 messages and an open window (paging, composer);
 - Blair ↔ Dr. Amara Abbott on the same shared number: locked by Alex, with shared history;
 - Alex ↔ Dr. Chloé Castillo (consent not captured), Dr. Jonas Jensen (opted out),
-  Dr. Bruno Bernard (window expired 6 hours ago), Dr. Elena Eriksen (expiring in 4 hours).
+  Dr. Bruno Bernard (window expired 6 hours ago), Dr. Elena Eriksen (expiring in 4 hours);
+- Alex ↔ Dr. Greta Garnier: an open window, for an HCP message that Meta delivers late.
 
 Run as `manage.py shell -c "from tests.e2e.scenarios import run; run()"` (see conftest.seeded_db).
 """
@@ -18,6 +19,7 @@ from chats.models import Account, Conversation, Message, PhoneNumber, Thread
 
 LONG_THREAD = ("rep.alex", "Dr. Amara Abbott", 250)
 SHARED = "100000000000001"
+LATE_THREAD = "Dr. Greta Garnier"
 
 
 def _thread(user, account, number, at) -> Thread:
@@ -74,3 +76,12 @@ def run() -> None:
                            ("inbound", "Yes, please send them.", inbound_at)])
         Conversation.objects.update_or_create(phone_number=shared, account=hcp, defaults={
             "owner": alex, "last_inbound_at": inbound_at, "window_expires_at": inbound_at + timedelta(hours=24)})
+
+    # open (HCP wrote 8 minutes ago): the late message's thread
+    greta = account(name=LATE_THREAD)
+    thread = _thread(alex, greta, shared, now - timedelta(minutes=8))
+    _messages(thread, [("outbound", "Shall I send the study?", now - timedelta(minutes=10)),
+                       ("inbound", "Yes, please.", now - timedelta(minutes=8))])
+    Conversation.objects.update_or_create(phone_number=shared, account=greta, defaults={
+        "owner": alex, "last_inbound_at": now - timedelta(minutes=8),
+        "window_expires_at": now - timedelta(minutes=8) + timedelta(hours=24)})

@@ -50,6 +50,48 @@ def test_a_250_message_thread_opens_on_the_newest_and_loads_earlier(as_user):
     alex.shot("all-loaded")
 
 
+def post_late_hcp_message(session, *, name: str, text: str, written_seconds_ago: int) -> None:
+    """The HCP's message as Meta's signed webhook, stamped `written_seconds_ago` on WhatsApp's clock."""
+    import time
+    import urllib.request
+
+    from chats.devtools.demo import generated_account_rows
+    from chats.whatsapp import bodies, signatures
+    from config.settings import SHIPPED_SECRETS
+    from tests.e2e.scenarios import SHARED
+
+    number = next(row[2] for row in generated_account_rows(60) if row[0] == name)
+    # the demo WABAs keep no secret of their own, so the environment's signs for any entry id
+    body = bodies.text_message_body(waba_id="0", phone_number_id=SHARED, display_phone_number="",
+                                    wa_from=number.lstrip("+"), text=text, wamid=f"wamid.late.{time.time_ns()}",
+                                    timestamp=int(time.time()) - written_seconds_ago)
+    request = urllib.request.Request(session.base + "/webhooks/whatsapp/", data=body, method="POST", headers={
+        "Content-Type": "application/json",
+        "X-Hub-Signature-256": signatures.sign(body, SHIPPED_SECRETS["WHATSAPP_APP_SECRET"])})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def test_an_hcp_message_delivered_late_takes_its_place_live(as_user):
+    alex = as_user("rep.alex")
+    page = open_chat_from_search(alex, "Greta Garnier")
+    alex.wait_live()
+    # given Alex answers now
+    page.get_by_test_id("composer").fill("Here is the study.")
+    page.get_by_test_id("send").click()
+    expect(page.locator(".msg").last).to_contain_text("Here is the study.")
+    # when Greta's message, written a minute ago on her phone, reaches Rapport only now
+    post_late_hcp_message(alex, name="Dr. Greta Garnier", text="Written before your answer", written_seconds_ago=60)
+    # then it appears live above Alex's answer, where it was written, as it will after a reload
+    bodies = page.locator(".msg .bubble__body")
+    expect(bodies).to_have_text(["Shall I send the study?", "Yes, please.", "Written before your answer",
+                                 "Here is the study."])
+    alex.shot("late-message")
+    page.reload()
+    expect(page.locator(".msg .bubble__body")).to_have_text(["Shall I send the study?", "Yes, please.",
+                                                             "Written before your answer", "Here is the study."])
+
+
 def open_thread(session, name: str):
     return open_chat_from_search(session, name)
 

@@ -59,6 +59,21 @@ def test_the_cloud_backend_does_not_start_with_shipped_or_empty_secrets():
     assert _manage("-c", "import config.asgi", **own).returncode == 0
 
 
+_WORKER_START = ("from celery.signals import worker_init; from config.celery import app; "
+                 "worker_init.send(sender=None)")  # what `celery -A config worker` sends before its pool starts
+
+
+def test_a_celery_worker_on_the_cloud_backend_does_not_start_with_shipped_secrets():
+    cloud = {"WHATSAPP_BACKEND": "cloud", "SECRET_KEY": secrets.token_urlsafe(50),
+             "WHATSAPP_ACCESS_TOKEN": secrets.token_urlsafe(32), "WHATSAPP_VERIFY_TOKEN": secrets.token_urlsafe(16)}
+    # the app secret left as shipped: the worker refuses, as the web tier does
+    work = _manage("-c", _WORKER_START, **cloud)
+    assert work.returncode != 0 and "Rapport will not serve" in work.stderr and "WHATSAPP_APP_SECRET" in work.stderr
+    # with its own secret it starts, and so does the sandbox's worker with the shipped values
+    assert _manage("-c", _WORKER_START, **cloud, WHATSAPP_APP_SECRET=secrets.token_urlsafe(32)).returncode == 0
+    assert _manage("-c", _WORKER_START).returncode == 0
+
+
 def test_the_sandbox_keeps_starting_with_the_shipped_values():
     assert _manage("manage.py", "check").returncode == 0
     assert _manage("-c", "import config.asgi").returncode == 0

@@ -54,7 +54,7 @@
     }
     b.appendChild(el("p", "bubble__body", m.body));
     var meta = el("span", "bubble__meta");
-    var time = el("time", null, R.clock(m.created_at || new Date().toISOString()));
+    var time = el("time", null, R.clock(m.written_at || m.created_at || new Date().toISOString()));
     meta.appendChild(time);
     if (m.direction === "outbound") {
       var ticks = el("span", "ticks");
@@ -93,10 +93,33 @@
     return merged;
   }
 
+  // A thread is in the order its messages were written (WhatsApp's time for the HCP's).
+  function writtenAt(m) { return new Date(m.written_at || m.created_at || Date.now()).getTime(); }
+
   function olderThanLoaded(m) {
-    if (!earlierUrl || !m.created_at) return false;
+    if (!earlierUrl || !(m.written_at || m.created_at)) return false;
     var oldest = oldestLoaded();
-    return !!oldest && new Date(m.created_at) < new Date(oldest.created_at);
+    return !!oldest && writtenAt(m) < writtenAt(oldest);
+  }
+
+  function shownMessage(node) {
+    if (node.dataset.id) return byId.get(Number(node.dataset.id));
+    var sending = node.dataset.client && pending.get(node.dataset.client);
+    return sending ? sending.message : null; // a message still being sent: written now
+  }
+
+  // An HCP message that reaches us late goes where it was written, not at the end (nor below
+  // what the rep is sending at this moment).
+  function place(li, m) {
+    var nodes = list.querySelectorAll(".msg");
+    for (var i = nodes.length - 1; i >= 0; i--) {
+      var shown = shownMessage(nodes[i]);
+      if (!shown || writtenAt(shown) <= writtenAt(m)) {
+        if (i === nodes.length - 1) list.appendChild(li); else nodes[i].after(li);
+        return;
+      }
+    }
+    if (nodes.length) nodes[0].before(li); else list.appendChild(li);
   }
 
   function nearBottom() { return list.scrollHeight - list.scrollTop - list.clientHeight < 80; }
@@ -122,7 +145,7 @@
       pending.delete(clientId);
     } else {
       byId.set(m.id, m);
-      list.appendChild(bubble(m));
+      if (m.id) place(bubble(m), m); else list.appendChild(bubble(m));
     }
     list.removeAttribute("data-empty");
     if (stick || m.direction === "outbound") toBottom();
