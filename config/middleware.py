@@ -1,7 +1,11 @@
 """Request guards that apply to every view."""
+import logging
+from http import HTTPStatus
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.urls import Resolver404, resolve
 
 from chats.errors import BodyTooLarge
 
@@ -59,3 +63,59 @@ class JsonBodyTooLargeMiddleware:
 
 def _too_large(limit: int) -> HttpResponse:
     return HttpResponse(BodyTooLarge(limit).as_json(), status=413, content_type="application/json")
+
+
+API_PREFIX = "/api/"
+# Codes for the statuses Django or a library may answer under /api/ without our handler.
+_STATUS_CODES = {400: "invalid", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
+                 405: "method_not_allowed", 406: "not_acceptable", 413: "too_large", 415: "unsupported_media_type",
+                 429: "throttled", 500: "server_error"}
+request_logger = logging.getLogger("django.request")
+
+
+class ApiJsonMiddleware:
+    """Every answer under /api/ is JSON `{"code", "detail"}` (docs/api.md, "Errors").
+
+    Our views answer through DRF and chats/api/errors.py; this covers what never reaches them:
+    an unknown path or a non-integer id (the URL resolver's 404), a path without its trailing
+    slash (served as the slashed route: a 301 would make clients drop a POST's body), and an
+    unexpected error (500 `server_error`, logged with its trace, which the client never sees).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        if not request.path_info.endswith("/"):
+            try:
+                resolve(request.path_info + "/")
+            except Resolver404:
+                pass
+            else:
+                request.path_info += "/"
+                request.path += "/"
+        response = self.get_response(request)
+        if response.status_code >= 400 and not response.get("Content-Type", "").startswith("application/json"):
+            return _as_json(response)
+        return response
+
+    def process_exception(self, request, exception):
+        if not request.path_info.startswith(API_PREFIX) or isinstance(exception, RequestDataTooBig):
+            return None
+        request_logger.error("Internal Server Error: %s", request.path, exc_info=exception,
+                             extra={"status_code": 500, "request": request})
+        return JsonResponse({"code": "server_error", "detail": "Something went wrong on our side; it is logged."},
+                            status=500)
+
+
+def _as_json(response: HttpResponse) -> JsonResponse:
+    status = response.status_code
+    code = _STATUS_CODES.get(status, "error")
+    detail = HTTPStatus(status).phrase + "." if status in HTTPStatus._value2member_map_ else "Error."
+    converted = JsonResponse({"code": code, "detail": detail}, status=status)
+    for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+        if header in response:
+            converted[header] = response[header]
+    return converted

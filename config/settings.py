@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RejectNulCharactersMiddleware",
     "config.middleware.JsonBodyTooLargeMiddleware",
+    "config.middleware.ApiJsonMiddleware",  # before CommonMiddleware: a missing slash is served, not redirected
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

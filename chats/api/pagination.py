@@ -1,6 +1,29 @@
+import binascii
+from base64 import b64decode
+from urllib.parse import parse_qs
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions
 from rest_framework.pagination import Cursor, CursorPagination, LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+
+class InvalidCursor(exceptions.APIException):
+    status_code = 400
+    default_detail = "The cursor is not one this API gave out; start again from the first page."
+    default_code = "invalid_cursor"
+
+
+def query_int(request, name: str, *, default: int, minimum: int, maximum: int) -> int:
+    """A paging parameter: absent → `default`; digits → the number, at most `maximum`; anything else
+    (text, a sign, a decimal point, below `minimum`) → 400 naming it, never silently the default."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
+        raise exceptions.ValidationError({name: [f"Give a whole number of at least {minimum}."]})
+    return min(int(raw), maximum)
 
 
 class PeekLimitOffsetPagination(LimitOffsetPagination):
@@ -14,8 +37,11 @@ class PeekLimitOffsetPagination(LimitOffsetPagination):
     # Databases keep 64-bit integers; an offset past any real list is an empty page, not an overflow.
     max_offset = 2**31 - 1
 
+    def get_limit(self, request):
+        return query_int(request, self.limit_query_param, default=self.default_limit, minimum=1, maximum=self.max_limit)
+
     def get_offset(self, request):
-        return min(super().get_offset(request), self.max_offset)
+        return query_int(request, self.offset_query_param, default=0, minimum=0, maximum=self.max_offset)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
@@ -61,11 +87,34 @@ class MessageCursorPagination(CursorPagination):
     max_page_size = 200
     latest_query_param = "latest"
 
+    def get_page_size(self, request):
+        return query_int(request, self.page_size_query_param, default=self.page_size, minimum=1,
+                         maximum=self.max_page_size)
+
     def decode_cursor(self, request):
-        cursor = super().decode_cursor(request)
-        if cursor is None and self._wants_latest(request):
-            return Cursor(offset=0, reverse=True, position=None)
-        return cursor
+        """DRF's decoding, strict: anything but the base64 query string we encode is 400 `invalid_cursor`
+        (DRF answers 404, which reads as "not yours", and skips characters base64 does not know)."""
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return Cursor(offset=0, reverse=True, position=None) if self._wants_latest(request) else None
+        try:
+            tokens = parse_qs(b64decode(encoded.encode("ascii"), validate=True).decode("ascii"),
+                              keep_blank_values=True, strict_parsing=bool(encoded))
+            offset = int(tokens.get("o", ["0"])[0])
+            reverse = int(tokens.get("r", ["0"])[0])
+            position = tokens.get("p", [None])[0]
+        except (TypeError, ValueError, UnicodeError, binascii.Error):
+            raise InvalidCursor() from None
+        if offset < 0 or reverse not in (0, 1) or set(tokens) - {"o", "r", "p"}:
+            raise InvalidCursor()
+        return Cursor(offset=min(offset, self.offset_cutoff), reverse=bool(reverse), position=position)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            # A well-formed cursor whose position is not a time (a hand-made one): nothing to page from.
+            raise InvalidCursor() from None
 
     def _wants_latest(self, request) -> bool:
         return request.query_params.get(self.latest_query_param, "").lower() in ("1", "true", "yes")

@@ -1,6 +1,7 @@
 """Input and output shapes of API v1. No rule lives here."""
 from rest_framework import serializers
 
+from chats.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField, StrictUUIDField
 from chats.conversations.policy import WindowStatus
 from chats.models import Account, Message, PhoneNumber, Thread
 from chats.realtime.payloads import state_fields
@@ -47,8 +48,8 @@ class RestrictedPhrasesErrorSerializer(ErrorSerializer):
 
 
 class TokenInput(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
 
 
 class TokenOutput(serializers.Serializer):
@@ -125,8 +126,8 @@ class ThreadListOutput(serializers.ModelSerializer):
 
 
 class ThreadInput(serializers.Serializer):
-    account = serializers.IntegerField(min_value=1, help_text="Account id.")
-    phone_number = serializers.IntegerField(
+    account = StrictIntegerField(min_value=1, help_text="Account id.")
+    phone_number = StrictIntegerField(
         min_value=1, required=False, allow_null=True,
         help_text="PhoneNumber id (not Meta's phone_number_id). Optional when you have exactly one number.",
     )
@@ -222,8 +223,8 @@ class MessageOutput(serializers.ModelSerializer):
 
 
 class TemplateQuery(serializers.Serializer):
-    thread = serializers.IntegerField(min_value=1)
-    category = serializers.ChoiceField(choices=MessageTemplate.Usage.choices, required=False, allow_blank=True)
+    thread = StrictIntegerField(min_value=1)
+    category = StrictChoiceField(choices=MessageTemplate.Usage.choices, required=False, allow_blank=True)
 
 
 class MediaOutput(serializers.ModelSerializer):
@@ -236,7 +237,7 @@ class MediaOutput(serializers.ModelSerializer):
 
 class PhraseCheckInput(serializers.Serializer):
     # WhatsApp caps a text message at 4,096 characters; longer can never be sent.
-    text = serializers.CharField(max_length=4096, allow_blank=True, trim_whitespace=False)
+    text = StrictCharField(max_length=4096, allow_blank=True, trim_whitespace=False)
 
 
 class PhraseCheckOutput(serializers.Serializer):
@@ -247,14 +248,14 @@ class PhraseCheckOutput(serializers.Serializer):
 
 
 class MessageInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["text", "template", "media"])
-    text = serializers.CharField(max_length=4096, required=False, allow_blank=True, trim_whitespace=False, default="",
+    kind = StrictChoiceField(choices=["text", "template", "media"])
+    text = StrictCharField(max_length=4096, required=False, allow_blank=True, trim_whitespace=False, default="",
                                  help_text="The text (kind text), or an optional note before a media link.")
-    template = serializers.IntegerField(min_value=1, required=False, allow_null=True, help_text="Template id (kind template).")
-    media = serializers.IntegerField(min_value=1, required=False, allow_null=True, help_text="Media item id (kind media).")
-    reply_to = serializers.IntegerField(min_value=1, required=False, allow_null=True,
+    template = StrictIntegerField(min_value=1, required=False, allow_null=True, help_text="Template id (kind template).")
+    media = StrictIntegerField(min_value=1, required=False, allow_null=True, help_text="Media item id (kind media).")
+    reply_to = StrictIntegerField(min_value=1, required=False, allow_null=True,
                                         help_text="Id of a message of this thread to quote.")
-    client_id = serializers.UUIDField(help_text="Your idempotency key: the same key again returns the first message.")
+    client_id = StrictUUIDField(help_text="Your idempotency key: the same key again returns the first message.")
 
     def validate(self, data):
         if data["kind"] == "template" and not data.get("template"):
@@ -277,7 +278,7 @@ class ConsentInput(serializers.Serializer):
         slug_field="code", queryset=ConsentMethod.objects.filter(offered_to_reps=True),
         help_text="How the HCP gave consent: a `code` from `GET /api/v1/consent/methods/` (e.g. `verbal`).",
     )
-    phone_number = serializers.IntegerField(
+    phone_number = StrictIntegerField(
         min_value=1, required=False, allow_null=True,
         help_text="PhoneNumber id to send the confirmation from. Optional when you have exactly one number.",
     )

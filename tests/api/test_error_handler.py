@@ -40,11 +40,12 @@ def test_unknown_exceptions_are_left_to_django():
 def test_malformed_query_parameters_are_never_500(alex, ada, shared_number):
     thread = ThreadFactory(user=alex, account=ada, phone_number=shared_number)
     client = api_client(alex)
-    assert client.get("/api/v1/accounts/", {"limit": "abc", "offset": "-3"}).status_code == 200
+    malformed = client.get("/api/v1/accounts/", {"limit": "abc", "offset": "-3"})
+    assert malformed.status_code == 400 and set(malformed.json()["errors"]) == {"limit"}  # not silently ignored
     assert client.get("/api/v1/accounts/", {"offset": "999999"}).json()["results"] == []
     assert client.get("/api/v1/accounts/", {"search": "x" * 5000}).status_code == 200
     bad_cursor = client.get(f"/api/v1/threads/{thread.id}/messages/", {"cursor": "garbage"})
-    assert bad_cursor.status_code == 404
-    assert bad_cursor.json()["code"] == "not_found"
+    assert bad_cursor.status_code == 400  # not a 404, which reads as "not yours"
+    assert bad_cursor.json()["code"] == "invalid_cursor"
     assert client.get("/api/v1/templates/", {"thread": "abc"}).status_code == 400
     assert client.post("/api/v1/threads/", {"account": 10**30}, format="json").status_code == 404
