@@ -29,7 +29,7 @@ run: seed
 	@echo "Rapport is at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "Demo logins, password 'rapport-demo': admin (superuser), rep.alex, rep.blair, rep.casey, rep.drew (no license)"
 	@echo ""
-	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT)
+	RAPPORT_HOST=$(HOST) RAPPORT_PORT=$(PORT) $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -268,7 +268,9 @@ WHATSAPP_RATE_MAX_WAIT_SECONDS = env.float("WHATSAPP_RATE_MAX_WAIT_SECONDS", def
 # Sandbox status webhooks arrive 1 s (delivered) and 3 s (read) after a send, as with Meta;
 # tests turn the pacing off so statuses are played at once.
 WHATSAPP_SANDBOX_PACED = env.bool("WHATSAPP_SANDBOX_PACED", default=True)
-PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Unset, it follows the address `make run` serves on (HOST and PORT), so links work there.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=None) or "http://{}:{}".format(
+    env("RAPPORT_HOST", default="127.0.0.1"), env("RAPPORT_PORT", default="8000"))
 
 # --- Logging ------------------------------------------------------------------
 LOGGING = {
