@@ -82,6 +82,22 @@ def test_consent_capture_sends_the_confirmation(as_user):
     casey.shot("consent-captured")
 
 
+def test_a_double_tap_on_a_quick_template_sends_it_once(as_user):
+    casey = as_user("rep.casey")
+    page = open_chat_from_search(casey, "Maya Moreau")
+    quick = page.get_by_test_id("quick-template").first
+    expect(quick).to_be_enabled()
+    # two taps 0.3 s apart: the second is the same intent, whatever the first's answer did meanwhile
+    quick.click()
+    page.wait_for_timeout(300)
+    quick.click(force=True)
+    expect(last_outbound_ticks(page)).to_have_attribute("data-status", "read")
+    page.wait_for_timeout(500)
+    expect(page.locator(".msg--out")).to_have_count(1)
+    page.reload()  # the server's record, not only the screen
+    expect(page.locator(".msg--out")).to_have_count(1)
+
+
 def test_a_whole_conversation(as_user):
     casey, admin = as_user("rep.casey"), as_user("admin")
     page = open_chat_from_search(casey, "Grace Hopper")

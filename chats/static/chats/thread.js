@@ -339,6 +339,24 @@
       });
   }
 
+  // One tap, one intent: a template being sent keeps its button busy until the answer, even when a
+  // live state change redraws the buttons meanwhile, and a tap on it within INTENT_MS after the
+  // answer is the same intent: it goes with the same client_id, so the server answers with the
+  // message already sent instead of sending the template twice.
+  var INTENT_MS = 3000, templatesSending = new Map(), templateIntents = new Map();
+
+  function sendTemplate(t, preview) {
+    if (templatesSending.has(t.id)) return Promise.resolve();
+    var recent = templateIntents.get(t.id);
+    var clientId = recent && Date.now() - recent.at < INTENT_MS ? recent.clientId : R.uuid();
+    templatesSending.set(t.id, clientId);
+    renderQuick();
+    return send({ kind: "template", template: t.id }, preview, clientId)
+      .then(function () { templateIntents.set(t.id, { clientId: clientId, at: Date.now() }); })
+      .catch(function () {})
+      .then(function () { templatesSending.delete(t.id); renderQuick(); });
+  }
+
   function renderQuick() {
     var box = $("quick-templates");
     box.textContent = "";
@@ -346,12 +364,12 @@
       var button = el("button", "quick__template");
       button.type = "button";
       button.setAttribute("data-testid", "quick-template");
+      button.disabled = templatesSending.has(t.id);
+      button.setAttribute("aria-busy", button.disabled ? "true" : "false");
       button.appendChild(el("span", "quick__name", t.name.replace(/_/g, " ")));
       button.appendChild(el("span", "quick__preview", t.preview));
       button.addEventListener("click", function () {
-        button.disabled = true;
-        send({ kind: "template", template: t.id }, { body: t.preview, kind: "template", template: t.name })
-          .catch(function () {}).then(function () { button.disabled = false; });
+        sendTemplate(t, { body: t.preview, kind: "template", template: t.name });
       });
       box.appendChild(button);
     });
@@ -607,11 +625,17 @@
 
   $("pill-end").addEventListener("click", function () { $("end-dialog").showModal(); });
   $("end-confirm").addEventListener("click", function () {
+    var button = $("end-confirm");
+    if (button.disabled) return;
+    button.disabled = true; // one End per tap
     api("POST", "threads/" + threadId + "/end/").then(function (result) {
       $("end-dialog").close();
       applyState(result.state);
       if (result.closing_message) upsert(result.closing_message);
-    }).catch(function (error) { $("end-dialog").close(); footError.textContent = error.message; });
+      // the footer changed height with the state: show the closing message once laid out
+      requestAnimationFrame(toBottom);
+    }).catch(function (error) { $("end-dialog").close(); footError.textContent = error.message; })
+      .then(function () { button.disabled = false; });
   });
 
   // Consent Capture asks how consent was obtained before anything is sent.
