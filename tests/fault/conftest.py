@@ -31,6 +31,8 @@ def stack(transactional_db, settings, tmp_path):
     fake, server = start_fake_graph()
     settings.WHATSAPP_BACKEND = "cloud"
     settings.WHATSAPP_GRAPH_URL = fake.url
+    # A worker on the cloud backend refuses the shipped secrets (config/celery.py): the suite's own.
+    settings.WHATSAPP_APP_SECRET = "fault-suite-app-secret"
     celery_app.conf.task_always_eager = False  # .delay() goes to Redis; the autouse fixture restores it
     celery_app.control.purge()  # leftovers of an earlier aborted run would reference rows that are gone
     db = connection.settings_dict
@@ -41,6 +43,9 @@ def stack(transactional_db, settings, tmp_path):
         "WHATSAPP_BACKEND": "cloud",
         "WHATSAPP_GRAPH_URL": fake.url,
         "WHATSAPP_APP_SECRET": settings.WHATSAPP_APP_SECRET,
+        "SECRET_KEY": "fault-suite-secret-key-" + "x" * 40,
+        "WHATSAPP_VERIFY_TOKEN": "fault-suite-verify-token",
+        "WHATSAPP_ACCESS_TOKEN": "fault-suite-access-token",
         "WHATSAPP_TIMEOUT_SECONDS": "3",
         "WHATSAPP_RATE_MAX_WAIT_SECONDS": "0.5",
         "WHATSAPP_RETRY_BASE_SECONDS": "0.2",
