@@ -37,6 +37,12 @@ class ConsentRefused(DomainError):
     default_code = "consent_refused"
 
 
+class IdempotencyKeyReused(DomainError):
+    """A client_id (or Idempotency-Key) already made a message of another content in this thread."""
+
+    default_code = "idempotency_key_reused"
+
+
 class BodyTooLarge(DomainError):
     """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE: refused before it is read or stored."""
 

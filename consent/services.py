@@ -55,7 +55,8 @@ def _evidence(method: ConsentMethod | None, wording: ConsentWording | None) -> d
 def _set_status(*, account: Account, status: str, via: str, actor=None, message: Message | None = None,
                 consent_type: ConsentType | None = None, now=None, respect_hcp_opt_out: bool = False,
                 said_at=None, method: ConsentMethod | None = None, wording: ConsentWording | None = None,
-                details: dict | None = None) -> tuple[ConsentRecord, bool | None]:
+                details: dict | None = None, locked: tuple[ConsentRecord | None] | None = None
+                ) -> tuple[ConsentRecord, bool | None]:
     """Set the account's consent; returns (record, changed), changed None when not applied. Locks the
     record row.
 
@@ -65,7 +66,8 @@ def _set_status(*, account: Account, status: str, via: str, actor=None, message:
     order) is kept in the trail, marked superseded, and changes nothing (changed None).
     """
     now = now or timezone.now()
-    record = ConsentRecord.objects.select_for_update().filter(account=account).first()
+    # `locked`: the caller read (and locked) the record already, as `(record,)`.
+    record = locked[0] if locked is not None else ConsentRecord.objects.select_for_update().filter(account=account).first()
     if (respect_hcp_opt_out and record is not None and record.status == ConsentStatus.OPTED_OUT
             and record.captured_via in HCP_OWN_CHANNELS):
         raise ConsentRefused(
@@ -111,12 +113,16 @@ def consent_capture(*, account: Account, actor, method: ConsentMethod, via: str 
     reads now), by whom and when. Returns (record, changed).
 
     Raises ConsentRefused (`opted_out_by_hcp`) when the HCP's latest consent change is their own
-    opt-out: a rep's word never undoes it, only the HCP's subscribe keyword does.
+    opt-out: a rep's word never undoes it, only the HCP's subscribe keyword does. An HCP already
+    opted in is left as is (changed False, no event).
     """
+    record = ConsentRecord.objects.select_for_update().filter(account=account).first()
+    if record is not None and record.status == ConsentStatus.OPTED_IN:
+        return record, False  # already opted in (a retry, a second tap): nothing new to record
     consent_type = consent_type_for(language=account.language)
     return _set_status(account=account, status=ConsentStatus.OPTED_IN, via=via, actor=actor, consent_type=consent_type,
                        respect_hcp_opt_out=True, method=method,
-                       wording=consent_wording_current(consent_type=consent_type))
+                       wording=consent_wording_current(consent_type=consent_type), locked=(record,))
 
 
 def _load_keywords() -> frozenset[str]:
@@ -233,7 +239,7 @@ def consent_set_by_admin(*, account: Account, status: str, actor, consent_type: 
     wording = consent_wording_current(consent_type=consent_type or consent_type_for(language=account.language)) \
         if status == ConsentStatus.OPTED_IN else None
     record, changed = _set_status(account=account, status=status, via=ConsentChannel.ADMIN, actor=actor,
-                                  consent_type=consent_type, method=method, wording=wording)
+                                  consent_type=consent_type, method=method, wording=wording, locked=(record,))
     if status == ConsentStatus.OPTED_OUT:
         messages_fail_queued(account=account)
     return record, changed

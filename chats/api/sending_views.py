@@ -1,6 +1,10 @@
 """API v1 endpoints that change conversations: send, end, capture consent. Thin: the rules live in chats/conversations/."""
-from drf_spectacular.utils import OpenApiExample, extend_schema
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,15 +27,44 @@ SEND_REFUSED = _error(
 )
 
 
+# Keys that are not UUIDs map to one: the same key, the same client_id (per thread, as client_id is).
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0c8d1e-2b7a-4c39-9a1e-7d2f3b6c8e41")
+IDEMPOTENCY_KEY_MAX = 255
+
+
+def idempotency_key(request, client_id: uuid.UUID | None) -> uuid.UUID:
+    """The send's idempotency key: `client_id` in the body, or the `Idempotency-Key` header (a UUID, or
+    any other text up to 255 characters, mapped to a UUID); both given, they must agree."""
+    header = request.headers.get("Idempotency-Key")
+    if header is None:
+        if client_id is None:
+            raise ValidationError({"client_id": ["Give a client_id, or an Idempotency-Key header."]})
+        return client_id
+    header = header.strip()
+    if not header or len(header) > IDEMPOTENCY_KEY_MAX:
+        raise ValidationError({"Idempotency-Key": [f"Give 1 to {IDEMPOTENCY_KEY_MAX} characters."]})
+    try:
+        key = uuid.UUID(header)
+    except ValueError:
+        key = uuid.uuid5(_IDEMPOTENCY_NAMESPACE, header)
+    if client_id is not None and client_id != key:
+        raise ValidationError({"client_id": ["Differs from the Idempotency-Key header; give one key."]})
+    return key
+
+
 class ThreadMessagesView(views.ThreadMessagesView):
     """GET: the thread's messages (see views.ThreadMessagesView). POST: send one."""
 
     @extend_schema(
         tags=["messages"], request=s.MessageInput,
+        parameters=[OpenApiParameter(
+            "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+            description="Works like `client_id` (give either): a UUID, or any text up to 255 characters.")],
         responses={
             201: s.MessageOutput, 200: s.MessageOutput, 400: _error("`invalid`.", "invalid", "The request is not valid."),
             404: NOT_FOUND, 409: SEND_REFUSED,
-            422: _error("`restricted_phrases`, with `matches`.", "restricted_phrases",
+            422: _error("`restricted_phrases`, with `matches`; or `idempotency_key_reused`, with `message` (the "
+                        "id of the message the key made).", "restricted_phrases",
                         "The text contains restricted phrases; remove them and try again."),
             **CHAT_ERRORS,
         },
@@ -48,6 +81,7 @@ class ThreadMessagesView(views.ThreadMessagesView):
         data = s.MessageInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        client_id = idempotency_key(request, values.get("client_id"))
         template = media = reply_to = None
         if values.get("template"):
             template = MessageTemplate.objects.filter(pk=values["template"]).first()
@@ -62,7 +96,7 @@ class ThreadMessagesView(views.ThreadMessagesView):
             if reply_to is None:
                 raise DomainError("invalid", "You can only reply to a message of this thread.")
         message, created = message_send(
-            thread=thread, sender=request.user, kind=values["kind"], client_id=values["client_id"],
+            thread=thread, sender=request.user, kind=values["kind"], client_id=client_id,
             text=values.get("text", ""), template=template, media=media, reply_to=reply_to,
         )
         return Response(s.MessageOutput(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

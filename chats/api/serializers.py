@@ -255,7 +255,11 @@ class MessageInput(serializers.Serializer):
     media = StrictIntegerField(min_value=1, required=False, allow_null=True, help_text="Media item id (kind media).")
     reply_to = StrictIntegerField(min_value=1, required=False, allow_null=True,
                                         help_text="Id of a message of this thread to quote.")
-    client_id = StrictUUIDField(help_text="Your idempotency key: the same key again returns the first message.")
+    client_id = StrictUUIDField(
+        required=False,
+        help_text="Your idempotency key: the same key again returns the first message; the same key with "
+                  "another content answers 422 `idempotency_key_reused`. Required unless the "
+                  "`Idempotency-Key` header gives it.")
 
     def validate(self, data):
         if data["kind"] == "template" and not data.get("template"):

@@ -20,10 +20,10 @@ from chats.compliance.audit import audit
 from chats.conversations.announcements import publish_conversation_states, thread_state_event
 from chats.conversations.phrases import ensure_no_restricted_phrases
 from chats.conversations.policy import (
-    check_can_send, conversation_lock, has_open_window, shared_history_exists, thread_state,
+    check_can_send, conversation_lock, ended_since_inbound, has_open_window, shared_history_exists, thread_state,
 )
 from chats.delivery.queue import message_queue_outbound, outbound_message_create
-from chats.errors import DomainError, NotFound, RestrictedPhrasesFound, SendRefused
+from chats.errors import DomainError, IdempotencyKeyReused, NotFound, RestrictedPhrasesFound, SendRefused
 from chats.inbox.access import on_account_team
 from chats.models import AuditEvent, Conversation, Message, PhoneAssignment, Thread
 from chats.realtime.events import publish_all_on_commit, publish_on_commit
@@ -61,6 +61,7 @@ def message_send(
         existing = _sent_before(thread=thread, client_id=client_id)
         if existing is None:
             raise
+        _check_same_request(existing, kind=kind, text=text, template=template, media=media, reply_to=reply_to)
         return existing, False
     except (SendRefused, RestrictedPhrasesFound) as refusal:
         kind_of_row = AuditEvent.Kind.RESTRICTED_PHRASES if isinstance(refusal, RestrictedPhrasesFound) else AuditEvent.Kind.SEND_REFUSED
@@ -78,7 +79,9 @@ def _message_send(*, thread, sender, kind, client_id, text, template, media, rep
     thread = _fresh(thread, client_id=client_id)
     _check_on_team(thread=thread)
     if thread.sent_before_id is not None:
-        return _sent_before(thread=thread, client_id=client_id), False
+        existing = _sent_before(thread=thread, client_id=client_id)
+        _check_same_request(existing, kind=kind, text=text, template=template, media=media, reply_to=reply_to)
+        return existing, False
     if kind not in SEND_KINDS:
         raise DomainError("invalid_kind", f"kind must be one of {', '.join(SEND_KINDS)}.")
     state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=thread.shared_history)
@@ -131,6 +134,26 @@ def _sent_before(*, thread: Thread, client_id: uuid.UUID) -> Message | None:
     """The message this client_id already made in this thread, with what its output shows."""
     return (Message.objects.select_related("reply_to", "template", "sender")
             .filter(thread=thread, client_id=client_id).first())
+
+
+_KIND_OF_SEND = {"text": Kind.TEXT, "template": Kind.TEMPLATE, "media": Kind.MEDIA_LINK}
+
+
+def _check_same_request(existing: Message, *, kind, text, template, media, reply_to) -> None:
+    """A client_id seen before answers with its message only for the same request; another content
+    under the same key is a client bug that would otherwise be dropped unseen (422)."""
+    same = (
+        existing.kind == _KIND_OF_SEND.get(kind)
+        and existing.template_id == (template.pk if template else None)
+        and existing.reply_to_id == (reply_to.pk if reply_to else None)
+        and (kind != "text" or existing.body == text)
+        and (kind != "media" or ((existing.media or {}).get("media_item") == (media.pk if media else None)
+                                 and existing.body.startswith(text.strip())))
+    )
+    if not same:
+        raise IdempotencyKeyReused(
+            detail="This client_id (Idempotency-Key) already sent another message in this thread; "
+                   "use a new key for a new message.", message=existing.pk)
 
 
 def _fresh(thread: Thread, *, client_id: uuid.UUID | None = None) -> Thread:
@@ -204,6 +227,9 @@ def conversation_end(*, thread: Thread, user, now: datetime | None = None) -> tu
     thread = _fresh(thread)
     _check_on_team(thread=thread)
     state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=thread.shared_history)
+    if not has_open_window(state) and _ended_by(conversation, user):
+        # The same End again (a retry, a second tap): the first one's answer, nothing more.
+        return conversation, _closing_sent(thread=thread, conversation=conversation)
     if not has_open_window(state):
         raise SendRefused("window_closed", "There is no open conversation to end.")
     if conversation.owner_id != user.pk:
@@ -230,6 +256,18 @@ def conversation_end(*, thread: Thread, user, now: datetime | None = None) -> tu
     return conversation, message
 
 
+def _ended_by(conversation, user) -> bool:
+    """`user` ended this conversation and the HCP has not written since."""
+    return conversation.ended_by_id == user.pk and ended_since_inbound(conversation)
+
+
+def _closing_sent(*, thread: Thread, conversation) -> Message | None:
+    """The closing template the conversation's End sent in `thread`, if it sent one."""
+    return (Message.objects.select_related("reply_to", "template", "sender")
+            .filter(thread=thread, template__usage=MessageTemplate.Usage.END_CONVERSATION,
+                    created_at__gte=conversation.ended_at).order_by("id").first())
+
+
 def _closing_template(*, thread: Thread) -> MessageTemplate | None:
     """The approved end_conversation template in the HCP's language (no fallback: never close in the wrong language)."""
     return (MessageTemplate.objects.approved_meta().filter(
@@ -249,9 +287,17 @@ def consent_capture_and_confirm(*, account, user, method, thread: Thread | None,
     (no template, another rep holds the conversation) does not undo the HCP's consent.
     Returns (record, the confirmation message or None, the refusal code or None).
     """
-    record, _ = consent_capture(account=account, actor=user, method=method)
+    record, changed = consent_capture(account=account, actor=user, method=method)
     if thread is None:
         return record, None, "no_thread"
+    if not changed:
+        # Already opted in: a repeat of this rep's own capture answers with its confirmation; nothing
+        # is sent again (idempotent), and an HCP opted in otherwise gets no confirmation from here.
+        sent = (Message.objects.select_related("reply_to", "template", "sender")
+                .filter(thread=thread, sender=user, template__usage=MessageTemplate.Usage.CONSENT_CONFIRMATION,
+                        created_at__gte=record.captured_at).order_by("id").first()
+                if record.captured_by_id == user.pk else None)
+        return record, sent, None if sent else "already_opted_in"
     thread = Thread.objects.select_related("account", "account__consent", "phone_number__waba").get(pk=thread.pk)
     candidates = list(MessageTemplate.objects.approved_meta().filter(
         waba_id=thread.phone_number.waba_id, usage=MessageTemplate.Usage.CONSENT_CONFIRMATION,
