@@ -39,3 +39,21 @@ def templates_for_thread(*, waba, language: str, window_open: bool, category: st
         if current is None or (template.language == language and current.language != language):
             by_name[template.name] = template
     return list(by_name.values())
+
+
+def template_by_reference(*, waba, reference: int | str, language: str | None, hcp_language: str
+                          ) -> MessageTemplate | None:
+    """The template a send names: by id (`reference` an int), or by name as Meta's API names them,
+    in `language` when given, else the HCP's language, else the WABA's default. Any status: whether
+    it may be sent is the conversation rules' decision (409 `template_not_approved`), not a lookup's."""
+    templates = MessageTemplate.objects.filter(waba=waba)
+    if isinstance(reference, int):
+        return templates.filter(pk=reference).first()
+    candidates = [language] if language else [hcp_language, waba.default_language]
+    found = {t.language: t for t in templates.filter(name=reference, language__in=candidates).order_by("-id")}
+    return next((found[c] for c in candidates if c in found), None)
+
+
+def templates_of_wabas(*, waba_ids) -> list[MessageTemplate]:
+    """Every template of these WABAs, whatever its status or kind: a catalogue, not an offer."""
+    return list(MessageTemplate.objects.filter(waba_id__in=waba_ids).order_by("name", "language", "id"))

@@ -5,6 +5,7 @@ JSON body must give text as a string, ids as integers and UUIDs as strings; form
 query strings (a QueryDict, where every value is text) may give an id as plain digits.
 """
 from django.http import QueryDict
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -47,3 +48,24 @@ class StrictChoiceField(serializers.ChoiceField):
         if not isinstance(data, str):
             self.fail("invalid_choice", input=data)
         return super().to_internal_value(data)
+
+
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1}]})
+class IdOrNameField(serializers.Field):
+    """An id (a JSON integer) or a name (a JSON string), as Meta's API names templates."""
+
+    default_error_messages = {"invalid": "Give the template's id (an integer) or its name (a string)."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("invalid")
+        if isinstance(data, str):
+            data = data.strip()
+            if not data or len(data) > 512:
+                self.fail("invalid")
+        elif data < 1:
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value

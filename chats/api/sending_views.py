@@ -18,7 +18,7 @@ from chats.inbox import selectors
 from chats.inbox.services import thread_get_or_create
 from chats.models import Message
 from media_links.selectors import media_for_web_links
-from templates_app.models import MessageTemplate
+from templates_app.selectors import template_by_reference
 
 SEND_REFUSED = _error(
     "A conversation rule refused the send: `consent_required`, `opted_out`, `window_closed`, "
@@ -84,9 +84,11 @@ class ThreadMessagesView(views.ThreadMessagesView):
         client_id = idempotency_key(request, values.get("client_id"))
         template = media = reply_to = None
         if values.get("template"):
-            template = MessageTemplate.objects.filter(pk=values["template"]).first()
+            template = template_by_reference(waba=thread.phone_number.waba, reference=values["template"],
+                                             language=values.get("language"), hcp_language=thread.account.language)
             if template is None:
-                raise DomainError("invalid", "No such template.")
+                raise DomainError("template_not_found", "No template of this WhatsApp Business Account by that "
+                                                        "id, or by that name in that language.")
         if values.get("media"):
             media = media_for_web_links().filter(pk=values["media"]).first()
             if media is None:

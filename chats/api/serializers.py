@@ -1,7 +1,7 @@
 """Input and output shapes of API v1. No rule lives here."""
 from rest_framework import serializers
 
-from chats.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField, StrictUUIDField
+from chats.api.fields import IdOrNameField, StrictCharField, StrictChoiceField, StrictIntegerField, StrictUUIDField
 from chats.conversations.policy import WindowStatus
 from chats.models import Account, Message, PhoneNumber, Thread
 from chats.realtime.payloads import state_fields
@@ -154,12 +154,16 @@ class StateOutput(serializers.Serializer):
 
 
 class TemplateOutput(serializers.ModelSerializer):
-    preview = serializers.CharField(help_text="The body with placeholders filled for this thread.")
+    preview = serializers.CharField(help_text="The body with placeholders filled for this thread (without a "
+                                              "thread: the body as written, placeholders and all).")
     parameters = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    status = serializers.CharField(source="meta_status", help_text="Meta's status (`APPROVED`, `PENDING`, "
+                                                                   "`REJECTED`, `PAUSED` ...); empty for Text Only.")
 
     class Meta:
         model = MessageTemplate
-        fields = ["id", "name", "language", "kind", "usage", "meta_category", "display_order", "preview", "parameters"]
+        fields = ["id", "name", "language", "kind", "usage", "meta_category", "status", "display_order", "preview",
+                  "parameters"]
 
 
 class ThreadDetailOutput(serializers.ModelSerializer):
@@ -223,7 +227,9 @@ class MessageOutput(serializers.ModelSerializer):
 
 
 class TemplateQuery(serializers.Serializer):
-    thread = StrictIntegerField(min_value=1)
+    thread = StrictIntegerField(min_value=1, required=False,
+                                help_text="Only what this thread may send now, rendered for it. Without: every "
+                                          "template of your numbers' WABAs, with its status.")
     category = StrictChoiceField(choices=MessageTemplate.Usage.choices, required=False, allow_blank=True)
 
 
@@ -251,7 +257,12 @@ class MessageInput(serializers.Serializer):
     kind = StrictChoiceField(choices=["text", "template", "media"])
     text = StrictCharField(max_length=4096, required=False, allow_blank=True, trim_whitespace=False, default="",
                                  help_text="The text (kind text), or an optional note before a media link.")
-    template = StrictIntegerField(min_value=1, required=False, allow_null=True, help_text="Template id (kind template).")
+    template = IdOrNameField(
+        required=False, allow_null=True,
+        help_text="Kind template: the template's id, or its name (as Meta's API names templates).")
+    language = StrictCharField(
+        max_length=12, required=False,
+        help_text="With a template name: its language, e.g. `fr`; default the HCP's language, then the WABA's.")
     media = StrictIntegerField(min_value=1, required=False, allow_null=True, help_text="Media item id (kind media).")
     reply_to = StrictIntegerField(min_value=1, required=False, allow_null=True,
                                         help_text="Id of a message of this thread to quote.")

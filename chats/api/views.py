@@ -22,7 +22,7 @@ from config import login_throttle
 from consent.selectors import consent_methods_offered
 from media_links.selectors import media_for_web_links
 from templates_app.rendering import binding_values, render_with
-from templates_app.selectors import quick_templates
+from templates_app.selectors import quick_templates, templates_of_wabas
 
 CHAT = [IsAuthenticated, HasEngageLicense]
 
@@ -215,11 +215,18 @@ class TemplateListView(APIView):
     @extend_schema(
         tags=["templates"], parameters=[s.TemplateQuery],
         responses={200: s.TemplateOutput(many=True), 400: INVALID, 404: NOT_FOUND, **CHAT_ERRORS},
-        description="Templates the thread may send now, rendered for its HCP. Empty while another rep holds the window.",
+        description="With `thread`: the templates the thread may send now, rendered for its HCP (empty while "
+                    "another rep holds the window). Without: every template of your numbers' WABAs, any status.",
     )
     def get(self, request):
         query = s.TemplateQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
+        if "thread" not in query.validated_data:
+            waba_ids = selectors.phone_numbers_for_user(user=request.user).values("waba_id")
+            templates = templates_of_wabas(waba_ids=waba_ids)
+            for template in templates:
+                template.preview, template.parameters = template.body, {}
+            return Response(s.TemplateOutput(templates, many=True).data)
         thread = selectors.thread_for_user(user=request.user, thread_id=query.validated_data["thread"])
         templates = policy.templates_to_offer(thread=thread, state=policy.thread_state(thread=thread),
                                               category=query.validated_data.get("category") or None)

@@ -162,7 +162,6 @@ def test_an_unexpected_error_is_500_server_error_without_a_trace(world, monkeypa
     ({"kind": "text", "text": 5}, "text"),
     ({"kind": "text", "text": True}, "text"),
     ({"kind": 5, "text": "hi"}, "kind"),
-    ({"kind": "template", "template": "1.0"}, "template"),
     ({"kind": "template", "template": 1.0}, "template"),
     ({"kind": "template", "template": True}, "template"),
     ({"kind": "text", "text": "hi", "reply_to": "7"}, "reply_to"),
@@ -172,6 +171,14 @@ def test_a_send_with_a_value_of_the_wrong_type_is_400_naming_it(world, body, fie
     response = api_client(rep).post(f"/api/v1/threads/{thread.pk}/messages/",
                                     {"client_id": str(uuid.uuid4()), **body}, format="json")
     assert field in assert_json_error(response, 400)["errors"]
+
+
+def test_a_template_given_as_text_is_a_name_and_an_unknown_one_is_template_not_found(world):
+    rep, thread = world
+    response = api_client(rep).post(f"/api/v1/threads/{thread.pk}/messages/",
+                                    {"kind": "template", "template": "1.0", "client_id": str(uuid.uuid4())},
+                                    format="json")
+    assert assert_json_error(response, 400)["code"] == "template_not_found"  # never template id 1
 
 
 def test_a_client_id_must_be_a_uuid_string(world):
