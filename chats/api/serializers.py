@@ -4,7 +4,7 @@ from rest_framework import serializers
 from chats.api.fields import IdOrNameField, StrictCharField, StrictChoiceField, StrictIntegerField, StrictUUIDField
 from chats.conversations.policy import WindowStatus
 from chats.models import Account, Message, PhoneNumber, Thread
-from chats.realtime.payloads import state_fields
+from chats.realtime.payloads import message_fields, state_fields
 from consent.models import ConsentMethod, ConsentStatus
 from media_links.models import MediaItem
 from templates_app.models import MessageTemplate
@@ -186,15 +186,11 @@ class ReadOutput(serializers.Serializer):
 # --- messages --------------------------------------------------------------------
 
 
-class ReplyToOutput(serializers.ModelSerializer):
-    quote = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Message
-        fields = ["id", "direction", "quote"]
-
-    def get_quote(self, message) -> str:
-        return _clip(message.body, QUOTE_CHARS)
+class ReplyToOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    wamid = serializers.CharField(allow_null=True, help_text="Meta's id of the quoted message.")
+    direction = serializers.ChoiceField(choices=Message.Direction.choices)
+    quote = serializers.CharField(help_text="The start of the quoted message's text.")
 
 
 class SenderOutput(serializers.Serializer):
@@ -203,24 +199,51 @@ class SenderOutput(serializers.Serializer):
     full_name = serializers.CharField(source="get_full_name")
 
 
-class MessageOutput(serializers.ModelSerializer):
-    reply_to = ReplyToOutput(allow_null=True)
-    template_name = serializers.CharField(source="template.name", allow_null=True, default=None)
-    sender = SenderOutput(allow_null=True)
+class TemplateRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    language = serializers.CharField()
 
-    class Meta:
-        model = Message
-        fields = [
-            "id", "direction", "kind", "body", "status", "written_at", "created_at", "sent_at", "delivered_at",
-            "read_at", "failed_at", "failure_code", "failure_reason", "reply_to", "template_name", "sender", "wamid",
-        ]
-        extra_kwargs = {"wamid": {"help_text": "Meta's message id (null until Meta answered the send); "
-                                               "check a record against Meta's with it."}}
 
+class MediaLinkOutput(serializers.Serializer):
+    media_item = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.CharField(help_text="The tracked link sent to the HCP.")
+
+
+class MessageOutput(serializers.Serializer):
+    """The one message shape: the same in REST, in `message.created` events and in the export
+    (built by chats/realtime/payloads.py `message_fields`; the fields here document it)."""
+
+    id = serializers.IntegerField()
+    thread = serializers.IntegerField(allow_null=True)
+    direction = serializers.ChoiceField(choices=Message.Direction.choices)
+    kind = serializers.ChoiceField(choices=Message.Kind.choices)
+    body = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=Message.Status.choices)
     written_at = serializers.DateTimeField(
-        read_only=True, help_text="When the message was written: WhatsApp's timestamp for the HCP's (whole "
-                                  "seconds, however late it reached Rapport), Rapport's for the rep's. Threads "
-                                  "are in this order; `created_at` is when Rapport recorded the message.")
+        help_text="When the message was written: WhatsApp's timestamp for the HCP's (whole seconds, however late "
+                  "it reached Rapport), Rapport's for the rep's. Threads are in this order; `created_at` is when "
+                  "Rapport recorded the message.")
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    read_at = serializers.DateTimeField(allow_null=True)
+    failed_at = serializers.DateTimeField(allow_null=True)
+    failure_code = serializers.CharField(allow_blank=True)
+    failure_reason = serializers.CharField(allow_blank=True)
+    wamid = serializers.CharField(allow_null=True, help_text="Meta's message id (null until Meta answered the send); "
+                                                             "check a record against Meta's with it.")
+    client_id = serializers.UUIDField(allow_null=True, help_text="The idempotency key the message was sent with.")
+    sender = SenderOutput(allow_null=True, help_text="The rep who sent it; null for the HCP's.")
+    template = TemplateRefOutput(allow_null=True, help_text="For a template send: which template.")
+    reply_to = ReplyToOutput(allow_null=True)
+    media = MediaLinkOutput(allow_null=True, help_text="For a media link: the item, its title and the tracked link.")
+    reactions = serializers.ListField(child=serializers.DictField(), help_text="Reactions (empty for now).")
+    pricing = serializers.DictField(allow_null=True, help_text="Meta's pricing of the message (null for now).")
+
+    def to_representation(self, instance):
+        return message_fields(instance)
 
 
 # --- templates, media, phrases ---------------------------------------------------

@@ -1,10 +1,11 @@
 """What live events carry, built once so every publisher sends the same shape.
 
-Pure functions over rows already loaded: they never write and never leak
-Meta's ids (no wamid, no phone_number_id). Everything is JSON- and
-msgpack-safe (datetimes as ISO 8601 strings), because on the services profile
-events cross Redis. Load messages with `select_related("reply_to")` to keep
-the reply quote from costing a query.
+Pure functions over rows already loaded: they never write. `message_fields` is THE message
+shape: the REST API answers it (chats/api/serializers.py MessageOutput), `message.created`
+carries it, and the export's message rows hold the same values. Everything is JSON- and
+msgpack-safe (datetimes as the REST API writes them), because on the services profile events
+cross Redis. Load messages with `select_related("reply_to", "template", "sender")` to keep the
+nested objects from costing a query each.
 """
 from datetime import datetime
 
@@ -27,36 +28,62 @@ def _status_fields(message) -> dict:
         "id": message.pk,
         "thread": message.thread_id,
         "status": message.status,
-        "sent_at": _iso(message.sent_at),
-        "delivered_at": _iso(message.delivered_at),
-        "read_at": _iso(message.read_at),
-        "failed_at": _iso(message.failed_at),
+        "sent_at": api_datetime(message.sent_at),
+        "delivered_at": api_datetime(message.delivered_at),
+        "read_at": api_datetime(message.read_at),
+        "failed_at": api_datetime(message.failed_at),
         "failure_code": message.failure_code,
         "failure_reason": message.failure_reason,
     }
 
 
-def message_payload(message) -> dict:
-    """Payload of `message.created`: the thread id and the whole message as a client shows it."""
+def _media_of(message) -> dict | None:
+    """What a message carries besides its text: a tracked media link's item, title and link."""
+    media = message.media or {}
+    if message.kind == "media_link" and media:
+        return {"media_item": media.get("media_item"), "title": media.get("title", ""), "url": media.get("url", "")}
+    return None
+
+
+def message_fields(message) -> dict:
+    """A message as every client sees it: REST, the `message.created` event, the export."""
     reply_to = None
     if message.reply_to_id is not None:
         quoted = message.reply_to
-        reply_to = {"id": quoted.pk, "direction": quoted.direction, "quote": _quote(quoted.body)}
+        reply_to = {"id": quoted.pk, "wamid": quoted.wamid, "direction": quoted.direction,
+                    "quote": _quote(quoted.body)}
+    sender = message.sender if message.sender_id is not None else None
+    template = message.template if message.template_id is not None else None
     return {
+        "id": message.pk,
         "thread": message.thread_id,
-        "message": {
-            **_status_fields(message),
-            "direction": message.direction,
-            "kind": message.kind,
-            "body": message.body,
-            "template": message.template_id,
-            "reply_to": reply_to,
-            "sender": message.sender_id,
-            "client_id": str(message.client_id) if message.client_id else None,
-            "created_at": _iso(message.created_at),
-            "written_at": _iso(message.written_at),
-        },
+        "direction": message.direction,
+        "kind": message.kind,
+        "body": message.body,
+        "status": message.status,
+        "written_at": api_datetime(message.written_at),
+        "created_at": api_datetime(message.created_at),
+        "sent_at": api_datetime(message.sent_at),
+        "delivered_at": api_datetime(message.delivered_at),
+        "read_at": api_datetime(message.read_at),
+        "failed_at": api_datetime(message.failed_at),
+        "failure_code": message.failure_code,
+        "failure_reason": message.failure_reason,
+        "wamid": message.wamid,
+        "client_id": str(message.client_id) if message.client_id else None,
+        "sender": {"id": sender.pk, "username": sender.get_username(), "full_name": sender.get_full_name()}
+        if sender else None,
+        "template": {"id": template.pk, "name": template.name, "language": template.language} if template else None,
+        "reply_to": reply_to,
+        "media": _media_of(message),
+        "reactions": [],
+        "pricing": None,
     }
+
+
+def message_payload(message) -> dict:
+    """Payload of `message.created`: the thread id and the whole message (`message_fields`)."""
+    return {"thread": message.thread_id, "message": message_fields(message)}
 
 
 def message_status_payload(message) -> dict:

@@ -176,9 +176,9 @@ def test_messages_oldest_first_only_own_thread_with_reply_and_template(alex, bla
     assert response.status_code == 200
     results = response.json()["results"]
     assert [m["id"] for m in results] == [first.id, answer.id, failed.id]
-    assert results[0]["template_name"] == "intro_meeting_request"
+    assert results[0]["template"]["name"] == "intro_meeting_request"
     assert results[0]["sender"] == {"id": alex.id, "username": "rep.alex", "full_name": "Alex Morgan"}
-    assert results[1]["reply_to"] == {"id": first.id, "direction": "outbound", "quote": first.body}
+    assert results[1]["reply_to"] == {"id": first.id, "wamid": first.wamid, "direction": "outbound", "quote": first.body}
     assert results[1]["sender"] is None
     assert results[2]["failure_code"] == "window_closed"
     assert results[2]["failure_reason"] == "The 24-hour window is closed."

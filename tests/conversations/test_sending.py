@@ -278,7 +278,7 @@ def test_the_answer_is_the_queued_row_and_the_rep_hears_of_it_before_its_status(
     # then the answer is the row as queued, built from the objects in hand, nothing missing
     answer = response.json()
     assert (answer["body"], answer["status"], answer["direction"], answer["wamid"]) == ("Sure", "queued", "outbound", None)
-    assert answer["reply_to"] == {"id": inbound.pk, "direction": "inbound", "quote": inbound.body}
+    assert answer["reply_to"] == {"id": inbound.pk, "wamid": inbound.wamid, "direction": "inbound", "quote": inbound.body}
     assert answer["sender"] == {"id": alex.pk, "username": alex.username, "full_name": alex.get_full_name()}
     stored = MessageOutput(Message.objects.get(pk=answer["id"])).data
     assert {k: v for k, v in answer.items() if k not in ("status", "sent_at", "wamid")} == \

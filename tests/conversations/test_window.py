@@ -100,7 +100,7 @@ def test_the_owner_ends_the_window_and_the_closing_template_goes(client, alex_th
     response = end(alex_thread)
     body = response.json()
     assert response.status_code == 200 and body["state"]["window"]["status"] == "ended"
-    assert body["closing_message"]["template_name"] == "conversation_closed"
+    assert body["closing_message"]["template"]["name"] == "conversation_closed"
     assert backend.sent[-1]["template"]["name"] == "conversation_closed"
     assert AuditEvent.objects.filter(kind="window.ended", actor=alex_thread.user).count() == 1
     assert text_at(alex_thread, T0 + 3 * H).json()["code"] == "window_closed"

@@ -104,4 +104,4 @@ def test_the_live_event_says_when_the_message_was_written(client, threads, templ
         hcp_says(client, account=ada, number=shared_number, text="late", at=T0 + timedelta(seconds=30))
     message = Message.objects.get(body="late")
     payload = message_payload(message)["message"]
-    assert (payload["written_at"], payload["created_at"]) == ("2025-03-03T09:00:30+00:00", "2025-03-03T09:05:00+00:00")
+    assert (payload["written_at"], payload["created_at"]) == ("2025-03-03T09:00:30Z", "2025-03-03T09:05:00Z")

@@ -478,9 +478,9 @@ def test_event_published_in_another_process_reaches_the_socket_through_redis(sha
 # --- payload helpers ---------------------------------------------------------------
 
 
-def test_message_payload_carries_what_a_client_shows_and_no_meta_ids(shared, django_assert_num_queries):
+def test_message_payload_carries_the_one_message_shape(shared, django_assert_num_queries):
     from chats.models import Message
-    from chats.realtime.payloads import message_payload
+    from chats.realtime.payloads import api_datetime, message_payload
 
     thread, alex = shared["alex_thread"], shared["alex"]
     question = Message.objects.create(
@@ -492,9 +492,9 @@ def test_message_payload_carries_what_a_client_shows_and_no_meta_ids(shared, dja
         thread=thread, direction="outbound", kind="text", body="Here they are", status="sent", sent_at=sent_at,
         wamid="wamid.OUT1", reply_to=question, sender=alex, client_id="6f1c8a52-0c4e-4b8e-9a3e-2f1d9c7b5a10",
     )
-    message = Message.objects.select_related("reply_to").get(wamid="wamid.OUT1")
+    message = Message.objects.select_related("reply_to", "sender", "template").get(wamid="wamid.OUT1")
 
-    # when the payload is built from a row loaded with its reply
+    # when the payload is built from a row loaded with its reply, sender and template
     with django_assert_num_queries(0):
         payload = message_payload(message)
 
@@ -503,21 +503,23 @@ def test_message_payload_carries_what_a_client_shows_and_no_meta_ids(shared, dja
     body = payload["message"]
     assert body["id"] == message.pk and body["thread"] == thread.pk
     assert (body["direction"], body["kind"], body["body"], body["status"]) == ("outbound", "text", "Here they are", "sent")
-    assert body["sent_at"] == sent_at.isoformat()
+    assert body["sent_at"] == api_datetime(sent_at)
     assert body["delivered_at"] is None and body["read_at"] is None and body["failed_at"] is None
-    assert body["sender"] == alex.pk and body["client_id"] == "6f1c8a52-0c4e-4b8e-9a3e-2f1d9c7b5a10"
-    assert body["created_at"] == message.created_at.isoformat()
+    assert body["sender"] == {"id": alex.pk, "username": alex.username, "full_name": alex.get_full_name()}
+    assert body["client_id"] == "6f1c8a52-0c4e-4b8e-9a3e-2f1d9c7b5a10" and body["wamid"] == "wamid.OUT1"
+    assert body["created_at"] == api_datetime(message.created_at) and body["template"] is None
     assert body["reply_to"]["id"] == question.pk and body["reply_to"]["direction"] == "inbound"
+    assert body["reply_to"]["wamid"] == "wamid.IN1"
     quote = body["reply_to"]["quote"]
     assert quote.startswith("Could you send me the latest study results") and quote.endswith("…") and len(quote) == 80
-    # and nothing of Meta's identifiers, and it survives JSON (and so msgpack over Redis)
-    assert "wamid" not in json.dumps(payload)
+    assert (body["media"], body["reactions"], body["pricing"]) == (None, [], None)
+    # and it survives JSON (and so msgpack over Redis)
     assert json.loads(json.dumps(payload)) == payload
 
 
 def test_message_status_payload_is_the_fields_to_merge(shared):
     from chats.models import Message
-    from chats.realtime.payloads import message_status_payload
+    from chats.realtime.payloads import api_datetime, message_status_payload
 
     thread = shared["alex_thread"]
     failed_at = timezone.now()
@@ -537,7 +539,7 @@ def test_message_status_payload_is_the_fields_to_merge(shared):
             "sent_at": None,
             "delivered_at": None,
             "read_at": None,
-            "failed_at": failed_at.isoformat(),
+            "failed_at": api_datetime(failed_at),
             "failure_code": "window_closed",
             "failure_reason": "The 24-hour window closed before sending.",
         },

@@ -47,8 +47,9 @@
       q.appendChild(el("span", "bubble__quote-text", quote.quote));
       b.appendChild(q);
     }
-    if (m.kind === "template" && (m.template_name || m.template_label)) {
-      b.appendChild(el("span", "bubble__tag", "Template · " + (m.template_name || m.template_label)));
+    var templateName = (m.template && m.template.name) || m.template_label;
+    if (m.kind === "template" && templateName) {
+      b.appendChild(el("span", "bubble__tag", "Template · " + templateName));
     } else if (m.kind === "media_link") {
       b.appendChild(el("span", "bubble__tag", "Media link"));
     }
