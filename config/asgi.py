@@ -22,13 +22,13 @@ get_asgi_application()  # django.setup() before Channels and the routes are impo
 from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from chats.checks import refuse_to_serve_on_failed_checks  # noqa: E402
 from chats.ingress.ack import WebhookAck  # noqa: E402
 from chats.jobs import register_tasks  # noqa: E402
+from chats.realtime.origin import BrowserOriginOrProgram  # noqa: E402
 from chats.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 refuse_to_serve_on_failed_checks()  # no cloud backend with a shipped or empty secret (chats/checks.py)
@@ -37,7 +37,7 @@ django_http = WSGIMiddleware(get_wsgi_application(), workers=settings.HTTP_THREA
 application = ProtocolTypeRouter(
     {
         "http": WebhookAck(django_http, bench_floor=os.environ.get("RAPPORT_BENCH_ENDPOINTS") == "1"),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": BrowserOriginOrProgram(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

@@ -41,9 +41,8 @@ class _BusinessNumber:
         return webhook_receive(body=body, signature=signatures.sign(body, self.secret))
 
 
-def simulate_inbound(*, wa_from: str, phone_number_id: str, text: str, wamid: str | None = None,
-                     timestamp: int | None = None, context_wamid: str = "") -> SimulatedInbound:
-    """An HCP's text message, delivered as a signed Meta webhook. `wa_from` may carry a plus sign."""
+def _inbound_text(*, wa_from: str, phone_number_id: str, text: str, wamid: str | None, timestamp: int | None,
+                  context_wamid: str) -> tuple[_BusinessNumber, bytes, str]:
     digits = normalize_e164(wa_from).lstrip("+")
     number = _BusinessNumber(phone_number_id)
     account = Account.objects.filter(whatsapp_number="+" + digits).first()
@@ -51,9 +50,38 @@ def simulate_inbound(*, wa_from: str, phone_number_id: str, text: str, wamid: st
         **number.envelope, wa_from=digits, text=text, profile_name=account.name if account else "",
         wamid=wamid, timestamp=timestamp, context_wamid=context_wamid,
     )
-    sent_wamid = json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    return number, body, json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+
+
+def simulate_inbound(*, wa_from: str, phone_number_id: str, text: str, wamid: str | None = None,
+                     timestamp: int | None = None, context_wamid: str = "") -> SimulatedInbound:
+    """An HCP's text message, delivered as a signed Meta webhook in this process. `wa_from` may carry a plus sign."""
+    number, body, sent_wamid = _inbound_text(wa_from=wa_from, phone_number_id=phone_number_id, text=text,
+                                             wamid=wamid, timestamp=timestamp, context_wamid=context_wamid)
     outcome = number.deliver(body)
     return SimulatedInbound(outcome, sent_wamid, Message.objects.filter(wamid=sent_wamid).first())
+
+
+def post_inbound(*, server: str, wa_from: str, phone_number_id: str, text: str, context_wamid: str = "",
+                 wait_seconds: float = 3.0) -> tuple[int, str, Message | None]:
+    """The same message POSTed, signed, to a running server's webhook, so it is received there and its
+    live events reach that server's open sockets (the embedded profile's channel layer is per process).
+    Returns (HTTP status, the wamid, the stored message once the server processed it, else None)."""
+    import time
+
+    import httpx
+
+    number, body, sent_wamid = _inbound_text(wa_from=wa_from, phone_number_id=phone_number_id, text=text,
+                                             wamid=None, timestamp=None, context_wamid=context_wamid)
+    response = httpx.post(server.rstrip("/") + "/webhooks/whatsapp/", content=body, timeout=10.0, headers={
+        "Content-Type": "application/json", "X-Hub-Signature-256": signatures.sign(body, number.secret)})
+    deadline = time.monotonic() + wait_seconds
+    message = None
+    while response.status_code == 200 and message is None and time.monotonic() < deadline:
+        message = Message.objects.select_related("thread__user").filter(wamid=sent_wamid).first()
+        if message is None:
+            time.sleep(0.1)
+    return response.status_code, sent_wamid, message
 
 
 def play_status(*, phone_number_id: str, wamid: str, recipient_id: str, status: str) -> ReceiveOutcome:

@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
 
 from chats.inbox import access
+from chats.realtime.origin import NO_ORIGIN
 
 SUBPROTOCOL = "rapport.v1"
 TOKEN_PREFIX = "token."
@@ -24,7 +25,10 @@ def token_from_subprotocols(subprotocols: list[str]) -> str | None:
 
 
 def session_user(scope: dict):
-    """The user AuthMiddlewareStack resolved from the session cookie, or None."""
+    """The user AuthMiddlewareStack resolved from the session cookie, or None. A handshake without
+    an Origin (a program's, chats/realtime/origin.py) authenticates by token only."""
+    if scope.get(NO_ORIGIN):
+        return None
     user = scope.get("user")
     if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
         return None

@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("ingress", ("chats.ingress",)),
     ("devtools", ("chats.devtools",)),
     ("edges", (
-        "chats.api", "chats.web", "chats.admin", "chats.management", "chats.realtime.consumer",
+        "chats.api", "chats.web", "chats.admin", "chats.management", "chats.realtime.consumer", "chats.realtime.origin",
         "chats.realtime.auth", "chats.realtime.routing", "chats.tasks", "chats.compliance.tasks",
         "templates_app.tasks", "templates_app.admin", "templates_app.resources", "consent.admin",
         "media_links.admin", "media_links.views", "config",

@@ -46,7 +46,7 @@ def test_simulate_inbound_routes_to_the_latest_template_sender_and_opens_the_win
     # when: Ada answers through the simulator command
     with run_on_commit():
         call_command("simulate_inbound", "--from", "+447700900001", "--to", shared_number.phone_number_id,
-                     "--text", "Yes, please")
+                     "--text", "Yes, please", "--in-process")
     # then
     assert "blair's thread" in capsys.readouterr().out
     message = Message.objects.get(direction="inbound")
@@ -100,8 +100,8 @@ def test_window_rolls_and_reopens_after_an_end(alex, ada, solo_number):
 
 def test_unknown_sender_and_unknown_number_are_kept_unrouted(solo_number, ada, capsys):
     with run_on_commit():
-        call_command("simulate_inbound", "--from", "+447700900777", "--to", solo_number.phone_number_id, "--text", "a")
-        call_command("simulate_inbound", "--from", ada.whatsapp_number, "--to", "999999999999999", "--text", "b")
+        call_command("simulate_inbound", "--from", "+447700900777", "--to", solo_number.phone_number_id, "--text", "a", "--in-process")
+        call_command("simulate_inbound", "--from", ada.whatsapp_number, "--to", "999999999999999", "--text", "b", "--in-process")
     stranger = Message.objects.get(body="a")
     assert stranger.thread is None and stranger.wa_from == "447700900777" and "no HCP account" in stranger.unrouted_reason
     lost = Message.objects.get(body="b")
@@ -144,3 +144,10 @@ def test_simulator_page_sends_as_the_hcp(client, alex, ada, solo_number):
     assert message.thread.user == alex
     page = client.get("/simulator/")
     assert "From the page" in page.content.decode() and "Delivered to alex" in page.content.decode()
+
+
+def test_simulate_inbound_says_when_no_server_answers(solo_number):
+    # nothing listens on this port: the command says how to go on, instead of a trace
+    with pytest.raises(CommandError, match="no server answered at http://127.0.0.1:9.*--in-process"):
+        call_command("simulate_inbound", "--from", "+447700900777", "--to", solo_number.phone_number_id,
+                     "--text", "a", "--server", "http://127.0.0.1:9")

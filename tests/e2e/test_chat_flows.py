@@ -98,6 +98,27 @@ def test_a_double_tap_on_a_quick_template_sends_it_once(as_user):
     expect(page.locator(".msg--out")).to_have_count(1)
 
 
+def test_simulate_inbound_reaches_the_running_servers_open_sockets(as_user, server, seeded_db):
+    import subprocess
+    import sys
+
+    from tests.e2e.conftest import ROOT, _server_env
+
+    base, viewport = server
+    casey = as_user("rep.casey")
+    page = open_chat_from_search(casey, "Noah Nakamura")
+    casey.wait_live()
+    # when the command writes as the HCP to the running server (its own process, the server's database)
+    env = _server_env(seeded_db.with_name(f"{viewport}.sqlite3"))
+    run = subprocess.run([sys.executable, "manage.py", "simulate_inbound", "--from", "+447700900113",
+                          "--to", "100000000000002", "--text", "Hello from the command line", "--server", base],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "rep.casey's thread" in run.stdout
+    # then the open thread shows it live, without a reload
+    expect(page.locator(".msg--in").last).to_contain_text("Hello from the command line")
+
+
 def test_a_whole_conversation(as_user):
     casey, admin = as_user("rep.casey"), as_user("admin")
     page = open_chat_from_search(casey, "Grace Hopper")

@@ -65,7 +65,9 @@ def run(scenario):
 
 
 def socket(*, headers=(), subprotocols=None, origin=ORIGIN):
-    return WebsocketCommunicator(application, "/ws/chat/", headers=[origin, *headers], subprotocols=subprotocols)
+    """A handshake as a browser makes it (with `origin`), or as a program does (origin=None: no header)."""
+    sent = [origin, *headers] if origin is not None else list(headers)
+    return WebsocketCommunicator(application, "/ws/chat/", headers=sent, subprotocols=subprotocols)
 
 
 def session_cookie(user) -> list[tuple[bytes, bytes]]:
@@ -268,6 +270,45 @@ def test_user_without_the_engage_license_closes_4403(via):
             await ws.send_json_to({"type": "auth", "token": key})
         # then the socket closes with 4403 and no hello
         await assert_closed_with(ws, 4403)
+
+    run(scenario)
+
+
+def test_a_program_without_an_origin_connects_with_its_token(shared):
+    alex = shared["alex"]
+    key = token_for(alex)
+
+    async def scenario():
+        # given a program (no Origin header, as Python's websockets sends) offering its token
+        ws = socket(subprotocols=["rapport.v1", f"token.{key}"], origin=None)
+        connected, subprotocol = await ws.connect()
+        # then it is in, as the token's user
+        assert connected and subprotocol == "rapport.v1"
+        hello = await ws.receive_json_from()
+        assert hello["type"] == "hello" and hello["user"] == alex.pk
+        await ws.disconnect()
+        # and by the first message too
+        ws = socket(subprotocols=["rapport.v1"], origin=None)
+        connected, _ = await ws.connect()
+        assert connected
+        await ws.send_json_to({"type": "auth", "token": key})
+        assert (await ws.receive_json_from())["type"] == "hello"
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_without_an_origin_a_session_cookie_does_not_authenticate(shared):
+    cookie = session_cookie(shared["alex"])
+
+    async def scenario():
+        # given a handshake with Alex's cookie but no Origin: whatever sent it, it is no page of ours
+        ws = socket(headers=cookie, origin=None, subprotocols=["rapport.v1"])
+        connected, _ = await ws.connect()
+        # then it must still authenticate by token: a wrong first message closes it 4401
+        assert connected
+        await ws.send_json_to({"type": "auth", "token": "not-a-token"})
+        await assert_closed_with(ws, 4401)
 
     run(scenario)
 
