@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "import_export",
     "chats",
@@ -231,7 +232,14 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Rapport API",
     "DESCRIPTION": "WhatsApp chat between field reps and HCPs, with compliance rules enforced.",
     "VERSION": "1.0.0",
+    "LICENSE": {"name": "Proprietary: Rapport's own"},
+    "SERVERS": [{"url": "/", "description": "this Rapport (the schema's own origin)"}],
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "chats.api.schema.finish_schema"],
+    # /api/docs/ works offline: Swagger UI from the pinned drf-spectacular-sidecar, not a CDN
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Several models have a `kind` or `status`; name each choice set once.
     "ENUM_NAME_OVERRIDES": {
         "MessageKindEnum": "chats.models.messages.Message.Kind",

@@ -87,6 +87,19 @@ class MessageCursorPagination(CursorPagination):
     max_page_size = 200
     latest_query_param = "latest"
 
+    def get_paginated_response_schema(self, schema):
+        # DRF's own example of `next` is not a valid URI (a stray quote); ours is.
+        example = "https://rapport.example/api/v1/threads/7/messages/?cursor=cD0yMDI1LTAzLTAxKzA5JTNBMDA%3D"
+        return {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "next": {"type": "string", "nullable": True, "format": "uri", "example": example},
+                "previous": {"type": "string", "nullable": True, "format": "uri", "example": example},
+                "results": schema,
+            },
+        }
+
     def get_page_size(self, request):
         return query_int(request, self.page_size_query_param, default=self.page_size, minimum=1,
                          maximum=self.max_page_size)

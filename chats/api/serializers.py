@@ -281,7 +281,7 @@ class MessageInput(serializers.Serializer):
     text = StrictCharField(max_length=4096, required=False, allow_blank=True, trim_whitespace=False, default="",
                                  help_text="The text (kind text), or an optional note before a media link.")
     template = IdOrNameField(
-        required=False, allow_null=True,
+        required=False,
         help_text="Kind template: the template's id, or its name (as Meta's API names templates).")
     language = StrictCharField(
         max_length=12, required=False,
