@@ -1,12 +1,16 @@
-"""Failed sign-ins are counted per (username, client IP) in the cache; past the limit the
-login page and the token endpoint answer 429 until the window passes (docs/security.md).
+"""Failed sign-ins are counted in the cache, per (username, client IP) and per client IP; past
+either limit the login page and the token endpoint answer 429 with `Retry-After` until the
+window passes (docs/security.md).
 
-Counting per username *and* IP keeps one attacker from locking a rep out from
-everywhere, while still stopping password guessing against that rep from that address.
+Per username *and* IP keeps one attacker from locking a rep out from everywhere while still
+stopping password guessing against that rep from that address; per IP alone stops one address
+trying many usernames (LOGIN_MAX_FAILURES_PER_IP).
 """
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -16,9 +20,9 @@ from django.http import HttpResponse
 MESSAGE = "Too many failed sign-in attempts. Wait a few minutes and try again."
 
 
-def _key(*, username: str, ip: str) -> str:
-    digest = hashlib.sha256(f"{username.strip().lower()}|{ip}".encode()).hexdigest()
-    return f"login-failures:{digest}"
+def _key(*, username: str | None, ip: str) -> str:
+    who = f"{username.strip().lower()}|{ip}" if username is not None else f"*|{ip}"
+    return "login-failures:" + hashlib.sha256(who.encode()).hexdigest()
 
 
 def client_ip(request) -> str:
@@ -26,31 +30,52 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def login_blocked(*, username: str, ip: str) -> bool:
-    return cache.get(_key(username=username, ip=ip), 0) >= settings.LOGIN_MAX_FAILURES
+def _retry_after(key: str, limit: int) -> int | None:
+    """Seconds until `key`'s window ends, when its failures reached `limit`; else None."""
+    counted = cache.get_many([key, key + ":since"])
+    if counted.get(key, 0) < limit:
+        return None
+    since = counted.get(key + ":since", time.time())
+    return max(1, math.ceil(since + settings.LOGIN_FAILURE_WINDOW_SECONDS - time.time()))
 
 
-def login_failed(*, username: str, ip: str) -> None:
-    key = _key(username=username, ip=ip)
-    if cache.add(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW_SECONDS):
+def login_blocked(*, username: str, ip: str) -> int | None:
+    """None when a sign-in may be tried; else the seconds to wait (for `Retry-After`)."""
+    waits = [w for w in (_retry_after(_key(username=username, ip=ip), settings.LOGIN_MAX_FAILURES),
+                         _retry_after(_key(username=None, ip=ip), settings.LOGIN_MAX_FAILURES_PER_IP)) if w]
+    return max(waits) if waits else None
+
+
+def _count(key: str) -> None:
+    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    if cache.add(key, 1, timeout=window):
+        cache.set(key + ":since", time.time(), timeout=window)
         return
     try:
         cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+        cache.add(key, 1, timeout=window)
+        cache.set(key + ":since", time.time(), timeout=window)
+
+
+def login_failed(*, username: str, ip: str) -> None:
+    _count(_key(username=username, ip=ip))
+    _count(_key(username=None, ip=ip))
 
 
 def login_succeeded(*, username: str, ip: str) -> None:
-    cache.delete(_key(username=username, ip=ip))
+    cache.delete(_key(username=username, ip=ip))  # the address's own count stands: it tried other names
 
 
 class ThrottledLoginView(auth_views.LoginView):
-    """Django's login page, refusing with 429 once a (username, IP) has failed too often."""
+    """Django's login page, refusing with 429 (and `Retry-After`) once a (username, IP) or an IP failed too often."""
 
     def post(self, request, *args, **kwargs):
         username, ip = request.POST.get("username", ""), client_ip(request)
-        if login_blocked(username=username, ip=ip):
-            return HttpResponse(MESSAGE, status=429, content_type="text/plain; charset=utf-8")
+        if wait := login_blocked(username=username, ip=ip):
+            response = HttpResponse(MESSAGE, status=429, content_type="text/plain; charset=utf-8")
+            response["Retry-After"] = str(wait)
+            return response
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):

@@ -98,7 +98,10 @@ class ApiJsonMiddleware:
                 request.path += "/"
         response = self.get_response(request)
         if response.status_code >= 400 and not response.get("Content-Type", "").startswith("application/json"):
-            return _as_json(response)
+            response = _as_json(response)
+        if limit := getattr(request, "rate_limit", None):  # noted by chats/api/throttles.py
+            for header, value in zip(("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"), limit):
+                response[header] = str(value)
         return response
 
     def process_exception(self, request, exception):

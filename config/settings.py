@@ -177,6 +177,17 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=300)
+# Requests per token (`.user`) and per client address (`.ip`) on the limited endpoints: sends
+# (POST /threads/{id}/messages/) and searches (GET /accounts/). "N/s", "N/min", "N/hour" or "N/day";
+# an empty value lifts that limit (docs/api.md, "Rate limits").
+API_THROTTLE_RATES = {
+    "send.user": env("API_THROTTLE_SEND_USER", default="120/min"),
+    "send.ip": env("API_THROTTLE_SEND_IP", default="600/min"),
+    "search.user": env("API_THROTTLE_SEARCH_USER", default="300/min"),
+    "search.ip": env("API_THROTTLE_SEARCH_IP", default="1200/min"),
+}
+# Failed sign-ins from one address, whatever the usernames, before it waits out the window.
+LOGIN_MAX_FAILURES_PER_IP = env.int("LOGIN_MAX_FAILURES_PER_IP", default=20)
 
 # --- Production hardening (docs/security.md): DJANGO_SECURE=1 behind HTTPS ----------------
 if env.bool("DJANGO_SECURE", default=False):
@@ -227,6 +238,7 @@ REST_FRAMEWORK = {
         "chats.api.parsers.JSONParser", "rest_framework.parsers.FormParser", "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "chats.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["chats.api.throttles.PerTokenThrottle", "chats.api.throttles.PerAddressThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rapport API",

@@ -26,6 +26,14 @@ def _fresh_webhook_state():
 
 
 @pytest.fixture(autouse=True)
+def _no_rate_limits_across_tests(settings):
+    """Every test signs in and sends from 127.0.0.1 with reused ids, and the counts live in a cache
+    that outlives a test: limits are off unless a test sets its own (tests/api/test_rate_limits.py)."""
+    settings.API_THROTTLE_RATES = {}
+    settings.LOGIN_MAX_FAILURES_PER_IP = 10_000
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """PBKDF2's deliberate slowness is not under test (and would dominate the suite's time)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -28,3 +28,6 @@ RESTRICTED = _error(
 )
 
 CHAT_ERRORS = {401: UNAUTHENTICATED, 403: LICENSE}
+THROTTLED = _error("A rate limit is used up (`throttled`); `Retry-After` gives the seconds to wait, and "
+                   "`X-RateLimit-Limit`, `-Remaining`, `-Reset` come with every answer of this endpoint.",
+                   "throttled", "Request was throttled. Expected available in 42 seconds.")

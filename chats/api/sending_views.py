@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from chats.api import serializers as s
 from chats.api import views
-from chats.api.docs import CHAT_ERRORS, NOT_FOUND, _error
+from chats.api.docs import CHAT_ERRORS, NOT_FOUND, THROTTLED, _error
 from chats.conversations.announcements import thread_state_event
 from chats.conversations.sending import consent_capture_and_confirm, conversation_end, message_send
 from chats.errors import DomainError
@@ -55,6 +55,8 @@ def idempotency_key(request, client_id: uuid.UUID | None) -> uuid.UUID:
 class ThreadMessagesView(views.ThreadMessagesView):
     """GET: the thread's messages (see views.ThreadMessagesView). POST: send one."""
 
+    throttle_scopes = {"POST": "send"}
+
     @extend_schema(
         tags=["messages"], request=s.MessageInput,
         parameters=[OpenApiParameter(
@@ -66,7 +68,7 @@ class ThreadMessagesView(views.ThreadMessagesView):
             422: _error("`restricted_phrases`, with `matches`; or `idempotency_key_reused`, with `message` (the "
                         "id of the message the key made).", "restricted_phrases",
                         "The text contains restricted phrases; remove them and try again."),
-            **CHAT_ERRORS,
+            429: THROTTLED, **CHAT_ERRORS,
         },
         examples=[
             OpenApiExample("text", request_only=True,

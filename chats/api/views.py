@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chats.api import serializers as s
-from chats.api.docs import CHAT_ERRORS, INVALID, NOT_FOUND, UNAUTHENTICATED, _error
+from chats.api.docs import CHAT_ERRORS, INVALID, NOT_FOUND, THROTTLED, UNAUTHENTICATED, _error
 from chats.api.pagination import MessageCursorPagination, PeekLimitOffsetPagination
 from chats.api.permissions import HasEngageLicense
 from chats.conversations import policy
@@ -37,7 +37,8 @@ class TokenView(APIView):
         tags=["auth"], request=s.TokenInput,
         responses={200: s.TokenOutput, 400: _error("Wrong username or password (`invalid_credentials`), or `invalid`.",
                                                    "invalid_credentials", "Unable to log in with these credentials."),
-                                   429: _error("Too many failed attempts for this username from this address.",
+                                   429: _error("Too many failed attempts for this username from this address, or "
+                                               "from this address at all; `Retry-After` says when to try again.",
                                                "too_many_attempts", login_throttle.MESSAGE)},
         examples=[OpenApiExample("login", value={"username": "rep.alex", "password": "rapport-demo"}, request_only=True),
                   OpenApiExample("token", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True)],
@@ -47,8 +48,9 @@ class TokenView(APIView):
         data = s.TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
         username, ip = data.validated_data["username"], login_throttle.client_ip(request)
-        if login_throttle.login_blocked(username=username, ip=ip):
-            return Response({"code": "too_many_attempts", "detail": login_throttle.MESSAGE}, status=429)
+        if wait := login_throttle.login_blocked(username=username, ip=ip):
+            return Response({"code": "too_many_attempts", "detail": login_throttle.MESSAGE}, status=429,
+                            headers={"Retry-After": str(wait)})
         user = authenticate(request, **data.validated_data)
         if user is None:
             login_throttle.login_failed(username=username, ip=ip)
@@ -75,6 +77,7 @@ class AccountListView(generics.ListAPIView):
     """Accounts you may see; those you have a thread with first, then by name."""
 
     permission_classes = CHAT
+    throttle_scopes = {"GET": "search"}
     serializer_class = s.AccountOutput
     pagination_class = PeekLimitOffsetPagination
 
@@ -84,7 +87,7 @@ class AccountListView(generics.ListAPIView):
     @extend_schema(
         tags=["accounts"],
         parameters=[OpenApiParameter("search", OpenApiTypes.STR, description="Part of the name, or digits of the number.")],
-        responses={200: s.AccountOutput(many=True), **CHAT_ERRORS},
+        responses={200: s.AccountOutput(many=True), 429: THROTTLED, **CHAT_ERRORS},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
