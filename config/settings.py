@@ -3,6 +3,7 @@
 Embedded default: nothing set -> SQLite, in-memory channel layer, eager Celery,
 sandbox WhatsApp backend. Services profile: DATABASE_URL and REDIS_URL set.
 """
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -34,7 +35,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # kept for its migration history only: tokens now live hashed in knox
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -186,6 +188,8 @@ API_THROTTLE_RATES = {
     "search.user": env("API_THROTTLE_SEARCH_USER", default="300/min"),
     "search.ip": env("API_THROTTLE_SEARCH_IP", default="1200/min"),
 }
+# API tokens (django-rest-knox): stored as SHA-512 digests, shown once, each expiring.
+REST_KNOX = {"TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=30)), "AUTO_REFRESH": False}
 # Failed sign-ins from one address, whatever the usernames, before it waits out the window.
 LOGIN_MAX_FAILURES_PER_IP = env.int("LOGIN_MAX_FAILURES_PER_IP", default=20)
 

@@ -127,3 +127,10 @@ class MediaItemFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Media {n}")
     url = factory.Sequence(lambda n: f"https://example.com/media/{n}")
     web_link_enabled = True
+
+
+def api_token(user) -> str:
+    """A new API token's key for `user` (stored hashed, as every token is)."""
+    from chats.inbox.services import api_token_issue
+
+    return api_token_issue(user=user)[0]

@@ -2,6 +2,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from chats.models import UserProfile
 
@@ -16,6 +17,10 @@ class UserProfileInline(admin.StackedInline):
 
 
 admin.site.unregister(User)
+# API tokens are knox's (stored hashed; its admin shows a new key once, then only the digest and
+# expiry). DRF's plain-text token table is empty since chats.0016 and has no page of its own.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
 
 
 @admin.register(User)

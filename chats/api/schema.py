@@ -12,6 +12,7 @@
 
 SUMMARIES = {
     "v1_auth_token_create": "Exchange a username and password for an API token",
+    "v1_auth_token_revoke_create": "Revoke the token of this request",
     "v1_me_retrieve": "The signed-in user, their license and their numbers",
     "v1_accounts_list": "Search the HCP accounts you may see",
     "v1_accounts_retrieve": "One HCP account",

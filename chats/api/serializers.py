@@ -53,7 +53,8 @@ class TokenInput(serializers.Serializer):
 
 
 class TokenOutput(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="The key, shown this once: Rapport keeps only its SHA-512 digest.")
+    expiry = serializers.DateTimeField(allow_null=True, help_text="When the token stops working.")
 
 
 class PhoneNumberOutput(serializers.ModelSerializer):

@@ -4,6 +4,7 @@ from chats.api import history_views, sending_views, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("auth/token/revoke/", views.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("accounts/", views.AccountListView.as_view(), name="api-accounts"),
     path("accounts/<int:account_id>/", views.AccountDetailView.as_view(), name="api-account"),

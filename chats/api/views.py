@@ -2,8 +2,8 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from knox.models import AuthToken
 from rest_framework import generics, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +17,7 @@ from chats.conversations.phrases import check_restricted_phrases
 from chats.errors import DomainError
 from chats.inbox import selectors
 from chats.inbox.access import has_engage_license
-from chats.inbox.services import thread_get_or_create, thread_mark_read
+from chats.inbox.services import api_token_issue, api_token_revoke, thread_get_or_create, thread_mark_read
 from config import login_throttle
 from consent.selectors import consent_methods_offered
 from media_links.selectors import media_for_web_links
@@ -41,7 +41,8 @@ class TokenView(APIView):
                                                "from this address at all; `Retry-After` says when to try again.",
                                                "too_many_attempts", login_throttle.MESSAGE)},
         examples=[OpenApiExample("login", value={"username": "rep.alex", "password": "rapport-demo"}, request_only=True),
-                  OpenApiExample("token", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True)],
+                  OpenApiExample("token", value={"token": "4f8c2e9a1b7d3c6e5f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e",
+                                                  "expiry": "2026-01-04T09:00:00Z"}, response_only=True)],
         auth=[],
     )
     def post(self, request):
@@ -56,8 +57,21 @@ class TokenView(APIView):
             login_throttle.login_failed(username=username, ip=ip)
             raise DomainError("invalid_credentials", "Unable to log in with these credentials.")
         login_throttle.login_succeeded(username=username, ip=ip)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        key, token = api_token_issue(user=user)
+        return Response({"token": key, "expiry": token.expiry})
+
+
+class TokenRevokeView(APIView):
+    """Revoke the token this request authenticates with (sign-out of an API client)."""
+
+    @extend_schema(tags=["auth"], request=None, responses={204: None, 401: UNAUTHENTICATED},
+                   description="The token used for this request stops working at once. Other tokens of the "
+                               "user stand; a token also ends at its `expiry`.")
+    def post(self, request):
+        if not isinstance(request.auth, AuthToken):
+            raise DomainError("token_required", "Revoke with the token itself (Authorization: Token <key>).")
+        api_token_revoke(token=request.auth)
+        return Response(status=204)
 
 
 class MeView(APIView):

@@ -3,12 +3,16 @@ account team that says which HCPs a rep may see.
 
 One home for each, asked by the API, the pages, the WebSocket, sending and ingress alike.
 """
-from django.apps import apps
+import binascii
+
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from knox.crypto import hash_token
+from knox.models import AuthToken
 
 from chats.models import Account, UserProfile
 
-TOKEN_LENGTH = 40  # DRF's token keys
+TOKEN_MAX_LENGTH = 128  # knox's are 64 characters; tokens issued before it, 40
 
 
 def _grants_engage(profile: UserProfile | None) -> bool:
@@ -28,12 +32,19 @@ def has_engage_license_now(*, user_id: int) -> bool:
 
 def token_for_key(*, key):
     """The API token `key` with its user and the user's profile, in one query (the license check
-    asks for the profile next); None for a malformed or unknown key. The caller refuses a token
-    whose user is not active, as DRF does."""
-    if not isinstance(key, str) or not key or len(key) > TOKEN_LENGTH:
+    asks for the profile next); None for a malformed, unknown, expired or revoked key. Only the
+    token's SHA-512 digest is stored (django-rest-knox): the key is hashed and looked up by it.
+    The caller refuses a token whose user is not active, as DRF does."""
+    if not isinstance(key, str) or not key or len(key) > TOKEN_MAX_LENGTH:
         return None
-    tokens = apps.get_model("authtoken", "Token").objects  # the API's token table (rest_framework.authtoken)
-    return tokens.select_related("user", "user__profile").filter(key=key).first()
+    try:
+        digest = hash_token(key)
+    except (TypeError, ValueError, binascii.Error, UnicodeError):
+        return None
+    token = AuthToken.objects.select_related("user", "user__profile").filter(digest=digest).first()
+    if token is None or (token.expiry is not None and token.expiry <= timezone.now()):
+        return None
+    return token
 
 
 def on_account_team(*, account_ref: str = "account_id", user_ref: str = "user_id", user_id: int | None = None) -> Exists:

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from knox.models import AuthToken
 
 from chats.errors import DomainError
 from chats.models import Account, PhoneNumber, Thread
@@ -44,3 +45,18 @@ def thread_mark_read(*, thread: Thread, now: datetime | None = None) -> Thread:
     thread.last_read_at = now or timezone.now()
     Thread.objects.filter(pk=thread.pk).update(last_read_at=thread.last_read_at)
     return thread
+
+
+# --- API tokens ------------------------------------------------------------------
+
+
+def api_token_issue(*, user) -> tuple[str, AuthToken]:
+    """A new API token for `user`: the key (shown this once, never stored: only its SHA-512 digest
+    is) and its row, which says when it expires (REST_KNOX TOKEN_TTL)."""
+    row, key = AuthToken.objects.create(user=user)
+    return key, row
+
+
+def api_token_revoke(*, token) -> None:
+    """Revoke one API token at once (sign-out of that client)."""
+    token.delete()

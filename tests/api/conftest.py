@@ -2,12 +2,11 @@
 import factory
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from chats.conversations.phrases import clear_matcher_cache
 from chats.models import Conversation, Message, RestrictedPhrase, RestrictedPhraseRule
-from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory, WabaFactory
+from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory, WabaFactory, api_token
 
 
 class ConversationFactory(factory.django.DjangoModelFactory):
@@ -36,8 +35,7 @@ def add_phrase(phrase: str, match_type: str = "contains", *, rule: str = "Off-la
 def api_client(user=None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 

@@ -1,6 +1,6 @@
 """Token auth, /me, and the error contract: 401, 403 license_required, 404, 400 invalid."""
 import pytest
-from rest_framework.authtoken.models import Token
+from chats.inbox.access import token_for_key
 
 from tests.api.conftest import api_client
 from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory
@@ -26,9 +26,11 @@ def test_token_for_good_credentials(alex):
     response = api_client().post("/api/v1/auth/token/", {"username": "rep.alex", "password": "rapport-demo"}, format="json")
     # then: the token is Alex's and works on the API
     assert response.status_code == 200
-    assert Token.objects.get(key=response.json()["token"]).user == alex
+    key = response.json()["token"]
+    assert token_for_key(key=key).user == alex and response.json()["expiry"]
+    # each sign-in is a token of its own (a device, a client), each revocable alone
     again = api_client().post("/api/v1/auth/token/", {"username": "rep.alex", "password": "rapport-demo"}, format="json")
-    assert again.json()["token"] == response.json()["token"]
+    assert again.json()["token"] != key and token_for_key(key=again.json()["token"]).user == alex
 
 
 def test_token_for_wrong_password_is_invalid_credentials(alex):

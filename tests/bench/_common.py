@@ -139,7 +139,7 @@ def make_world(*, hcps: int, reps: int = 1):
     Committed for real (the bench runs outside a test transaction) so server processes see it.
     """
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+    from chats.inbox.services import api_token_issue
 
     from tests.factories import AccountFactory, PhoneNumberFactory, UserFactory
 
@@ -158,7 +158,7 @@ def make_world(*, hcps: int, reps: int = 1):
     accounts = [AccountFactory(whatsapp_number=f"+4479{offset + n:08d}") for n in range(hcps)]
     for account in accounts:
         account.team.add(*users)
-    tokens = [Token.objects.get_or_create(user=u)[0].key for u in users]
+    tokens = [api_token_issue(user=u)[0] for u in users]
     return users, number, accounts, tokens
 
 

@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from chats.inbox.services import api_token_issue
 
 from chats.devtools.scale import ScaleDataRefused, generate_scale_data, rep_username
 from chats.models import Thread
@@ -106,10 +106,10 @@ def run() -> None:
     clients = []
     for username in reps:
         user = get_user_model().objects.get(username=username)
-        token, _ = Token.objects.get_or_create(user=user)
+        key, _ = api_token_issue(user=user)
         busiest = (Thread.objects.filter(user=user).annotate(n=Count("messages")).order_by("-n")
                    .values_list("id", flat=True)[:3])
-        clients.append((username, Client(HTTP_AUTHORIZATION=f"Token {token.key}"), list(busiest)))
+        clients.append((username, Client(HTTP_AUTHORIZATION=f"Token {key}"), list(busiest)))
     gen2 = _Gen2Pauses()
     gc.callbacks.append(gen2)
     for name, make_urls in {

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from kombu.exceptions import OperationalError
-from rest_framework.authtoken.models import Token
+from tests.factories import api_token
 
 from chats.models import Conversation
 from config.celery import app as celery_app
@@ -111,5 +111,5 @@ def world():
         Conversation.objects.create(phone_number=number, account=hcp, owner=rep, last_inbound_at=now,
                                     window_expires_at=now + timedelta(hours=24))
         threads.append(ThreadFactory(user=rep, account=hcp, phone_number=number))
-    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=rep).key}")
+    api = Client(HTTP_AUTHORIZATION=f"Token {api_token(rep)}")
     return rep, number, threads, api

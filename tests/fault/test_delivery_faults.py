@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from tests.factories import api_token
 
 from chats.models import Conversation, Message
 from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory
@@ -80,7 +80,7 @@ def test_graph_errors_and_timeouts_end_in_one_send(world, fake_graph, settings, 
             fake_graph.answer(200, {"messages": [{"id": "wamid.LATE"}]}, delay=1.5)
         else:
             fake_graph.error(failure[1], "Transient", status=failure[0])
-    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alex).key}")
+    api = Client(HTTP_AUTHORIZATION=f"Token {api_token(alex)}")
     client_id = str(uuid.uuid4())
     with run_on_commit():
         first = api.post(f"/api/v1/threads/{thread.pk}/messages/", {"kind": "text", "text": "hi", "client_id": client_id},

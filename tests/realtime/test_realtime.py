@@ -26,7 +26,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from rest_framework.authtoken.models import Token
+from tests.factories import api_token
 
 from chats.realtime.consumer import ChatConsumer
 from chats.realtime.events import publish_on_commit, user_group
@@ -78,7 +78,7 @@ def session_cookie(user) -> list[tuple[bytes, bytes]]:
 
 
 def token_for(user) -> str:
-    return Token.objects.create(user=user).key
+    return api_token(user)
 
 
 @database_sync_to_async

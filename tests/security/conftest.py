@@ -1,5 +1,5 @@
 import pytest
-from rest_framework.authtoken.models import Token
+from tests.factories import api_token
 
 from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory
 
@@ -16,6 +16,6 @@ def two_reps(db):
         "ada": ada, "grace": grace,
         "alex_thread": ThreadFactory(user=alex, account=ada, phone_number=alex_number),
         "blair_thread": ThreadFactory(user=blair, account=grace, phone_number=blair_number),
-        "alex_token": Token.objects.create(user=alex).key,
+        "alex_token": api_token(alex),
     }
 from tests.whatsapp.conftest import fake_graph  # noqa: F401,E402 - the fake Graph API fixture

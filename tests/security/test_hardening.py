@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from chats.models import Message
-from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory, WabaFactory
+from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory, WabaFactory, api_token
 from tests.whatsapp.conftest import post_webhook, run_on_commit, text_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,14 +137,14 @@ def test_secrets_never_in_responses_or_logs(settings, caplog, fake_graph):
     number = PhoneNumberFactory(waba=waba, reps=[alex])
     ada = AccountFactory(team=[alex])
     thread = ThreadFactory(user=alex, account=ada, phone_number=number)
-    api_token = Token.objects.create(user=alex).key
+    token_key = api_token(alex)
     admin = UserFactory(username="sec.admin", is_staff=True, is_superuser=True)
     caplog.set_level(logging.DEBUG)
     bodies = []
     # when: an HCP writes (signed with the WABA's secret), the rep answers, Graph fails once, an admin looks
     bodies.append(post_webhook(Client(), text_body(number=number, account=ada, wamid="wamid.LOG1", ts=int(time.time())), secret=app_secret))
     fake_graph.error(131000, "Something went wrong", status=500)
-    api = Client(HTTP_AUTHORIZATION=f"Token {api_token}")
+    api = Client(HTTP_AUTHORIZATION=f"Token {token_key}")
     with run_on_commit():
         bodies.append(api.post(f"/api/v1/threads/{thread.pk}/messages/",
                                {"kind": "text", "text": "hello", "client_id": str(uuid.uuid4())},
@@ -161,5 +160,5 @@ def test_secrets_never_in_responses_or_logs(settings, caplog, fake_graph):
     assert Message.objects.filter(wamid="wamid.LOG1").exists()
     assert all(r.status_code in (200, 201) for r in bodies), [r.status_code for r in bodies]
     text = "\n".join(r.content.decode(errors="replace") for r in bodies) + "\n" + caplog.text
-    for secret in (app_secret, access_token, settings.WHATSAPP_APP_SECRET, settings.WHATSAPP_ACCESS_TOKEN, api_token):
+    for secret in (app_secret, access_token, settings.WHATSAPP_APP_SECRET, settings.WHATSAPP_ACCESS_TOKEN, token_key):
         assert secret not in text

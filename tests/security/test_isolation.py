@@ -108,9 +108,9 @@ def test_non_staff_rep_is_sent_to_the_admin_login(two_reps):
 @pytest.mark.django_db(transaction=True)
 def test_user_without_license_reaches_no_chat_endpoint(two_reps):
     drew = UserFactory(username="sec.drew", licensed=False)
-    from rest_framework.authtoken.models import Token
+    from tests.factories import api_token
 
-    key = Token.objects.create(user=drew).key
+    key = api_token(drew)
     client = api(key)
     urls = ["/api/v1/accounts/", f"/api/v1/accounts/{two_reps['ada'].pk}/", "/api/v1/threads/",
             f"/api/v1/threads/{two_reps['alex_thread'].pk}/", f"/api/v1/threads/{two_reps['alex_thread'].pk}/messages/",

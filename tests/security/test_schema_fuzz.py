@@ -9,7 +9,7 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, given, settings as hsettings
-from rest_framework.authtoken.models import Token
+from tests.factories import api_token
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from tests.factories import AccountFactory, PhoneNumberFactory, ThreadFactory, UserFactory
@@ -37,7 +37,7 @@ def test_api_conforms_to_its_schema(_keep_test_connection):
     alex = UserFactory(username="fuzz.alex")
     number = PhoneNumberFactory(reps=[alex])
     ThreadFactory(user=alex, account=AccountFactory(team=[alex]), phone_number=number)
-    headers = {"Authorization": f"Token {Token.objects.create(user=alex).key}"}
+    headers = {"Authorization": f"Token {api_token(alex)}"}
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10
