@@ -1,7 +1,9 @@
 """OpenAPI building blocks: the error responses every endpoint shares, with examples."""
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 
-from chats.api.serializers import ErrorSerializer, RestrictedPhrasesErrorSerializer, ValidationErrorSerializer
+from chats.api.serializers import (
+    ErrorSerializer, RestrictedPhrasesErrorSerializer, SendUnprocessableSerializer, ValidationErrorSerializer,
+)
 
 
 def _error(description: str, code: str, detail: str, serializer=ErrorSerializer, **extra) -> OpenApiResponse:
@@ -24,6 +26,14 @@ NOT_FOUND = _error("Not there, or not yours (`not_found`).", "not_found", "Not f
 RESTRICTED = _error(
     "The text holds restricted phrases (`restricted_phrases`).", "restricted_phrases",
     "The text contains restricted phrases; remove them and try again.", RestrictedPhrasesErrorSerializer,
+    matches=[{"start": 10, "end": 19, "phrase": "off-label", "rule": "Off-label claims", "match_type": "contains"}],
+)
+
+SEND_UNPROCESSABLE = _error(
+    "`restricted_phrases` (the text holds restricted phrases; `matches` lists them), or "
+    "`idempotency_key_reused` (the key already made another message; `message` is its id).",
+    "restricted_phrases", "The text contains restricted phrases; remove them and try again.",
+    SendUnprocessableSerializer,
     matches=[{"start": 10, "end": 19, "phrase": "off-label", "rule": "Off-label claims", "match_type": "contains"}],
 )
 

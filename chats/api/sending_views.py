@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from chats.api import serializers as s
 from chats.api import views
-from chats.api.docs import CHAT_ERRORS, NOT_FOUND, THROTTLED, _error
+from chats.api.docs import CHAT_ERRORS, NOT_FOUND, SEND_UNPROCESSABLE, THROTTLED, _error
 from chats.conversations.announcements import thread_state_event
 from chats.conversations.sending import consent_capture_and_confirm, conversation_end, message_send
 from chats.errors import DomainError
@@ -63,11 +63,12 @@ class ThreadMessagesView(views.ThreadMessagesView):
             "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
             description="Works like `client_id` (give either): a UUID, or any text up to 255 characters.")],
         responses={
-            201: s.MessageOutput, 200: s.MessageOutput, 400: _error("`invalid`.", "invalid", "The request is not valid."),
-            404: NOT_FOUND, 409: SEND_REFUSED,
-            422: _error("`restricted_phrases`, with `matches`; or `idempotency_key_reused`, with `message` (the "
-                        "id of the message the key made).", "restricted_phrases",
-                        "The text contains restricted phrases; remove them and try again."),
+            201: s.MessageOutput, 200: s.MessageOutput,
+            400: _error("`invalid` (field errors under `errors`), or `template_not_found` (no template of the "
+                        "thread's WABA by that id, or by that name in that language).", "template_not_found",
+                        "No template of this WhatsApp Business Account by that id, or by that name in that "
+                        "language.", s.BadRequestSerializer),
+            404: NOT_FOUND, 409: SEND_REFUSED, 422: SEND_UNPROCESSABLE,
             429: THROTTLED, **CHAT_ERRORS,
         },
         examples=[

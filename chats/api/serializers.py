@@ -32,6 +32,14 @@ class ValidationErrorSerializer(ErrorSerializer):
     )
 
 
+class BadRequestSerializer(ErrorSerializer):
+    """A 400 of several codes: `invalid` carries `errors`, the others do not."""
+
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="With `invalid`: field name → messages.")
+
+
 class MatchSerializer(serializers.Serializer):
     start = serializers.IntegerField(help_text="Offset of the first character, in the text as sent.")
     end = serializers.IntegerField(help_text="Offset after the last character (exclusive).")
@@ -42,6 +50,14 @@ class MatchSerializer(serializers.Serializer):
 
 class RestrictedPhrasesErrorSerializer(ErrorSerializer):
     matches = MatchSerializer(many=True)
+
+
+class SendUnprocessableSerializer(ErrorSerializer):
+    """A send's 422: restricted phrases (with `matches`) or a reused idempotency key (with `message`)."""
+
+    matches = MatchSerializer(many=True, required=False, help_text="With `restricted_phrases`: each phrase found.")
+    message = serializers.IntegerField(required=False,
+                                       help_text="With `idempotency_key_reused`: the message the key made.")
 
 
 # --- auth and me -----------------------------------------------------------------
