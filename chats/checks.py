@@ -9,6 +9,7 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from chats.whatsapp.backends import CloudBackend
+from chats.whatsapp.versions import GRAPH_API_VERSIONS, NEWEST, WARN_DAYS_BEFORE_END, available_until
 
 TAG = "rapport"
 
@@ -39,6 +40,32 @@ def secrets_set_for_meta(app_configs=None, **kwargs) -> list[checks.Error]:
         for name in ("SECRET_KEY", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_ACCESS_TOKEN")
         if _shipped_or_empty(name)
     ]
+
+
+@checks.register(TAG)
+def graph_api_version_current(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """With the cloud backend, the configured Graph API version must be one Meta still serves:
+    a warning within WARN_DAYS_BEFORE_END days of its end (chats/whatsapp/versions.py), an error
+    after it, a warning for a version the table does not know."""
+    if not uses_cloud_backend():
+        return []
+    from django.utils import timezone
+
+    version, today = settings.WHATSAPP_API_VERSION, timezone.now().date()
+    hint = f"Set WHATSAPP_API_VERSION to {NEWEST} (the newest Rapport knows) after checking Meta's changelog."
+    if version not in GRAPH_API_VERSIONS:
+        return [checks.Warning(f"WHATSAPP_API_VERSION {version!r} is not in Rapport's table of Graph API versions.",
+                               hint=hint, id="rapport.W002")]
+    until = available_until(version)
+    if until is None:
+        return []
+    if today > until:
+        return [checks.Error(f"Graph API {version} was available until {until:%d %B %Y}; Meta refuses it now.",
+                             hint=hint, id="rapport.E003")]
+    if (until - today).days <= WARN_DAYS_BEFORE_END:
+        return [checks.Warning(f"Graph API {version} is available only until {until:%d %B %Y} "
+                               f"({(until - today).days} days).", hint=hint, id="rapport.W001")]
+    return []
 
 
 @checks.register(checks.Tags.security, deploy=True)

@@ -275,7 +275,9 @@ WHATSAPP_BACKENDS = {
     "sandbox": "chats.devtools.sandbox.ReplayingSandboxBackend",
 }
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com")
-WHATSAPP_API_VERSION = env("WHATSAPP_API_VERSION", default="v21.0")
+# The newest Graph API version in chats/whatsapp/versions.py; a system check warns 60 days before
+# the configured one ends.
+WHATSAPP_API_VERSION = env("WHATSAPP_API_VERSION", default="v26.0")
 WHATSAPP_APP_SECRET = env("WHATSAPP_APP_SECRET", default=SHIPPED_SECRETS["WHATSAPP_APP_SECRET"])
 WHATSAPP_VERIFY_TOKEN = env("WHATSAPP_VERIFY_TOKEN", default=SHIPPED_SECRETS["WHATSAPP_VERIFY_TOKEN"])
 WHATSAPP_ACCESS_TOKEN = env("WHATSAPP_ACCESS_TOKEN", default=SHIPPED_SECRETS["WHATSAPP_ACCESS_TOKEN"])

@@ -36,7 +36,7 @@ def queue(thread, *, body="Hello Dr. Lovelace", kind="text", template=None, vari
 def test_text_body_and_headers_are_exactly_metas(fake_graph, thread):
     message = queue(thread, body="Hello Dr. Lovelace")
     [request] = fake_graph.messages_posted()
-    assert request.path == "/v21.0/100000000000009/messages"
+    assert request.path == "/v26.0/100000000000009/messages"
     assert request.headers["Authorization"] == "Bearer EAAG-token-of-this-waba"
     assert request.json == {
         "messaging_product": "whatsapp",

@@ -24,7 +24,7 @@ def meta_template(tid, name, status, body, category="MARKETING", language="en"):
 def meta(fake_graph):
     """Meta lists two templates for the WABA; Rapport already has one of them, approved, with an old body."""
     waba = WabaFactory(waba_id=WABA_ID, access_token="waba-token")
-    fake_graph.pages[f"/v21.0/{WABA_ID}/message_templates"] = {"data": [
+    fake_graph.pages[f"/v26.0/{WABA_ID}/message_templates"] = {"data": [
         meta_template("11", "visit_follow_up", "APPROVED", "Hello {{1}}, thanks for your time."),
         meta_template("12", "sample_offer", "PAUSED", "Samples are available, {{1}}."),
     ]}

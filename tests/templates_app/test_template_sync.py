@@ -19,7 +19,7 @@ def _template(tid, name, language, status, body, category="MARKETING"):
 @pytest.fixture
 def two_pages(fake_graph):
     waba = WabaFactory(waba_id="300000000000001", access_token="waba-token")
-    base = "/v21.0/300000000000001/message_templates"
+    base = "/v26.0/300000000000001/message_templates"
     fake_graph.pages[base] = {
         "data": [_template("11", "visit_follow_up", "en", "APPROVED", "Hello {{1}}, thanks for your time."),
                  _template("12", "sample_offer", "en", "PAUSED", "Samples are available, {{1}}.")],
@@ -92,7 +92,7 @@ def test_admin_action_syncs_the_selected_waba(fake_graph, two_pages, admin_clien
 
 def test_admin_action_reports_meta_errors_without_failing(fake_graph, admin_client):
     waba = WabaFactory(waba_id="300000000000009")
-    fake_graph.pages["/v21.0/300000000000009/message_templates"] = Scripted(
+    fake_graph.pages["/v26.0/300000000000009/message_templates"] = Scripted(
         500, {"error": {"code": 1, "message": "An unknown error occurred", "type": "OAuthException"}})
     response = admin_client.post(
         "/admin/chats/whatsappbusinessaccount/",

@@ -38,7 +38,7 @@ def fake_graph(settings):
     fake, server = start_fake_graph()
     settings.WHATSAPP_BACKEND = "cloud"
     settings.WHATSAPP_GRAPH_URL = fake.url
-    settings.WHATSAPP_API_VERSION = "v21.0"
+    settings.WHATSAPP_API_VERSION = "v26.0"
     settings.WHATSAPP_RETRY_BASE_SECONDS = 0.01
     settings.WHATSAPP_PAIR_BACKOFF_SECONDS = 0.05
     yield fake
