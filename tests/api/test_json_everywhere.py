@@ -58,11 +58,9 @@ def test_the_walk_sees_every_route():
     assert len(ROUTES) >= 15 and "/api/v1/threads/<int:thread_id>/messages/" in ROUTES
 
 
-@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("route", [r for r in ROUTES if "<" in r])
 @pytest.mark.parametrize("bad_id", ["abc", "1.5", "-3", "99999999"])
 def test_bad_ids_answer_404_json(world, route, bad_id):
-    if "<" not in route:
-        pytest.skip("no id in this route")
     rep, _ = world
     for method in ("get", "post"):
         response = getattr(api_client(rep), method)(fill(route, bad_id), {}, format="json")
