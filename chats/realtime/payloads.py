@@ -14,10 +14,6 @@ from django.utils import timezone
 QUOTE_LENGTH = 80
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _quote(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= QUOTE_LENGTH else text[: QUOTE_LENGTH - 1] + "…"
@@ -55,20 +51,12 @@ def message_fields(message) -> dict:
     sender = message.sender if message.sender_id is not None else None
     template = message.template if message.template_id is not None else None
     return {
-        "id": message.pk,
-        "thread": message.thread_id,
+        **_status_fields(message),  # id, thread, status and its times: what `message.status` merges
         "direction": message.direction,
         "kind": message.kind,
         "body": message.body,
-        "status": message.status,
         "written_at": api_datetime(message.written_at),
         "created_at": api_datetime(message.created_at),
-        "sent_at": api_datetime(message.sent_at),
-        "delivered_at": api_datetime(message.delivered_at),
-        "read_at": api_datetime(message.read_at),
-        "failed_at": api_datetime(message.failed_at),
-        "failure_code": message.failure_code,
-        "failure_reason": message.failure_reason,
         "wamid": message.wamid,
         "client_id": str(message.client_id) if message.client_id else None,
         "sender": {"id": sender.pk, "username": sender.get_username(), "full_name": sender.get_full_name()}
