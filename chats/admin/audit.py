@@ -10,7 +10,7 @@ from chats.ingress.queue import webhook_events_replay
 from chats.models import AuditEvent, Message, WebhookEvent
 
 from .base import ReadOnlyAdmin, short
-from .filters import HcpFilter, NumberFilter, RepFilter
+from .filters import FailureCodeFilter, HcpFilter, NumberFilter, RepFilter
 
 
 class UnroutedFilter(admin.SimpleListFilter):
@@ -35,7 +35,7 @@ class MessageAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at", "direction", "kind", "status", "account", "sender", "phone_number", "preview", "unrouted",
     )
-    list_filter = (UnroutedFilter, "direction", "kind", "status", "phone_number")
+    list_filter = (UnroutedFilter, "direction", "kind", "status", FailureCodeFilter, "phone_number")
     search_fields = ("body", "wamid", "account__name", "account__whatsapp_number", "wa_from", "sender__username")
     list_select_related = ("account", "sender", "phone_number")
     show_full_result_count = False  # the table is large; skip the extra COUNT(*)

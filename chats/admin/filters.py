@@ -65,3 +65,22 @@ class NumberFilter(TextInputFilter):
         if value.isdigit():  # Meta's phone_number_id, not our primary key
             return queryset.filter(phone_number__phone_number_id=value)
         return super().queryset(request, queryset)
+
+
+class FailureCodeFilter(admin.SimpleListFilter):
+    """Failed messages by Rapport's failure code, from a fixed list: a list of the codes found would
+    read the whole messages table on every page of the list."""
+
+    title = "failure code"
+    parameter_name = "failure_code"
+    CODES = (
+        ("needs_admin", "needs an admin (configuration)"), ("window_closed", "window closed"),
+        ("opted_out", "opted out"), ("rate_limited", "rate limited"), ("meta_error", "other Meta error"),
+        ("timeout_unknown", "outcome unknown (timeout)"), ("retries_exhausted", "retries exhausted"),
+    )
+
+    def lookups(self, request, model_admin):
+        return self.CODES
+
+    def queryset(self, request, queryset):
+        return queryset.filter(failure_code=self.value()) if self.value() else queryset

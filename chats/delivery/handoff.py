@@ -150,13 +150,18 @@ def _interrupted_handoff(message: Message) -> None:
 
 
 def _on_graph_error(message: Message, attempt: int, exc: client.GraphError, pair: str) -> None:
+    """What the error's class (chats/whatsapp/errors.py SEND_ERRORS) says: retry, or stop."""
     failure = errors.failure_from_meta(exc.code, exc.title, exc.details)
+    action = errors.error_class(exc.code, exc.http_status).action
     if exc.code == errors.PAIR_RATE_LIMITED:
         ratelimit.get_limiter().set_cooldown(pair, settings.WHATSAPP_PAIR_BACKOFF_SECONDS * 2 ** (attempt - 1))
         _retry_or_fail(message, attempt, failure, base=settings.WHATSAPP_PAIR_BACKOFF_SECONDS)
-    elif exc.code in errors.RETRYABLE_CODES or exc.http_status >= 500:
+    elif action is errors.Action.RETRY:
         _retry_or_fail(message, attempt, failure)
     else:
+        if action is errors.Action.FIX_CONFIGURATION:
+            logger.error("Meta refused message %s for a configuration an admin must fix: (%s) %s",
+                         message.pk, exc.code, failure.failure_reason)
         transitions.attempt_count(message)
         transitions.message_fail(message=message, failure=failure)
 

@@ -137,14 +137,39 @@ def test_pair_rate_131056_backs_off_before_the_next_try(fake_graph, thread, sett
     assert second.at - first.at >= 0.2
 
 
-def test_other_4xx_fails_with_metas_words(fake_graph, thread):
+def test_a_configuration_error_fails_once_and_asks_an_admin(fake_graph, thread, caplog):
     fake_graph.error(132001, "Template name does not exist in the translation", "template name (x) does not exist in en")
     message = queue(thread)
     assert len(fake_graph.messages_posted()) == 1
-    assert message.status == "failed" and message.failure_code == "meta_error"
+    assert message.status == "failed" and message.failure_code == "needs_admin"
     assert message.error_title == "(132001) Template name does not exist in the translation"
     assert message.error_details == "template name (x) does not exist in en"
     assert message.failure_reason == "the template does not exist in this language at Meta"
+    assert "an admin must fix" in caplog.text
+
+
+def test_an_unknown_4xx_fails_with_metas_words(fake_graph, thread):
+    fake_graph.error(139999, "Something new", "a reason Meta gives that Rapport has no words for yet")
+    message = queue(thread)
+    assert len(fake_graph.messages_posted()) == 1
+    assert (message.status, message.failure_code) == ("failed", "meta_error")
+    assert message.failure_reason == "a reason Meta gives that Rapport has no words for yet"
+
+
+@pytest.mark.parametrize("code,status,failure_code,reason", [
+    (131049, "failed", "meta_error", "wait a day before sending it again"),
+    (131042, "failed", "needs_admin", "payment problem"),
+    (368, "failed", "needs_admin", "policy violation"),
+    (131026, "failed", "meta_error", "cannot receive this message"),
+    (1, "sent", "", ""),        # Meta's passing trouble: tried again, then sent
+    (131000, "sent", "", ""),
+])
+def test_each_error_class_does_what_the_table_says(fake_graph, thread, code, status, failure_code, reason):
+    fake_graph.error(code, "title")
+    message = queue(thread)
+    assert (message.status, message.failure_code) == (status, failure_code)
+    assert reason in message.failure_reason
+    assert len(fake_graph.messages_posted()) == (2 if status == "sent" else 1)
 
 
 def test_read_timeout_is_not_resent_and_a_later_status_reconciles(fake_graph, thread, settings, client):
@@ -211,3 +236,18 @@ def test_a_send_task_reads_the_message_its_consent_and_relations_once(fake_graph
     row = AuditEvent.objects.get(message=message, kind="message.status")
     assert (row.account_id, row.phone_number_id, row.thread_id, row.actor_id) == (
         thread.account_id, thread.phone_number_id, thread.pk, thread.user_id)
+
+
+def test_admins_find_the_messages_that_need_them(fake_graph, thread):
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    fake_graph.error(131042, "Business eligibility payment issue")
+    failed = queue(thread)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(staff)
+    page = client.get("/admin/chats/message/?failure_code=needs_admin")
+    assert page.status_code == 200 and f"/admin/chats/message/{failed.pk}/change/" in page.content.decode()
+    assert "needs an admin" in page.content.decode()
