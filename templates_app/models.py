@@ -65,6 +65,12 @@ class MessageTemplate(models.Model):
         UTILITY = "UTILITY", "Utility"
         AUTHENTICATION = "AUTHENTICATION", "Authentication"
 
+    class Quality(models.TextChoices):
+        GREEN = "GREEN", "High"
+        YELLOW = "YELLOW", "Medium"
+        RED = "RED", "Low"
+        UNKNOWN = "UNKNOWN", "Pending"
+
     class MetaStatus(models.TextChoices):
         APPROVED = "APPROVED", "Approved"
         PENDING = "PENDING", "Pending"
@@ -76,6 +82,7 @@ class MessageTemplate(models.Model):
         DELETED = "DELETED", "Deleted"
         FLAGGED = "FLAGGED", "Flagged"
         LIMIT_EXCEEDED = "LIMIT_EXCEEDED", "Limit exceeded"
+        ARCHIVED = "ARCHIVED", "Archived"
 
     waba = models.ForeignKey("chats.WhatsAppBusinessAccount", on_delete=models.PROTECT, related_name="templates")
     name = models.CharField(max_length=512, help_text="Meta's template name: lowercase letters, digits, underscores.")
@@ -83,6 +90,9 @@ class MessageTemplate(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.META)
     usage = models.CharField(max_length=24, choices=Usage.choices, default=Usage.GENERAL)
     meta_category = models.CharField(max_length=16, choices=MetaCategory.choices, blank=True)
+    quality_score = models.CharField(
+        max_length=8, choices=Quality.choices, blank=True,
+        help_text="Meta's quality rating of the template (its webhook); each change is in the audit trail.")
     meta_status = models.CharField(max_length=20, choices=MetaStatus.choices, blank=True)
     body = models.TextField(help_text="Placeholders as {{1}} or {{name}}.")
     bindings = models.JSONField(

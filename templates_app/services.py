@@ -112,16 +112,28 @@ def sync_all_templates() -> list[SyncResult]:
 
 
 @transaction.atomic
+def _meta_values(update) -> dict | None:
+    """The fields a template event sets, or None when its value is not one Rapport knows."""
+    if update.kind == "quality":
+        return {"quality_score": update.event} if update.event in MessageTemplate.Quality.values else None
+    if update.kind == "category":
+        return {"meta_category": update.event} if update.event in MessageTemplate.MetaCategory.values else None
+    status = EVENT_STATUS.get(update.event, update.event)
+    return {"meta_status": status, "status_reason": update.reason[:255]} if status in Status.values else None
+
+
 def template_status_apply(*, update) -> bool:
-    """A `message_template_status_update` webhook: set the template's status at once.
+    """A template webhook: `message_template_status_update` (its status), `message_template_quality_update`
+    (its quality score) or `template_category_update` (its category), applied at once.
 
     Found by Meta's template id, else by name and language (within the entry's WABA when known).
-    Each template whose status or reason changes leaves one `template.synced` audit row (no
-    actor: Meta did it); a replayed webhook changes nothing and writes nothing.
+    Each template whose values change leaves one `template.synced` audit row (no actor: Meta did
+    it), so the audit trail is each template's status, quality and category history; a replayed
+    webhook changes nothing and writes nothing.
     """
-    status = EVENT_STATUS.get(update.event, update.event)
-    if status not in Status.values:
-        logger.info("template status event %r ignored", update.event)
+    after = _meta_values(update)
+    if after is None:
+        logger.info("template %s event %r ignored", update.kind, update.event)
         return False
     templates = MessageTemplate.objects.all()
     if update.waba_id:
@@ -131,7 +143,6 @@ def template_status_apply(*, update) -> bool:
     if not target.exists():
         target = templates.filter(name=update.name, language=update.language)
     found = list(target.select_for_update().order_by("pk"))
-    after = {"meta_status": status, "status_reason": update.reason[:255]}
     for template in found:
         fields, previous = changed_values({name: getattr(template, name) for name in after}, after)
         if not fields:
@@ -140,7 +151,7 @@ def template_status_apply(*, update) -> bool:
         _record_meta_change(template=template, waba=template.waba, action="changed", actor=None,
                             source="meta_webhook", event=update.event, fields=fields, previous=previous)
     if not found:
-        logger.warning("template status %s for unknown template %s [%s] (id %s)", status, update.name,
+        logger.warning("template %s %s for unknown template %s [%s] (id %s)", update.kind, update.event, update.name,
                        update.language, update.template_id)
     return bool(found)
 

@@ -60,6 +60,9 @@ class StatusUpdate:
 
 @dataclass
 class TemplateStatusUpdate:
+    """A template event from Meta. `kind` is "status" (`event` the new status), "quality" (`event`
+    the new quality score: GREEN, YELLOW, RED, UNKNOWN) or "category" (`event` the new category)."""
+
     waba_id: str
     event: str
     template_id: str
@@ -67,6 +70,7 @@ class TemplateStatusUpdate:
     language: str
     reason: str = ""
     category: str = ""
+    kind: str = "status"
 
 
 @dataclass
@@ -142,6 +146,14 @@ def parse_data(data: dict) -> WebhookBody:
                 _parse_messages_value(value, out)
             elif field_name == "message_template_status_update":
                 out.template_updates.append(_parse_template_update(waba_id, value))
+            elif field_name in _TEMPLATE_VALUE_FIELDS:
+                kind, key = _TEMPLATE_VALUE_FIELDS[field_name]
+                out.template_updates.append(TemplateStatusUpdate(
+                    waba_id=waba_id, kind=kind, event=str(value.get(key) or "").upper(),
+                    template_id=str(value.get("message_template_id") or ""),
+                    name=str(value.get("message_template_name") or ""),
+                    language=str(value.get("message_template_language") or ""),
+                ))
             elif field_name == "user_preferences":
                 _parse_preferences_value(value, out)
             else:
@@ -272,6 +284,13 @@ def _unsupported_body(wa_type: str, content: dict) -> str:
 
 def _placeholder(what: str) -> str:
     return f"[{what} — not shown in Rapport]"
+
+
+# Template fields whose webhook carries one new value: (kind, the value's key).
+_TEMPLATE_VALUE_FIELDS = {
+    "message_template_quality_update": ("quality", "new_quality_score"),
+    "template_category_update": ("category", "new_category"),
+}
 
 
 def _parse_template_update(waba_id: str, value: dict) -> TemplateStatusUpdate:
