@@ -228,6 +228,13 @@ class MediaLinkOutput(serializers.Serializer):
     url = serializers.CharField(help_text="The tracked link sent to the HCP.")
 
 
+class PricingOutput(serializers.Serializer):
+    category = serializers.CharField(required=False, help_text="e.g. `marketing`, `utility`, `service`.")
+    type = serializers.CharField(required=False, help_text="e.g. `regular`, `free_customer_service`.")
+    pricing_model = serializers.CharField(required=False, help_text="e.g. `PMP`, `CBP`.")
+    billable = serializers.BooleanField(required=False)
+
+
 class MessageOutput(serializers.Serializer):
     """The one message shape: the same in REST, in `message.created` events and in the export
     (built by chats/realtime/payloads.py `message_fields`; the fields here document it)."""
@@ -257,7 +264,8 @@ class MessageOutput(serializers.Serializer):
     reply_to = ReplyToOutput(allow_null=True)
     media = MediaLinkOutput(allow_null=True, help_text="For a media link: the item, its title and the tracked link.")
     reactions = serializers.ListField(child=serializers.DictField(), help_text="Reactions (empty for now).")
-    pricing = serializers.DictField(allow_null=True, help_text="Meta's pricing of the message (null for now).")
+    pricing = PricingOutput(allow_null=True, help_text="Meta's pricing of the message, from its statuses (null "
+                                                       "until Meta priced it, and for the HCP's messages).")
 
     def to_representation(self, instance):
         return message_fields(instance)

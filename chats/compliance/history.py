@@ -23,7 +23,7 @@ COLUMNS = (
     "record", "id", "at", "account_id", "account_name", "phone_number", "thread_id", "thread_owner", "actor",
     "message_id", "direction", "kind", "status", "body", "template", "template_variables", "wamid", "reply_to_id",
     "sent_at", "delivered_at", "read_at", "failed_at", "failure_code", "failure_reason", "error_code",
-    "error_title", "previous_status", "via", "details", "recorded_at", "client_id",
+    "error_title", "previous_status", "via", "details", "recorded_at", "client_id", "pricing",
 )
 _BLANK = dict.fromkeys(COLUMNS, "")
 
@@ -56,7 +56,7 @@ def _message_rows(account, since, until) -> Iterator[dict]:
     for m in messages.iterator(chunk_size=CHUNK_SIZE):
         yield {
             **_BLANK, "record": "message", "id": m.pk, "at": _iso(m.written_at), "recorded_at": _iso(m.created_at),
-            "client_id": str(m.client_id) if m.client_id else "",
+            "client_id": str(m.client_id) if m.client_id else "", "pricing": m.pricing or "",
             "account_id": m.account_id or "", "account_name": m.account.name if m.account else "",
             "phone_number": m.phone_number.display_phone_number if m.phone_number else m.wa_phone_number_id,
             "thread_id": m.thread_id or "", "thread_owner": _username(m.thread.user) if m.thread else "",

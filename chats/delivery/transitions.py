@@ -161,6 +161,9 @@ def status_apply(*, update: StatusUpdate) -> bool:
             # Kept in its WebhookEvent; nothing here to move.
             logger.warning("status %s for unknown wamid %s kept unapplied", status, update.wamid)
             return False
+        if pricing := _pricing_of(update):
+            # Meta prices a message on its sent or delivered status, whatever order they arrive in.
+            messages.update(pricing=pricing)
         if status == "failed":
             meta = update.errors[0] if update.errors else MetaError(None)
             failure = errors.failure_from_meta(meta.code, meta.title, meta.details)
@@ -183,6 +186,15 @@ def status_apply(*, update: StatusUpdate) -> bool:
         if message.thread_id:
             publish_on_commit(message.thread.user_id, "message.status", message_status_payload(message))
         return True
+
+
+PRICING_KEYS = ("category", "type", "pricing_model", "billable")
+
+
+def _pricing_of(update: StatusUpdate) -> dict:
+    """The pricing a status carries, Meta's known keys only (values as Meta sent them)."""
+    pricing = update.pricing if isinstance(update.pricing, dict) else {}
+    return {key: pricing[key] for key in PRICING_KEYS if key in pricing}
 
 
 def _link_by_callback(update: StatusUpdate) -> bool:

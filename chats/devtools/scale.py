@@ -301,7 +301,7 @@ _COLUMNS = ("thread_id", "phone_number_id", "account_id", "direction", "kind", "
             "wa_timestamp", "status", "sent_at", "delivered_at", "read_at", "failed_at", "failure_code",
             "send_attempts", "sender_id", "created_at")
 # NOT NULL columns the rows above leave to their defaults
-_CONSTANTS = {"template_variables": "{}", "media": "{}", "wa_from": "", "wa_phone_number_id": "",
+_CONSTANTS = {"template_variables": "{}", "media": "{}", "pricing": "{}", "wa_from": "", "wa_phone_number_id": "",
               "failure_reason": "", "error_title": "", "error_details": "", "unrouted_reason": ""}
 
 

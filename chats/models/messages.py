@@ -72,6 +72,9 @@ class Message(models.Model):
     wa_from = models.CharField(max_length=32, blank=True, help_text="Sender wa_id, as received.")
     wa_phone_number_id = models.CharField(max_length=32, blank=True, help_text="Business number id, as received.")
     media = models.JSONField(default=dict, blank=True, help_text="Inbound media metadata or link details.")
+    pricing = models.JSONField(
+        default=dict, blank=True,
+        help_text="Meta's pricing of the message from its statuses: category, type, pricing_model, billable.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

@@ -65,7 +65,7 @@ def message_fields(message) -> dict:
         "reply_to": reply_to,
         "media": _media_of(message),
         "reactions": [],
-        "pricing": None,
+        "pricing": message.pricing or None,
     }
 
 

@@ -22,11 +22,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 GENERATE = """
 INSERT INTO chats_message (thread_id, account_id, phone_number_id, sender_id, direction, kind, body,
-  template_variables, wa_type, wa_from, wa_phone_number_id, media, status, failure_code, failure_reason,
+  template_variables, wa_type, wa_from, wa_phone_number_id, media, pricing, status, failure_code, failure_reason,
   error_title, error_details, send_attempts, unrouted_reason, created_at, sent_at)
 SELECT th.id, th.account_id, th.phone_number_id, CASE WHEN g.inbound THEN NULL ELSE th.user_id END,
   CASE WHEN g.inbound THEN 'inbound' ELSE 'outbound' END, 'text', 'Bench message ' || g.i, '{}'::jsonb, '', '', '',
-  '{}'::jsonb,
+  '{}'::jsonb, '{}'::jsonb,
   CASE WHEN g.inbound THEN 'received' ELSE (ARRAY['sent','delivered','read','read','failed'])[1 + (g.i %% 5)] END,
   CASE WHEN NOT g.inbound AND g.i %% 5 = 4 THEN (ARRAY['window_closed','meta_error','opted_out'])[1 + (g.i %% 3)]
        ELSE '' END,

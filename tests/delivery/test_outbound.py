@@ -251,3 +251,30 @@ def test_admins_find_the_messages_that_need_them(fake_graph, thread):
     page = client.get("/admin/chats/message/?failure_code=needs_admin")
     assert page.status_code == 200 and f"/admin/chats/message/{failed.pk}/change/" in page.content.decode()
     assert "needs an admin" in page.content.decode()
+
+
+def test_metas_pricing_is_kept_on_the_message_and_shown(fake_graph, thread, client):
+    from django.test import Client
+
+    from tests.api.conftest import api_client
+    from tests.factories import UserFactory
+
+    message = queue(thread)
+    number = thread.phone_number
+    # given Meta's sent status with its pricing (and a key Rapport does not know), then a read without any
+    sent = json.loads(status_body(number=number, wamid=message.wamid, status="sent", recipient="447700900001"))
+    sent["entry"][0]["changes"][0]["value"]["statuses"][0]["pricing"] = {
+        "billable": True, "pricing_model": "PMP", "category": "marketing", "type": "regular", "surprise": 1}
+    assert post_webhook(client, sent).status_code == 200
+    assert post_webhook(client, status_body(number=number, wamid=message.wamid, status="read")).status_code == 200
+    message.refresh_from_db()
+    expected = {"billable": True, "pricing_model": "PMP", "category": "marketing", "type": "regular"}
+    assert message.pricing == expected
+    # then the API and the export show it
+    page = api_client(thread.user).get(f"/api/v1/threads/{thread.pk}/messages/").json()
+    assert page["results"][-1]["pricing"] == expected
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True, is_superuser=True))
+    rows = json.loads(b"".join(staff.get(f"/api/v1/accounts/{thread.account_id}/history/?format=json")
+                               .streaming_content))
+    assert next(r for r in rows if r["record"] == "message" and r["id"] == message.pk)["pricing"] == expected
