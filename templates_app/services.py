@@ -189,3 +189,23 @@ def _body_text(components) -> str:
         if isinstance(component, dict) and str(component.get("type", "")).upper() == "BODY":
             return str(component.get("text") or "")
     return ""
+
+
+# A send refused for the template itself: Meta paused or disabled it (its status webhook may come later).
+REFUSAL_STATUS = {132015: Status.PAUSED, 132016: Status.DISABLED}
+
+
+@transaction.atomic
+def template_refused_by_meta(*, template_id: int, error_code: int) -> bool:
+    """Mark a template Meta refused a send for (132015 paused, 132016 disabled) at once, so it is
+    neither offered nor sent again until Meta says otherwise; one audit row, as a webhook leaves.
+    False when the code is no such refusal or the template already says so."""
+    status = REFUSAL_STATUS.get(error_code)
+    template = MessageTemplate.objects.select_for_update().filter(pk=template_id).select_related("waba").first()
+    if status is None or template is None or template.meta_status == status:
+        return False
+    previous = {"meta_status": template.meta_status}
+    MessageTemplate.objects.filter(pk=template.pk).update(meta_status=status, updated_at=timezone.now())
+    _record_meta_change(template=template, waba=template.waba, action="changed", actor=None, source="meta_send_refusal",
+                        event=str(error_code), fields={"meta_status": status}, previous=previous)
+    return True

@@ -11,9 +11,10 @@ import random
 import time
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from chats import jobs
 from chats.delivery import transitions
 from chats.delivery.transitions import TIMEOUT_UNKNOWN
 from chats.models import Message
@@ -162,6 +163,9 @@ def _on_graph_error(message: Message, attempt: int, exc: client.GraphError, pair
         if action is errors.Action.FIX_CONFIGURATION:
             logger.error("Meta refused message %s for a configuration an admin must fix: (%s) %s",
                          message.pk, exc.code, failure.failure_reason)
+        if exc.code in errors.TEMPLATE_REFUSALS and message.template_id:
+            # the template itself is paused or disabled at Meta: templates_app marks it (by task name)
+            transaction.on_commit(lambda: jobs.enqueue(jobs.MARK_TEMPLATE_REFUSED, message.template_id, exc.code))
         transitions.attempt_count(message)
         transitions.message_fail(message=message, failure=failure)
 

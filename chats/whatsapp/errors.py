@@ -78,6 +78,8 @@ SEND_ERRORS: dict[int, ErrorClass] = {
     132007: ErrorClass(Action.FIX_CONFIGURATION, _ADMIN, "the template breaks a WhatsApp policy"),
 }
 UNKNOWN = ErrorClass(Action.STOP, "meta_error", "Meta refused the message")
+# Refusals of the template itself (paused, disabled at Meta): the template is marked as well.
+TEMPLATE_REFUSALS = frozenset({132015, 132016})
 
 
 def error_class(code: int | None, http_status: int = 400) -> ErrorClass:

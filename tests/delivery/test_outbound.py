@@ -278,3 +278,19 @@ def test_metas_pricing_is_kept_on_the_message_and_shown(fake_graph, thread, clie
     rows = json.loads(b"".join(staff.get(f"/api/v1/accounts/{thread.account_id}/history/?format=json")
                                .streaming_content))
     assert next(r for r in rows if r["record"] == "message" and r["id"] == message.pk)["pricing"] == expected
+
+
+@pytest.mark.parametrize("code,status", [(132015, "PAUSED"), (132016, "DISABLED")])
+def test_a_send_refused_for_its_template_marks_the_template(fake_graph, thread, code, status):
+    from templates_app.models import MessageTemplate
+
+    template = TemplateFactory(waba=thread.phone_number.waba, name="intro_meeting_request", meta_status="APPROVED",
+                               body="Hello {{1}}")
+    fake_graph.error(code, "Template paused or disabled")
+    message = queue(thread, kind="template", template=template, body="Hello Dr. Lovelace")
+    assert message.status == "failed"
+    template.refresh_from_db()
+    assert template.meta_status == status
+    assert not MessageTemplate.objects.approved_meta().filter(pk=template.pk).exists()  # neither offered nor sent
+    row = AuditEvent.objects.filter(kind="template.synced").latest("id")
+    assert row.details["source"] == "meta_send_refusal" and row.details["previous"] == {"meta_status": "APPROVED"}
