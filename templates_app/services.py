@@ -118,13 +118,16 @@ def _meta_values(update) -> dict | None:
         return {"quality_score": update.event} if update.event in MessageTemplate.Quality.values else None
     if update.kind == "category":
         return {"meta_category": update.event} if update.event in MessageTemplate.MetaCategory.values else None
+    if update.kind == "components":
+        return {"body": update.event} if update.event.strip() else None
     status = EVENT_STATUS.get(update.event, update.event)
     return {"meta_status": status, "status_reason": update.reason[:255]} if status in Status.values else None
 
 
 def template_status_apply(*, update) -> bool:
     """A template webhook: `message_template_status_update` (its status), `message_template_quality_update`
-    (its quality score) or `template_category_update` (its category), applied at once.
+    (its quality score), `template_category_update` (its category) or `message_template_components_update`
+    (its edited body), applied at once.
 
     Found by Meta's template id, else by name and language (within the entry's WABA when known).
     Each template whose values change leaves one `template.synced` audit row (no actor: Meta did

@@ -61,7 +61,8 @@ class StatusUpdate:
 @dataclass
 class TemplateStatusUpdate:
     """A template event from Meta. `kind` is "status" (`event` the new status), "quality" (`event`
-    the new quality score: GREEN, YELLOW, RED, UNKNOWN) or "category" (`event` the new category)."""
+    the new quality score: GREEN, YELLOW, RED, UNKNOWN), "category" (`event` the new category) or
+    "components" (`event` the edited body text)."""
 
     waba_id: str
     event: str
@@ -148,8 +149,9 @@ def parse_data(data: dict) -> WebhookBody:
                 out.template_updates.append(_parse_template_update(waba_id, value))
             elif field_name in _TEMPLATE_VALUE_FIELDS:
                 kind, key = _TEMPLATE_VALUE_FIELDS[field_name]
+                new_value = str(value.get(key) or "")
                 out.template_updates.append(TemplateStatusUpdate(
-                    waba_id=waba_id, kind=kind, event=str(value.get(key) or "").upper(),
+                    waba_id=waba_id, kind=kind, event=new_value if kind == "components" else new_value.upper(),
                     template_id=str(value.get("message_template_id") or ""),
                     name=str(value.get("message_template_name") or ""),
                     language=str(value.get("message_template_language") or ""),
@@ -290,6 +292,7 @@ def _placeholder(what: str) -> str:
 _TEMPLATE_VALUE_FIELDS = {
     "message_template_quality_update": ("quality", "new_quality_score"),
     "template_category_update": ("category", "new_category"),
+    "message_template_components_update": ("components", "message_template_element"),  # the body text
 }
 
 

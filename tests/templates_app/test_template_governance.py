@@ -63,3 +63,14 @@ def test_an_unknown_quality_value_changes_nothing(client, template):
         "new_quality_score": "PURPLE", "message_template_id": 9001}))
     template.refresh_from_db()
     assert template.quality_score == "" and not AuditEvent.objects.filter(kind="template.synced").exists()
+
+
+def test_an_edited_body_applies_as_meta_sends_it(client, template):
+    post_webhook(client, body("300000000000077", "message_template_components_update", {
+        "message_template_id": 9001, "message_template_name": "intro_meeting_request",
+        "message_template_language": "en", "message_template_element": "Hello {{1}}, this is {{2}}. May I call?",
+        "message_template_footer": "Rapport Pharma"}))
+    template.refresh_from_db()
+    assert template.body == "Hello {{1}}, this is {{2}}. May I call?"
+    row = AuditEvent.objects.filter(kind="template.synced").latest("id")
+    assert row.details["fields"] == {"body": "Hello {{1}}, this is {{2}}. May I call?"}
