@@ -200,18 +200,17 @@ def consent_apply_preference(*, wa_id: str, value: str, said_at, category: str =
     said = said_at.isoformat() if said_at else ""
     details = {"preference": value, "category": category, "detail": detail, "said_at": said}
     with transaction.atomic():
-        ConsentRecord.objects.select_for_update().filter(account=account).first()  # one at a time per HCP
+        record = ConsentRecord.objects.select_for_update().filter(account=account).first()  # one at a time per HCP
         if ConsentEvent.objects.filter(account=account, via=ConsentChannel.PREFERENCE, details__preference=value,
                                        details__said_at=said).exists():
             return None  # the same body again
         if value == PREFERENCE_RESUME:
-            current = ConsentRecord.objects.filter(account=account).values_list("status", flat=True).first()
-            current = current or ConsentStatus.NOT_CAPTURED
+            current = record.status if record is not None else ConsentStatus.NOT_CAPTURED
             ConsentEvent.objects.create(account=account, previous_status=current, status=current,
                                         via=ConsentChannel.PREFERENCE, details=details)
             return None
         _, changed = _set_status(account=account, status=ConsentStatus.OPTED_OUT, via=ConsentChannel.PREFERENCE,
-                                 said_at=said_at, details=details)
+                                 said_at=said_at, details=details, locked=(record,))
         if changed is None:
             return None
         messages_fail_queued(account=account)

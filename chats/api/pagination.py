@@ -15,6 +15,15 @@ class InvalidCursor(exceptions.APIException):
     default_code = "invalid_cursor"
 
 
+def page_schema(schema: dict, *, link_example: str | None = None) -> dict:
+    """Every paginated answer's shape: `next` and `previous` links (null at either end) and `results`."""
+    link = {"type": "string", "nullable": True, "format": "uri"}
+    if link_example:
+        link["example"] = link_example
+    return {"type": "object", "required": ["results"],
+            "properties": {"next": link, "previous": dict(link), "results": schema}}
+
+
 def query_int(request, name: str, *, default: int, minimum: int, maximum: int) -> int:
     """A paging parameter: absent → `default`; digits → the number, at most `maximum`; anything else
     (text, a sign, a decimal point, below `minimum`) → 400 naming it, never silently the default."""
@@ -61,15 +70,7 @@ class PeekLimitOffsetPagination(LimitOffsetPagination):
         return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
 
     def get_paginated_response_schema(self, schema):
-        return {
-            "type": "object",
-            "required": ["results"],
-            "properties": {
-                "next": {"type": "string", "nullable": True, "format": "uri"},
-                "previous": {"type": "string", "nullable": True, "format": "uri"},
-                "results": schema,
-            },
-        }
+        return page_schema(schema)
 
 
 class MessageCursorPagination(CursorPagination):
@@ -89,16 +90,8 @@ class MessageCursorPagination(CursorPagination):
 
     def get_paginated_response_schema(self, schema):
         # DRF's own example of `next` is not a valid URI (a stray quote); ours is.
-        example = "https://rapport.example/api/v1/threads/7/messages/?cursor=cD0yMDI1LTAzLTAxKzA5JTNBMDA%3D"
-        return {
-            "type": "object",
-            "required": ["results"],
-            "properties": {
-                "next": {"type": "string", "nullable": True, "format": "uri", "example": example},
-                "previous": {"type": "string", "nullable": True, "format": "uri", "example": example},
-                "results": schema,
-            },
-        }
+        return page_schema(schema, link_example="https://rapport.example/api/v1/threads/7/messages/"
+                                                "?cursor=cD0yMDI1LTAzLTAxKzA5JTNBMDA%3D")
 
     def get_page_size(self, request):
         return query_int(request, self.page_size_query_param, default=self.page_size, minimum=1,
