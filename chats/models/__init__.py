@@ -2,6 +2,7 @@ from .accounts import Account, UserProfile
 from .audit import AuditEvent
 from .messages import Message, WebhookEvent, written_at_expression
 from .numbers import PhoneAssignment, PhoneNumber, WhatsAppBusinessAccount
+from .reactions import MessageReaction
 from .phrases import RestrictedPhrase, RestrictedPhraseRule
 from .rollup import DailyMessageRollup, RolledUpDay
 from .threads import Conversation, Thread
@@ -12,6 +13,7 @@ __all__ = [
     "Conversation",
     "DailyMessageRollup",
     "Message",
+    "MessageReaction",
     "written_at_expression",
     "PhoneAssignment",
     "PhoneNumber",

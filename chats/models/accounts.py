@@ -23,9 +23,18 @@ class Account(models.Model):
 
     name = models.CharField(max_length=200)
     specialty = models.CharField(max_length=120, blank=True)
+    # WhatsApp reaches an HCP by phone number or, since 2026, by a business-scoped user id (an HCP
+    # with a username may hide their number): either may be missing, one is needed.
     whatsapp_number = models.CharField(
-        max_length=20, unique=True, validators=[validate_e164], help_text="E.164, e.g. +447700900001."
-    )
+        max_length=20, unique=True, null=True, blank=True, validators=[validate_e164],
+        help_text="E.164, e.g. +447700900001. May be empty when the WhatsApp user id is known.")
+    whatsapp_user_id = models.CharField(
+        "WhatsApp user id", max_length=64, unique=True, null=True, blank=True,
+        help_text="Meta's business-scoped user id (BSUID), e.g. US.13491208655302741918.")
+    whatsapp_parent_user_id = models.CharField(
+        "WhatsApp parent user id", max_length=64, blank=True,
+        help_text="Meta's parent user id, when the HCP's id is scoped to a group of businesses.")
+    whatsapp_username = models.CharField(max_length=64, blank=True, help_text="The HCP's WhatsApp username, if set.")
     language = models.CharField(
         max_length=12, default="en", validators=[validate_language_code], help_text="Preferred language (en, fr, pt_BR)."
     )
@@ -38,11 +47,20 @@ class Account(models.Model):
     class Meta:
         ordering = ["name"]
         indexes = [models.Index(fields=["name"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(whatsapp_number__isnull=False) | models.Q(whatsapp_user_id__isnull=False),
+                name="account_has_whatsapp_address",
+                violation_error_message="An HCP needs a WhatsApp number or a WhatsApp user id."),
+        ]
 
     def __str__(self):
         return self.name
 
     def clean_fields(self, exclude=None):
+        # An empty box is "no number" (NULL), so many HCPs known only by user id can coexist.
+        self.whatsapp_number = (self.whatsapp_number or "").strip() or None
+        self.whatsapp_user_id = (self.whatsapp_user_id or "").strip() or None
         # Normalise before the E.164 validator runs, so "+44 7700 900123" is accepted as +447700900123.
         if self.whatsapp_number:
             try:
@@ -53,5 +71,11 @@ class Account(models.Model):
 
     @property
     def wa_id(self) -> str:
-        """The number as WhatsApp writes it: digits only."""
-        return self.whatsapp_number.lstrip("+")
+        """The number as WhatsApp writes it: digits only ("" when only the user id is known)."""
+        return (self.whatsapp_number or "").lstrip("+")
+
+    @property
+    def whatsapp_address(self) -> str:
+        """How a rep or admin tells this HCP apart: the number, else the username, else the user id."""
+        return self.whatsapp_number or (f"@{self.whatsapp_username}" if self.whatsapp_username else "") \
+            or self.whatsapp_user_id or ""
