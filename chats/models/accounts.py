@@ -29,10 +29,10 @@ class Account(models.Model):
         max_length=20, unique=True, null=True, blank=True, validators=[validate_e164],
         help_text="E.164, e.g. +447700900001. May be empty when the WhatsApp user id is known.")
     whatsapp_user_id = models.CharField(
-        "WhatsApp user id", max_length=64, unique=True, null=True, blank=True,
+        "WhatsApp user id", max_length=150, unique=True, null=True, blank=True,
         help_text="Meta's business-scoped user id (BSUID), e.g. US.13491208655302741918.")
     whatsapp_parent_user_id = models.CharField(
-        "WhatsApp parent user id", max_length=64, blank=True,
+        "WhatsApp parent user id", max_length=150, blank=True,
         help_text="Meta's parent user id, when the HCP's id is scoped to a group of businesses.")
     whatsapp_username = models.CharField(max_length=64, blank=True, help_text="The HCP's WhatsApp username, if set.")
     language = models.CharField(

@@ -71,7 +71,7 @@ class Message(models.Model):
     wa_timestamp = models.DateTimeField(null=True, blank=True, help_text="When WhatsApp says it happened.")
     wa_from = models.CharField(max_length=32, blank=True, help_text="Sender wa_id, as received.")
     wa_from_user_id = models.CharField(
-        max_length=64, blank=True, help_text="Sender's business-scoped user id (BSUID), as received.")
+        max_length=150, blank=True, help_text="Sender's business-scoped user id (BSUID), as received.")
     wa_phone_number_id = models.CharField(max_length=32, blank=True, help_text="Business number id, as received.")
     media = models.JSONField(default=dict, blank=True, help_text="Inbound media metadata or link details.")
     pricing = models.JSONField(
