@@ -177,24 +177,32 @@ def consent_apply_keyword(*, message: Message) -> str | None:
     return status
 
 
+def _account_named(*, wa_id: str, user_id: str) -> Account | None:
+    """The HCP a webhook names: by WhatsApp user id first, else by phone number."""
+    if user_id and (account := Account.objects.filter(whatsapp_user_id=user_id).first()):
+        return account
+    try:
+        return Account.objects.filter(whatsapp_number=normalize_e164(wa_id)).first() if wa_id else None
+    except ValidationError:
+        return None
+
+
 # Meta's user_preferences values: `stop` is the HCP's own opt-out; `resume` re-allows marketing
 # messages in WhatsApp but is no consent to a rep's messages, so it is kept in the trail only.
 PREFERENCE_STOP, PREFERENCE_RESUME = "stop", "resume"
 
 
-def consent_apply_preference(*, wa_id: str, value: str, said_at, category: str = "", detail: str = ""
-                             ) -> str | None:
+def consent_apply_preference(*, wa_id: str, value: str, said_at, category: str = "", detail: str = "",
+                             user_id: str = "") -> str | None:
     """Apply an HCP's WhatsApp marketing preference (`user_preferences` webhook). Returns the new status, or None.
+    The HCP is named by phone number (`wa_id`), by business-scoped user id (`user_id`), or both.
 
     `stop` opts the HCP out as their own STOP keyword would (only their subscribe keyword opts them
     in again; queued messages fail). `resume` is written to the trail and changes nothing. Like
     keywords, preferences apply in WhatsApp's timestamp order, and a body Meta delivers twice
     writes one event.
     """
-    try:
-        account = Account.objects.filter(whatsapp_number=normalize_e164(wa_id)).first()
-    except ValidationError:
-        account = None
+    account = _account_named(wa_id=wa_id, user_id=user_id)
     if account is None or value not in (PREFERENCE_STOP, PREFERENCE_RESUME):
         return None
     said = said_at.isoformat() if said_at else ""

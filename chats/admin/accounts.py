@@ -42,7 +42,8 @@ class WhatsAppNumberField(forms.CharField):
 class AccountAdminForm(forms.ModelForm):
     class Meta:
         model = Account
-        fields = ("name", "specialty", "whatsapp_number", "language", "team")
+        fields = ("name", "specialty", "whatsapp_number", "whatsapp_user_id", "whatsapp_parent_user_id",
+                  "whatsapp_username", "language", "team")
         field_classes = {"whatsapp_number": WhatsAppNumberField}
 
 
@@ -67,13 +68,22 @@ class AccountAdmin(AuditedImportAdminMixin, ImportExportModelAdmin):
     resource_classes = [AccountResource]
     import_formats = DATA_FORMATS
     export_formats = DATA_FORMATS
-    list_display = ("name", "specialty", "whatsapp_number", "language", "consent_status", "team_size", "updated_at")
+    list_display = ("name", "specialty", "whatsapp_number", "whatsapp_username", "language", "consent_status",
+                    "team_size", "updated_at")
     list_filter = (ConsentStatusFilter, "language", "specialty")
-    search_fields = ("name", "whatsapp_number", "specialty")
+    search_fields = ("name", "whatsapp_number", "whatsapp_user_id", "whatsapp_username", "specialty")
     list_select_related = ("consent",)
     filter_horizontal = ("team",)
     readonly_fields = ("created_at", "updated_at")
-    fields = ("name", "specialty", "whatsapp_number", "language", "team", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "specialty", "language", "team")}),
+        ("WhatsApp", {
+            "fields": ("whatsapp_number", "whatsapp_user_id", "whatsapp_parent_user_id", "whatsapp_username"),
+            "description": "WhatsApp reaches an HCP by phone number or, for an HCP with a username, by user id: "
+                           "one is enough. Rapport learns the other when a webhook carries both.",
+        }),
+        (None, {"fields": ("created_at", "updated_at")}),
+    )
     change_form_template = "admin/chats/account/change_form.html"  # adds the "Export history" buttons
 
     def get_urls(self):

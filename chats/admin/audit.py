@@ -36,7 +36,8 @@ class MessageAdmin(ReadOnlyAdmin):
         "created_at", "direction", "kind", "status", "account", "sender", "phone_number", "preview", "unrouted",
     )
     list_filter = (UnroutedFilter, "direction", "kind", "status", FailureCodeFilter, "phone_number")
-    search_fields = ("body", "wamid", "account__name", "account__whatsapp_number", "wa_from", "sender__username")
+    search_fields = ("body", "wamid", "account__name", "account__whatsapp_number", "wa_from", "wa_from_user_id",
+                     "sender__username")
     list_select_related = ("account", "sender", "phone_number")
     show_full_result_count = False  # the table is large; skip the extra COUNT(*)
     fieldsets = (
@@ -45,7 +46,7 @@ class MessageAdmin(ReadOnlyAdmin):
         ("Status", {"fields": ("status", "created_at", "sent_at", "delivered_at", "read_at", "failed_at",
                                "send_attempts")}),
         ("Failure", {"fields": ("failure_code", "failure_reason", "error_code", "error_title", "error_details")}),
-        ("WhatsApp", {"fields": ("wamid", "wa_type", "wa_timestamp", "wa_from", "wa_phone_number_id", "media",
+        ("WhatsApp", {"fields": ("wamid", "wa_type", "wa_timestamp", "wa_from", "wa_from_user_id", "wa_phone_number_id", "media",
                                  "client_id", "unrouted_reason")}),
     )
 

@@ -1,9 +1,10 @@
 """HCP accounts as data: import (CSV, XLSX, JSON) and export through the admin.
 
-Columns: name, specialty, whatsapp_number, language, team (comma-separated
-usernames). A row is identified by its WhatsApp number, normalised to E.164
-before the lookup, so "+44 7700 900123" and "+447700900123" are the same HCP
-and importing the same file twice changes nothing. HCP records are audited like
+Columns: name, specialty, whatsapp_number, whatsapp_user_id, whatsapp_parent_user_id,
+whatsapp_username, language, team (comma-separated usernames). A row needs a WhatsApp
+number or a WhatsApp user id (one is enough) and is identified by its number, normalised
+to E.164 before the lookup (so "+44 7700 900123" and "+447700900123" are the same HCP),
+else by its user id; importing the same file twice changes nothing. HCP records are audited like
 templates: every row an import writes leaves one `admin.change` row naming the
 HCP (`chats/compliance/import_audit.py`).
 """
@@ -23,7 +24,9 @@ class PhoneWidget(widgets.CharWidget):
     def clean(self, value, row=None, **kwargs):
         text = cell_text(value)
         if not text:
-            raise ValueError("Give the HCP's WhatsApp number, e.g. +447700900123.")
+            if row is not None and cell_text(row.get("whatsapp_user_id")):
+                return None  # known by user id alone
+            raise ValueError("Give the HCP's WhatsApp number (e.g. +447700900123) or WhatsApp user id.")
         try:
             return normalize_e164(text)
         except ValidationError:
@@ -31,6 +34,13 @@ class PhoneWidget(widgets.CharWidget):
             raise ValueError(
                 f"“{text}” is not a valid phone number; write it in international form, e.g. +447700900123."
             ) from None
+
+
+class OptionalTextWidget(widgets.CharWidget):
+    """Text that is absent (NULL) when the cell is empty, for unique columns many rows may leave empty."""
+
+    def clean(self, value, row=None, **kwargs):
+        return cell_text(value) or None
 
 
 class TeamWidget(widgets.ManyToManyWidget):
@@ -57,14 +67,20 @@ class AccountResource(AuditedImportMixin, RowErrorsMixin, resources.ModelResourc
     name = fields.Field(attribute="name", column_name="name", widget=TextWidget())
     specialty = fields.Field(attribute="specialty", column_name="specialty", widget=TextWidget())
     whatsapp_number = fields.Field(attribute="whatsapp_number", column_name="whatsapp_number", widget=PhoneWidget())
+    whatsapp_user_id = fields.Field(attribute="whatsapp_user_id", column_name="whatsapp_user_id",
+                                    widget=OptionalTextWidget())
+    whatsapp_parent_user_id = fields.Field(attribute="whatsapp_parent_user_id", column_name="whatsapp_parent_user_id",
+                                           widget=TextWidget())
+    whatsapp_username = fields.Field(attribute="whatsapp_username", column_name="whatsapp_username", widget=TextWidget())
     language = fields.Field(attribute="language", column_name="language", widget=TextWidget(), default="en")
     team = fields.Field(attribute="team", column_name="team", widget=TeamWidget())
 
     class Meta:
         model = Account
-        fields = ("name", "specialty", "whatsapp_number", "language", "team")
+        fields = ("name", "specialty", "whatsapp_number", "whatsapp_user_id", "whatsapp_parent_user_id",
+                  "whatsapp_username", "language", "team")
         import_id_fields = ("whatsapp_number",)
-        import_order = export_order = ("name", "specialty", "whatsapp_number", "language", "team")
+        import_order = export_order = fields
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True
@@ -79,6 +95,17 @@ class AccountResource(AuditedImportMixin, RowErrorsMixin, resources.ModelResourc
     def before_import(self, dataset, **kwargs):
         self._rows_by_number: dict[str, int] = {}
 
+    def get_instance(self, instance_loader, row):
+        """The HCP this row names: by WhatsApp number, else by WhatsApp user id."""
+        try:
+            number = self.fields["whatsapp_number"].clean(row)
+        except (ValueError, KeyError):
+            number = None
+        if number and (found := Account.objects.filter(whatsapp_number=number).first()):
+            return found
+        user_id = cell_text(row.get("whatsapp_user_id"))
+        return Account.objects.filter(whatsapp_user_id=user_id).first() if user_id else None
+
     def import_instance(self, instance, row, **kwargs):
         errors = self._import_collecting_errors(instance, row, **kwargs)
         # The team is saved after the row (many-to-many); check it now so a bad
@@ -88,12 +115,14 @@ class AccountResource(AuditedImportMixin, RowErrorsMixin, resources.ModelResourc
                 self.fields["team"].clean(row)
             except ValueError as exc:
                 errors["team"] = [ValidationError(str(exc))]
-        if "whatsapp_number" not in errors:
-            number = instance.whatsapp_number
-            first = self._rows_by_number.setdefault(number, kwargs.get("row_number"))
+        for column in ("whatsapp_number", "whatsapp_user_id"):
+            value = getattr(instance, column)
+            if column in errors or not value:
+                continue
+            first = self._rows_by_number.setdefault(value, kwargs.get("row_number"))
             if first != kwargs.get("row_number"):
-                errors["whatsapp_number"] = [
-                    ValidationError(f"Duplicate: row {first} already has {number}; each HCP may appear once.")
+                errors[column] = [
+                    ValidationError(f"Duplicate: row {first} already has {value}; each HCP may appear once.")
                 ]
         if errors:
             raise ValidationError(errors)

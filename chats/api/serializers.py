@@ -108,13 +108,14 @@ class AccountOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Account
-        fields = ["id", "name", "specialty", "whatsapp_number", "language", "has_thread", "consent_status"]
+        fields = ["id", "name", "specialty", "whatsapp_number", "whatsapp_user_id", "whatsapp_parent_user_id",
+                  "whatsapp_username", "language", "has_thread", "consent_status"]
 
 
 class AccountBrief(serializers.ModelSerializer):
     class Meta:
         model = Account
-        fields = ["id", "name", "whatsapp_number", "language"]
+        fields = ["id", "name", "whatsapp_number", "whatsapp_user_id", "whatsapp_username", "language"]
 
 
 # --- threads ---------------------------------------------------------------------

@@ -59,7 +59,7 @@ def message_deliver(*, message_id: int) -> None:
         transitions.message_fail(message=message, failure=_opted_out())
         return
     number_id = message.phone_number.phone_number_id
-    pair = ratelimit.pair_key(number_id, message.account.wa_id)
+    pair = ratelimit.pair_key(number_id, message.account.whatsapp_key)
     try:
         cooling = ratelimit.get_limiter().cooldown_remaining(pair)
     except ratelimit.LimiterUnavailable as exc:
@@ -187,7 +187,7 @@ def _retry_or_fail(message: Message, attempt: int, failure: errors.Failure, base
 def payload_for(message: Message) -> dict:
     """The Cloud API body for a queued message (text, Meta template, Text Only template, media link)."""
     common = {
-        "to": message.account.wa_id,
+        **message.account.whatsapp_recipient,
         "reply_to_wamid": (message.reply_to.wamid or "") if message.reply_to_id else "",
         "callback_data": f"rapport:message:{message.pk}",
     }

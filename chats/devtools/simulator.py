@@ -12,7 +12,7 @@ from django.conf import settings
 
 from chats.ingress.receive import ReceiveOutcome, webhook_receive
 from chats.models import Account, Message, PhoneNumber
-from chats.models.phones import normalize_e164
+from chats.models.phones import WHATSAPP_USER_ID, normalize_e164
 from chats.whatsapp import bodies, signatures
 
 
@@ -43,11 +43,14 @@ class _BusinessNumber:
 
 def _inbound_text(*, wa_from: str, phone_number_id: str, text: str, wamid: str | None, timestamp: int | None,
                   context_wamid: str) -> tuple[_BusinessNumber, bytes, str]:
-    digits = normalize_e164(wa_from).lstrip("+")
+    if WHATSAPP_USER_ID.match(wa_from):  # an HCP known by user id alone (a WhatsApp username)
+        sender, account = wa_from, Account.objects.filter(whatsapp_user_id=wa_from).first()
+    else:
+        sender = normalize_e164(wa_from).lstrip("+")
+        account = Account.objects.filter(whatsapp_number="+" + sender).first()
     number = _BusinessNumber(phone_number_id)
-    account = Account.objects.filter(whatsapp_number="+" + digits).first()
     body = bodies.text_message_body(
-        **number.envelope, wa_from=digits, text=text, profile_name=account.name if account else "",
+        **number.envelope, wa_from=sender, text=text, profile_name=account.name if account else "",
         wamid=wamid, timestamp=timestamp, context_wamid=context_wamid,
     )
     return number, body, json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
@@ -55,7 +58,8 @@ def _inbound_text(*, wa_from: str, phone_number_id: str, text: str, wamid: str |
 
 def simulate_inbound(*, wa_from: str, phone_number_id: str, text: str, wamid: str | None = None,
                      timestamp: int | None = None, context_wamid: str = "") -> SimulatedInbound:
-    """An HCP's text message, delivered as a signed Meta webhook in this process. `wa_from` may carry a plus sign."""
+    """An HCP's text message, delivered as a signed Meta webhook in this process. `wa_from` is a phone number
+    (a plus sign is fine) or a WhatsApp user id."""
     number, body, sent_wamid = _inbound_text(wa_from=wa_from, phone_number_id=phone_number_id, text=text,
                                              wamid=wamid, timestamp=timestamp, context_wamid=context_wamid)
     outcome = number.deliver(body)

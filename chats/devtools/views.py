@@ -28,7 +28,7 @@ def simulator(request):
     form = SimulatorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         result = simulate_inbound(
-            wa_from=form.cleaned_data["account"].whatsapp_number,
+            wa_from=form.cleaned_data["account"].whatsapp_number or form.cleaned_data["account"].whatsapp_user_id,
             phone_number_id=form.cleaned_data["phone_number"].phone_number_id,
             text=form.cleaned_data["text"],
         )

@@ -84,10 +84,13 @@ def accounts_for_search(*, user, search: str = "") -> QuerySet[Account]:
     """Accounts the user may see, those they have a thread with first, then by name.
 
     `search` matches the name (case-insensitive substring) or, when it holds digits,
-    the WhatsApp number's digits ("+44 7700" and "447700" find the same HCPs).
+    the WhatsApp number's digits ("+44 7700" and "447700" find the same HCPs); "@name" finds the HCP
+    whose WhatsApp username that is.
     """
     qs = _with_summary(_team_accounts(user=user), user=user)
     search = (search or "").strip()
+    if search.startswith("@"):  # a WhatsApp username: only then, so a name search keeps its index
+        return qs.filter(whatsapp_username__iexact=search[1:]).order_by(F("has_thread").desc(), "name", "id")
     if search:
         condition = Q(name__icontains=search)
         digits = re.sub(r"\D", "", search)

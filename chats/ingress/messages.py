@@ -6,16 +6,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chats.compliance.audit import audit_entry, audit_save
+from chats.inbox.identity import REKEY_TYPES, Directory, Sender, e164_or_none, identity_learn, identity_rekey
 from chats.conversations.announcements import state_events_of
 from chats.conversations.policy import roll_window, route_inbound
 from chats.ingress import sql
 from chats.models import AuditEvent, Conversation, Message, Thread
-from chats.models.phones import normalize_e164
 from chats.models.sql import bulk_insert
 from chats.realtime.events import publish_all_on_commit
 from chats.realtime.payloads import message_payload
@@ -68,12 +67,15 @@ class _Plan:
 def _ingest(incoming: list[InboundMessage], received: dict[str, datetime]) -> list[tuple[Message, bool]]:
     numbers, assignees = sql.numbers_with_assignees({m.phone_number_id for m in incoming})
     now = timezone.now()
-    senders = {m.wa_from: _e164_or_none(m.wa_from) for m in incoming}
-    accounts = sql.accounts_by_number({n for n in senders.values() if n})
+    senders = {m.wamid: _sender_of(m) for m in incoming}
+    directory = _directory_for(incoming, senders)
     seen = sql.stored_copies({m.wamid for m in incoming})
-    routable = [(numbers[m.phone_number_id], accounts[senders[m.wa_from]]) for m in incoming
-                if m.phone_number_id in numbers and senders[m.wa_from] in accounts]
-    conversations = sql.conversations_locked({(number.pk, account.pk) for number, account in routable})
+    # Accounts as the batch first finds them; a re-key later in the batch keeps the same account rows.
+    first_accounts = {m.wamid: _account_of(m, senders, directory) for m in incoming}
+    conversations = sql.conversations_locked({
+        (numbers[m.phone_number_id].pk, first_accounts[m.wamid].pk) for m in incoming
+        if m.phone_number_id in numbers and first_accounts[m.wamid] is not None})
+    identity_trail = []
 
     results: list[tuple[Message, bool]] = []
     plans: list[_Plan] = []
@@ -81,15 +83,19 @@ def _ingest(incoming: list[InboundMessage], received: dict[str, datetime]) -> li
         if m.wamid in seen:  # stored already, or a second copy in this very list
             results.append((seen[m.wamid], False))
             continue
-        number, account = numbers.get(m.phone_number_id), accounts.get(senders[m.wa_from])
+        number, account = numbers.get(m.phone_number_id), _account_of(m, senders, directory)
+        if account is not None and number is not None and (number.pk, account.pk) not in conversations:
+            account = None  # named only by an identity this batch re-keyed: kept unrouted, not guessed
         message = Message(direction=Message.Direction.INBOUND, kind=m.kind, body=m.body, wamid=m.wamid,
                           wa_type=m.wa_type, wa_timestamp=m.timestamp, wa_from=m.wa_from,
-                          wa_phone_number_id=m.phone_number_id, media=_media_of(m), status=Message.Status.RECEIVED,
-                          phone_number=number, account=account)
+                          wa_from_user_id=m.wa_user_id, wa_phone_number_id=m.phone_number_id, media=_media_of(m),
+                          status=Message.Status.RECEIVED, phone_number=number, account=account)
         plan = _Plan(incoming=m, message=message)
+        if account is not None:
+            identity_trail += _identity_changes(m, account, senders[m.wamid], directory)
         if number is None or account is None:
             plan.unrouted = (f"no business number with phone_number_id {m.phone_number_id or '(none)'}"
-                             if number is None else f"sender {m.wa_from or '(none)'} is no HCP account")
+                             if number is None else f"sender {m.wa_from or m.wa_user_id or '(none)'} is no HCP account")
             message.unrouted_reason = plan.unrouted[:200]
         else:
             conversation = conversations[(number.pk, account.pk)]
@@ -112,8 +118,43 @@ def _ingest(incoming: list[InboundMessage], received: dict[str, datetime]) -> li
             plan.message.thread = thread
             plan.message.reply_to = _reply_target(thread, plan.incoming.context_wamid)
     bulk_insert(Message, [plan.message for plan in plans])
+    audit_save(identity_trail)
     _after_insert(plans, conversations)
     return results
+
+
+def _sender_of(m: InboundMessage) -> Sender:
+    return Sender(number=e164_or_none(m.wa_from), user_id=m.wa_user_id, parent_user_id=m.wa_parent_user_id,
+                  username=m.wa_username)
+
+
+def _directory_for(incoming: list[InboundMessage], senders: dict[str, Sender]) -> Directory:
+    """Every account the batch names, by any identity it gives (a re-key's new ones too), in one statement."""
+    numbers = {s.number for s in senders.values() if s.number}
+    user_ids = {s.user_id for s in senders.values() if s.user_id}
+    for m in incoming:
+        if m.kind == Message.Kind.SYSTEM:
+            numbers |= {n for n in [e164_or_none(str(m.media.get("wa_id") or ""))] if n}
+            user_ids |= {str(m.media[k]) for k in ("user_id", "previous_user_id") if m.media.get(k)}
+    directory = Directory()
+    for account in sql.accounts_by_address(numbers=numbers, user_ids=user_ids):
+        directory.remember(account)
+    return directory
+
+
+def _account_of(m: InboundMessage, senders: dict[str, Sender], directory: Directory):
+    previous = str(m.media.get("previous_user_id") or "") if m.kind == Message.Kind.SYSTEM else ""
+    return directory.account_for(senders[m.wamid], previous_user_id=previous)
+
+
+def _identity_changes(m: InboundMessage, account, sender: Sender, directory: Directory) -> list:
+    """A system notice that the HCP changed number or user id re-keys the account; any other message
+    teaches the account what it lacks (its user id, its number, a new username)."""
+    if m.kind == Message.Kind.SYSTEM:
+        if m.media.get("system_type") in REKEY_TYPES:
+            return identity_rekey(account=account, system=m.media, directory=directory, wamid=m.wamid)
+        return []
+    return identity_learn(account=account, sender=sender, directory=directory, wamid=m.wamid)
 
 
 def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conversation]) -> None:
@@ -152,13 +193,6 @@ def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conve
     publish_all_on_commit(
         state_events_of(conversations=list(rolled.values()), now=timezone.now())
         + [(plan.rep_id, "message.created", message_payload(plan.message)) for plan in plans if plan.rep_id])
-
-
-def _e164_or_none(wa_from: str) -> str | None:
-    try:
-        return normalize_e164(wa_from)
-    except ValidationError:
-        return None
 
 
 def _reply_target(thread: Thread, context_wamid: str) -> Message | None:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from chats.delivery.transitions import status_apply
+from chats.inbox.identity import identity_learn_from_statuses
 from chats.ingress.messages import inbound_messages_ingest
 from chats.models import WebhookEvent
 from chats.whatsapp.parser import PayloadError, parse_body
@@ -46,6 +47,11 @@ def webhook_events_process(*, events: list[WebhookEvent]) -> dict[int, ProcessOu
         together = True
     except Exception:  # noqa: BLE001 - retried one by one below, where each failure is recorded
         logger.exception("%s stored bodies could not be ingested together; one message at a time", len(parsed))
+    try:  # a status that names the HCP both ways teaches the account its user id; never holds the batch back
+        identity_learn_from_statuses(pairs={(s.recipient_id, s.recipient_user_id) for body in parsed.values()
+                                            for s in body.statuses if s.recipient_id and s.recipient_user_id})
+    except Exception:  # noqa: BLE001 - learnt again from the next status that carries both
+        logger.exception("could not learn WhatsApp user ids from statuses")
     for event_id, body in parsed.items():
         messages = [] if together else [(m, lambda m: inbound_messages_ingest(incoming=[m], received=received))
                                         for m in body.messages]
@@ -54,8 +60,8 @@ def webhook_events_process(*, events: list[WebhookEvent]) -> dict[int, ProcessOu
             messages
             + [(s, lambda s: status_apply(update=s)) for s in body.statuses]
             + [(t, lambda t: template_status_apply(update=t)) for t in body.template_updates]
-            + [(p, lambda p: consent_apply_preference(wa_id=p.wa_id, value=p.value, said_at=p.timestamp,
-                                                      category=p.category, detail=p.detail))
+            + [(p, lambda p: consent_apply_preference(wa_id=p.wa_id, user_id=p.user_id, value=p.value,
+                                                      said_at=p.timestamp, category=p.category, detail=p.detail))
                for p in body.preferences]
         ):
             try:

@@ -33,23 +33,28 @@ def numbers_with_assignees(phone_number_ids: set[str]) -> tuple[dict[str, PhoneN
     return numbers, assignees
 
 
-def accounts_by_number(whatsapp_numbers: set[str]) -> dict[str, Account]:
-    """The HCPs by WhatsApp number, each with `team_ids`: the reps who may see it (its account team),
-    read in the same statement."""
-    if not whatsapp_numbers:
-        return {}
-    numbers, params = among(whatsapp_numbers)
+def accounts_by_address(*, numbers: set[str], user_ids: set[str]) -> list[Account]:
+    """The HCPs with one of these WhatsApp numbers (E.164) or user ids, each with `team_ids`: the reps who
+    may see it (its account team), read in the same statement."""
+    if not numbers and not user_ids:
+        return []
+    conditions, params = [], []
+    for column, values in (("whatsapp_number", numbers), ("whatsapp_user_id", user_ids)):
+        if values:
+            among_sql, among_params = among(values)
+            conditions.append(f"a.{column} {among_sql}")
+            params += among_params
     if is_postgresql():
         team = "ARRAY(SELECT t.user_id FROM chats_account_team t WHERE t.account_id = a.id)"
     else:
         team = "(SELECT group_concat(t.user_id) FROM chats_account_team t WHERE t.account_id = a.id)"
     accounts = load_models(
-        Account, f"SELECT {model_columns(Account, 'a')}, {team} FROM chats_account a WHERE a.whatsapp_number {numbers}",
+        Account, f"SELECT {model_columns(Account, 'a')}, {team} FROM chats_account a WHERE {' OR '.join(conditions)}",
         params, extra=("team_ids",))
     for account in accounts:
         ids = account.team_ids
         account.team_ids = set(ids) if isinstance(ids, list) else {int(i) for i in (ids or "").split(",") if i}
-    return {a.whatsapp_number: a for a in accounts}
+    return accounts
 
 
 def stored_copies(wamids: set[str]) -> dict[str, Message]:

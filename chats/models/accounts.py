@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from chats.models.phones import normalize_e164, validate_e164
+from chats.models.phones import normalize_e164, validate_e164, validate_whatsapp_user_id
 from templates_app.languages import validate_language_code
 
 
@@ -29,10 +29,10 @@ class Account(models.Model):
         max_length=20, unique=True, null=True, blank=True, validators=[validate_e164],
         help_text="E.164, e.g. +447700900001. May be empty when the WhatsApp user id is known.")
     whatsapp_user_id = models.CharField(
-        "WhatsApp user id", max_length=150, unique=True, null=True, blank=True,
+        "WhatsApp user id", max_length=150, unique=True, null=True, blank=True, validators=[validate_whatsapp_user_id],
         help_text="Meta's business-scoped user id (BSUID), e.g. US.13491208655302741918.")
     whatsapp_parent_user_id = models.CharField(
-        "WhatsApp parent user id", max_length=150, blank=True,
+        "WhatsApp parent user id", max_length=150, blank=True, validators=[validate_whatsapp_user_id],
         help_text="Meta's parent user id, when the HCP's id is scoped to a group of businesses.")
     whatsapp_username = models.CharField(max_length=64, blank=True, help_text="The HCP's WhatsApp username, if set.")
     language = models.CharField(
@@ -73,6 +73,17 @@ class Account(models.Model):
     def wa_id(self) -> str:
         """The number as WhatsApp writes it: digits only ("" when only the user id is known)."""
         return (self.whatsapp_number or "").lstrip("+")
+
+    @property
+    def whatsapp_recipient(self) -> dict[str, str]:
+        """Where a send goes: `to` for a phone number, `recipient` for a user id. Meta accepts a user id
+        in `to` with 200 and drops the message silently, so a user id never goes there."""
+        return {"to": self.wa_id} if self.whatsapp_number else {"recipient": self.whatsapp_user_id or ""}
+
+    @property
+    def whatsapp_key(self) -> str:
+        """One stable string for this HCP on WhatsApp (rate-limit keys): the number's digits, else the user id."""
+        return self.wa_id or self.whatsapp_user_id or ""
 
     @property
     def whatsapp_address(self) -> str:

@@ -24,6 +24,7 @@ class AuditEvent(AppendOnlyModel):
         TEMPLATE_SYNCED = "template.synced", "Template updated from Meta"
         HISTORY_EXPORTED = "history.exported", "History exported"
         RETENTION_REDACTED = "retention.redacted", "Message bodies redacted (retention)"
+        ACCOUNT_WHATSAPP_ADDRESS = "account.whatsapp_address", "HCP's WhatsApp number or user id changed"
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -1,4 +1,6 @@
-"""Phone numbers: parsed and validated with `phonenumbers`, stored as E.164."""
+"""Phone numbers: parsed and validated with `phonenumbers`, stored as E.164; WhatsApp user ids checked."""
+import re
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 
@@ -30,3 +32,16 @@ def validate_e164(value: str) -> None:
     """Model-field validator: the stored value must already be normalised."""
     if normalize_e164(value) != value:
         raise ValidationError(f"“{value}” is not in E.164 form (e.g. +447700900001).", code="invalid")
+
+
+# Meta's business-scoped user id: an ISO country code, a dot, then up to 128 letters and digits
+# (a parent id shared across businesses has ENT between them: US.ENT.1181…).
+WHATSAPP_USER_ID = re.compile(r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$")
+
+
+def validate_whatsapp_user_id(value: str) -> None:
+    """Model-field validator for a WhatsApp (business-scoped) user id, e.g. US.13491208655302741918."""
+    if value and not WHATSAPP_USER_ID.match(value):
+        raise ValidationError(
+            f"“{value}” is not a WhatsApp user id: a country code, a dot and letters or digits, "
+            "e.g. US.13491208655302741918.", code="invalid")

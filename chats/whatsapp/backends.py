@@ -39,7 +39,7 @@ class CloudBackend:
         wamid = messages[0].get("id") if messages and isinstance(messages[0], dict) else None
         if not wamid:
             raise GraphError(http_status=502, code=None, title="Meta's answer had no message id", raw=data)
-        return SendResult(wamid=str(wamid), phone_number_id=phone_number_id, to=payload.get("to", ""), raw=data)
+        return SendResult(wamid=str(wamid), phone_number_id=phone_number_id, to=_addressee(payload), raw=data)
 
     def message_stored(self, *, result: SendResult) -> None:
         """Called after the wamid is committed. Meta sends its own status webhooks."""
@@ -57,10 +57,11 @@ class SandboxBackend:
         wamid = f"wamid.SANDBOX.{uuid.uuid4().hex}"
         data = {
             "messaging_product": "whatsapp",
-            "contacts": [{"input": payload.get("to", ""), "wa_id": payload.get("to", "")}],
+            "contacts": [{"input": _addressee(payload)} | (
+                {"wa_id": payload["to"]} if payload.get("to") else {"user_id": payload.get("recipient", "")})],
             "messages": [{"id": wamid}],
         }
-        return SendResult(wamid=wamid, phone_number_id=phone_number_id, to=payload.get("to", ""), raw=data)
+        return SendResult(wamid=wamid, phone_number_id=phone_number_id, to=_addressee(payload), raw=data)
 
     def message_stored(self, *, result: SendResult) -> None:
         """Called after the wamid is committed."""
@@ -68,6 +69,11 @@ class SandboxBackend:
     def message_templates(self, *, waba_id: str, access_token: str) -> list[dict] | None:
         """No remote source: the templates in the database are the truth."""
         return None
+
+
+def _addressee(payload: dict) -> str:
+    """Who a send went to: the phone number's digits (`to`) or the user id (`recipient`)."""
+    return str(payload.get("to") or payload.get("recipient") or "")
 
 
 def get_backend(name: str | None = None):

@@ -34,13 +34,13 @@ def _envelope(*, waba_id: str, phone_number_id: str, display_phone_number: str, 
 
 def status_body(*, waba_id: str, phone_number_id: str, display_phone_number: str, wamid: str,
                 recipient_id: str, status: str, timestamp: int | None = None) -> bytes:
-    """A status webhook body as Meta posts it."""
+    """A status webhook body as Meta posts it. `recipient_id` is the HCP's number (digits) or, for a send
+    that went to a user id, that user id (Meta then names it `recipient_user_id`)."""
     status_item = {
         "id": wamid,
         "status": status,
         "timestamp": str(timestamp or int(time.time())),
-        "recipient_id": recipient_id,
-    }
+    } | ({"recipient_id": recipient_id} if recipient_id.isdigit() else {"recipient_user_id": recipient_id})
     if status != "read":
         status_item["conversation"] = {"id": uuid.uuid4().hex, "origin": {"type": "service"}}
         status_item["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "service"}
@@ -51,9 +51,10 @@ def status_body(*, waba_id: str, phone_number_id: str, display_phone_number: str
 def text_message_body(*, waba_id: str, phone_number_id: str, display_phone_number: str, wa_from: str,
                       text: str, profile_name: str = "", wamid: str | None = None,
                       timestamp: int | None = None, context_wamid: str = "") -> bytes:
-    """An HCP's text message webhook body as Meta posts it."""
-    message = {
-        "from": wa_from,
+    """An HCP's text message webhook body as Meta posts it. `wa_from` is the HCP's number (digits) or, for
+    an HCP who shows a username instead, their business-scoped user id (then the body has no number)."""
+    by_number = wa_from.isdigit()
+    message = ({"from": wa_from} if by_number else {"from_user_id": wa_from}) | {
         "id": wamid or f"wamid.SIM.{uuid.uuid4().hex}",
         "timestamp": str(timestamp or int(time.time())),
         "type": "text",
@@ -63,7 +64,8 @@ def text_message_body(*, waba_id: str, phone_number_id: str, display_phone_numbe
         message["context"] = {"from": display_phone_number, "id": context_wamid}
     return _envelope(
         waba_id=waba_id, phone_number_id=phone_number_id, display_phone_number=display_phone_number,
-        value={"contacts": [{"profile": {"name": profile_name}, "wa_id": wa_from}], "messages": [message]},
+        value={"contacts": [{"profile": {"name": profile_name}, "wa_id" if by_number else "user_id": wa_from}],
+               "messages": [message]},
     )
 
 

@@ -33,8 +33,18 @@ class GraphOutcomeUnknown(Exception):
 
 # --- request bodies -------------------------------------------------------------------------
 
-def _envelope(*, to: str, reply_to_wamid: str = "", callback_data: str = "") -> dict:
-    body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+DIGITS = re.compile(r"^\d{6,16}$")
+
+
+def _envelope(*, to: str = "", recipient: str = "", reply_to_wamid: str = "", callback_data: str = "") -> dict:
+    """The fields every send shares. An HCP is addressed by phone number (`to`, digits) or by
+    business-scoped user id (`recipient`): a user id in `to` is accepted by Meta and silently dropped."""
+    if to and not DIGITS.match(to):
+        raise ValueError("`to` takes a phone number's digits; a WhatsApp user id goes in `recipient`")
+    if bool(to) == bool(recipient):
+        raise ValueError("a send needs exactly one of `to` (phone number) or `recipient` (user id)")
+    body = {"messaging_product": "whatsapp", "recipient_type": "individual"} | (
+        {"to": to} if to else {"recipient": recipient})
     if reply_to_wamid:
         body["context"] = {"message_id": reply_to_wamid}
     if callback_data:
@@ -44,16 +54,17 @@ def _envelope(*, to: str, reply_to_wamid: str = "", callback_data: str = "") -> 
     return body
 
 
-def text_payload(*, to: str, body: str, reply_to_wamid: str = "", callback_data: str = "") -> dict:
+def text_payload(*, to: str = "", recipient: str = "", body: str, reply_to_wamid: str = "",
+                 callback_data: str = "") -> dict:
     """A `text` message; `preview_url` is true when the body holds a link."""
-    return _envelope(to=to, reply_to_wamid=reply_to_wamid, callback_data=callback_data) | {
+    return _envelope(to=to, recipient=recipient, reply_to_wamid=reply_to_wamid, callback_data=callback_data) | {
         "type": "text",
         "text": {"preview_url": bool(LINK_RE.search(body)), "body": body},
     }
 
 
 def template_payload(
-    *, to: str, name: str, language: str, parameters: list[tuple[str, str]],
+    *, to: str = "", recipient: str = "", name: str, language: str, parameters: list[tuple[str, str]],
     reply_to_wamid: str = "", callback_data: str = "",
 ) -> dict:
     """A `template` message. `parameters` are (placeholder, value) in the body's order."""
@@ -66,7 +77,7 @@ def template_payload(
                 param["parameter_name"] = placeholder
             params.append(param)
         template["components"] = [{"type": "body", "parameters": params}]
-    return _envelope(to=to, reply_to_wamid=reply_to_wamid, callback_data=callback_data) | {
+    return _envelope(to=to, recipient=recipient, reply_to_wamid=reply_to_wamid, callback_data=callback_data) | {
         "type": "template",
         "template": template,
     }

@@ -54,6 +54,9 @@ SEND_ERRORS: dict[int, ErrorClass] = {
                        "the HCP's number is part of a Meta experiment and cannot receive it"),
     137000: ErrorClass(Action.STOP, "meta_error",
                        "the HCP's WhatsApp identity changed (a new phone or a reinstall); Meta did not deliver"),
+    131062: ErrorClass(Action.STOP, "needs_phone_number",
+                       "this message cannot go to an HCP known only by WhatsApp user id; "
+                       "it needs the HCP's phone number"),
     131051: ErrorClass(Action.STOP, "meta_error", "this message type is not supported"),
     131052: ErrorClass(Action.STOP, "meta_error", "the media could not be downloaded"),
     131053: ErrorClass(Action.STOP, "meta_error", "the media could not be uploaded"),

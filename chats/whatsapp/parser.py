@@ -29,7 +29,7 @@ class InboundMessage:
     """One HCP message. `kind` is Rapport's Message.Kind; `wa_type` is Meta's."""
 
     wamid: str
-    wa_from: str
+    wa_from: str  # the sender's phone number as WhatsApp writes it; "" when Meta withholds it (usernames)
     phone_number_id: str
     display_phone_number: str
     timestamp: datetime | None
@@ -37,6 +37,10 @@ class InboundMessage:
     kind: str
     body: str
     profile_name: str = ""
+    # The sender's business-scoped user id (BSUID), its parent id and username, when Meta sends them.
+    wa_user_id: str = ""
+    wa_parent_user_id: str = ""
+    wa_username: str = ""
     context_wamid: str = ""
     forwarded: bool = False
     media: dict = field(default_factory=dict)
@@ -53,6 +57,7 @@ class StatusUpdate:
     recipient_id: str
     phone_number_id: str
     errors: list[MetaError] = field(default_factory=list)
+    recipient_user_id: str = ""
     conversation: dict = field(default_factory=dict)
     pricing: dict = field(default_factory=dict)
     callback_data: str = ""
@@ -76,7 +81,8 @@ class TemplateStatusUpdate:
 
 @dataclass
 class PreferenceUpdate:
-    """An HCP stopped or resumed marketing messages in WhatsApp's own settings (`user_preferences`)."""
+    """An HCP stopped or resumed marketing messages in WhatsApp's own settings (`user_preferences`).
+    The HCP is named by phone (`wa_id`), by business-scoped user id (`user_id`), or both."""
 
     wa_id: str
     category: str
@@ -84,6 +90,7 @@ class PreferenceUpdate:
     detail: str = ""
     timestamp: datetime | None = None
     phone_number_id: str = ""
+    user_id: str = ""
 
 
 @dataclass
@@ -167,18 +174,14 @@ def _parse_messages_value(value: dict, out: WebhookBody) -> None:
     metadata = _dict(value.get("metadata"))
     phone_number_id = str(metadata.get("phone_number_id") or "")
     display = str(metadata.get("display_phone_number") or "")
-    names = {
-        str(c.get("wa_id")): _dict(c.get("profile")).get("name", "")
-        for c in _list(value.get("contacts"))
-        if isinstance(c, dict)
-    }
+    contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
     value_errors = _errors(value.get("errors"))
     for raw in _list(value.get("messages")):
         if not isinstance(raw, dict) or not raw.get("id"):
             out.skipped.append("message without id")
             continue
         message = parse_message(raw, phone_number_id=phone_number_id, display_phone_number=display)
-        message.profile_name = names.get(message.wa_from, "")
+        _add_contact(message, contacts)
         if value_errors and not message.errors:
             message.errors = value_errors
         out.messages.append(message)
@@ -192,6 +195,7 @@ def _parse_messages_value(value: dict, out: WebhookBody) -> None:
                 status=str(raw.get("status") or ""),
                 timestamp=parse_timestamp(raw.get("timestamp")),
                 recipient_id=str(raw.get("recipient_id") or ""),
+                recipient_user_id=str(raw.get("recipient_user_id") or ""),
                 phone_number_id=phone_number_id,
                 errors=_errors(raw.get("errors")),
                 conversation=_dict(raw.get("conversation")),
@@ -204,14 +208,35 @@ def _parse_messages_value(value: dict, out: WebhookBody) -> None:
 def _parse_preferences_value(value: dict, out: WebhookBody) -> None:
     phone_number_id = str(_dict(value.get("metadata")).get("phone_number_id") or "")
     for raw in _list(value.get("user_preferences")):
-        if not isinstance(raw, dict) or not raw.get("wa_id"):
-            out.skipped.append("user preference without wa_id")
+        if not isinstance(raw, dict) or not (raw.get("wa_id") or raw.get("user_id")):
+            out.skipped.append("user preference without wa_id or user_id")
             continue
         out.preferences.append(PreferenceUpdate(
-            wa_id=str(raw["wa_id"]), category=str(raw.get("category") or ""),
+            wa_id=str(raw.get("wa_id") or ""), user_id=str(raw.get("user_id") or ""),
+            category=str(raw.get("category") or ""),
             value=str(raw.get("value") or "").lower(), detail=str(raw.get("detail") or "")[:255],
             timestamp=parse_timestamp(raw.get("timestamp")), phone_number_id=phone_number_id,
         ))
+
+
+def _add_contact(message: InboundMessage, contacts: list[dict]) -> None:
+    """The sender's profile name, user id, parent user id and username, from `value.contacts`: the contact
+    whose wa_id or user_id is the sender's, else the only one (Meta sends one per message)."""
+    def is_sender(contact: dict) -> bool:
+        return (bool(message.wa_from) and str(contact.get("wa_id") or "") == message.wa_from) or (
+            bool(message.wa_user_id) and str(contact.get("user_id") or "") == message.wa_user_id)
+
+    contact = next((c for c in contacts if is_sender(c)), contacts[0] if len(contacts) == 1 else {})
+    if message.wa_type == "system" or not contact:
+        return  # a system notice names the old identity in `from`; its contact (if any) may be the new one
+    profile = _dict(contact.get("profile"))
+    message.profile_name = str(profile.get("name") or "")
+    message.wa_user_id = message.wa_user_id or str(contact.get("user_id") or "")
+    message.wa_parent_user_id = message.wa_parent_user_id or str(contact.get("parent_user_id") or "")
+    message.wa_username = str(profile.get("username") or contact.get("username") or "")
+    if not message.wa_from and contact.get("wa_id") and (
+            not message.wa_user_id or str(contact.get("user_id") or "") == message.wa_user_id):
+        message.wa_from = str(contact["wa_id"])
 
 
 def parse_message(raw: dict, *, phone_number_id: str, display_phone_number: str = "") -> InboundMessage:
@@ -221,6 +246,8 @@ def parse_message(raw: dict, *, phone_number_id: str, display_phone_number: str 
     message = InboundMessage(
         wamid=str(raw["id"]),
         wa_from=str(raw.get("from") or ""),
+        wa_user_id=str(raw.get("from_user_id") or ""),
+        wa_parent_user_id=str(raw.get("from_parent_user_id") or ""),
         phone_number_id=phone_number_id,
         display_phone_number=display_phone_number,
         timestamp=parse_timestamp(raw.get("timestamp")),
@@ -255,7 +282,9 @@ def parse_message(raw: dict, *, phone_number_id: str, display_phone_number: str 
         }
     elif wa_type == "system":
         message.kind, message.body = "system", str(content.get("body") or "[system notice]")
-        message.media = {"system_type": content.get("type", ""), "wa_id": content.get("wa_id", "")}
+        # user_changed_number: `wa_id` is the new number; user_changed_user_id: `user_id` the new id.
+        message.media = {"system_type": str(content.get("type") or ""), "wa_id": str(content.get("wa_id") or "")} | {
+            key: str(content[key]) for key in ("user_id", "parent_user_id", "previous_user_id") if content.get(key)}
         message.opens_window = False
     else:
         message.body = _unsupported_body(wa_type, content)

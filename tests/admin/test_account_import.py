@@ -14,7 +14,10 @@ from tests.factories import AccountFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
-COLUMNS = ("name", "specialty", "whatsapp_number", "language", "team")
+COLUMNS = ("name", "specialty", "whatsapp_number", "whatsapp_user_id", "whatsapp_parent_user_id", "whatsapp_username",
+           "language", "team")
+# The columns files had before WhatsApp user ids: such files still import as they did.
+CLASSIC_COLUMNS = ("name", "specialty", "whatsapp_number", "language", "team")
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +37,7 @@ def url(view):
 def csv_bytes(rows) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+    writer.writerow(CLASSIC_COLUMNS)
     writer.writerows(rows)
     return out.getvalue().encode()
 
@@ -152,7 +155,7 @@ def test_accounts_export_and_reimport_unchanged(admin_client, reps):
 
 def test_an_xlsx_file_with_numbers_as_number_cells_imports(admin_client):
     # given: a spreadsheet where Excel stored the phone number as a number
-    sheet = tablib.Dataset(headers=list(COLUMNS))
+    sheet = tablib.Dataset(headers=list(CLASSIC_COLUMNS))
     sheet.append(["Dr. Sheet", "Neurology", 447700900321, "en", None])
     # when
     response = preview(admin_client, sheet.export("xlsx"), fmt="1", name="accounts.xlsx")

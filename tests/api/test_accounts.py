@@ -28,6 +28,7 @@ def test_search_lists_thread_accounts_first_then_by_name(alex, blair, shared_num
     by_name = {a["name"]: a for a in response.json()["results"]}
     assert by_name["Dr. Zoe"] == {
         "id": zoe.id, "name": "Dr. Zoe", "specialty": "Cardiology", "whatsapp_number": zoe.whatsapp_number,
+        "whatsapp_user_id": None, "whatsapp_parent_user_id": "", "whatsapp_username": "",
         "language": "en", "has_thread": True, "consent_status": "opted_out",
     }
     assert by_name["Dr. Mia"]["consent_status"] == "not_captured"

@@ -128,7 +128,7 @@ def test_thread_list_latest_activity_first_with_last_message_and_unread(alex, bl
     assert results[0]["last_message"]["body_preview"] == "my answer"
     assert results[0]["last_message"]["direction"] == "outbound"
     assert results[0]["account"] == {"id": ada.id, "name": ada.name, "whatsapp_number": ada.whatsapp_number,
-                                     "language": "en"}
+                                     "whatsapp_user_id": None, "whatsapp_username": "", "language": "en"}
     assert results[1]["unread_count"] == 1  # never read: every inbound counts
     assert len(results[1]["last_message"]["body_preview"]) == 120
     assert results[2]["last_message"] is None

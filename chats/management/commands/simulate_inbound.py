@@ -12,7 +12,7 @@ class Command(BaseCommand):
             "sockets see it live), or received in this process with --in-process.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--from", dest="wa_from", required=True, help="HCP's number, E.164 (+447700900001)")
+        parser.add_argument("--from", dest="wa_from", required=True, help="HCP's number, E.164 (+447700900001), or WhatsApp user id (US.1349…)")
         parser.add_argument("--to", dest="phone_number_id", required=True, help="business phone_number_id")
         parser.add_argument("--text", required=True)
         parser.add_argument("--reply-to", dest="context_wamid", default="", help="wamid the HCP answers")
