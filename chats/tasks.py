@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 
 from chats.conversations.announcements import window_announce_due
-from chats.delivery import handoff, transitions
+from chats.delivery import handoff, receipts, transitions
 from chats.delivery.queue import send_retry_scheduled, stale_queued_messages_requeue
 from chats.devtools.simulator import play_status
 from chats.ingress.queue import webhook_events_drain
@@ -47,6 +47,16 @@ def send_message_task(self, message_id: int):
         if not self.request.is_eager:
             send_retry_scheduled(message_id=message_id, countdown=exc.countdown)
         return _again(self, exc.countdown, [message_id])
+
+
+@shared_task(bind=True, max_retries=None)
+def read_status_task(self, message_id: int, typing_indicator: bool = False):
+    """Mark one HCP message read at Meta (with the typing indicator, when asked); again while the service asks."""
+    countdown = receipts.read_status_deliver(message_id=message_id, typing_indicator=typing_indicator,
+                                             attempt=self.request.retries + 1)
+    if countdown is not None:
+        return _again(self, countdown, [message_id, typing_indicator])
+    return None
 
 
 @shared_task

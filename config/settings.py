@@ -291,6 +291,9 @@ WHATSAPP_STALE_SEND_SECONDS = env.int("WHATSAPP_STALE_SEND_SECONDS", default=120
 WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=2.0)
 WHATSAPP_PAIR_BACKOFF_SECONDS = env.float("WHATSAPP_PAIR_BACKOFF_SECONDS", default=6.0)
 WHATSAPP_RATE_MAX_WAIT_SECONDS = env.float("WHATSAPP_RATE_MAX_WAIT_SECONDS", default=2.0)
+# Mark the HCP's latest message read at WhatsApp when the rep opens the thread, and show the typing
+# indicator while the rep types (which marks it read too); off, the HCP sees neither.
+WHATSAPP_SEND_READ_RECEIPTS = env.bool("WHATSAPP_SEND_READ_RECEIPTS", default=True)
 # Sandbox status webhooks arrive 1 s (delivered) and 3 s (read) after a send, as with Meta;
 # tests turn the pacing off so statuses are played at once.
 WHATSAPP_SANDBOX_PACED = env.bool("WHATSAPP_SANDBOX_PACED", default=True)

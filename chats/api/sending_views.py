@@ -1,9 +1,9 @@
-"""API v1 endpoints that change conversations: send, end, capture consent. Thin: the rules live in chats/conversations/."""
+"""API v1 endpoints that change conversations: send, end, typing, capture consent. Thin: the rules live in chats/conversations/."""
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +15,7 @@ from chats.conversations.announcements import thread_state_event
 from chats.conversations.sending import consent_capture_and_confirm, conversation_end, message_send
 from chats.errors import DomainError
 from chats.inbox import selectors
+from chats.inbox.receipts import TypingOutcome, typing_indicator_queue
 from chats.inbox.services import thread_get_or_create
 from chats.models import Message
 from media_links.selectors import media_for_web_links
@@ -125,6 +126,32 @@ class EndConversationView(APIView):
         body = thread_state_event(thread=thread)
         return Response({"thread": thread.pk, "state": body["state"],
                          "closing_message": s.MessageOutput(closing).data if closing else None})
+
+
+class TypingView(APIView):
+    """The rep is typing: show the HCP WhatsApp's typing indicator (chats/inbox/receipts.py)."""
+
+    permission_classes = views.CHAT
+
+    class Output(serializers.Serializer):
+        thread = serializers.IntegerField()
+        indicator = serializers.ChoiceField(
+            choices=TypingOutcome.ALL,
+            help_text="`queued`: an indicator goes to WhatsApp; `debounced`: one went in the last 15 seconds and "
+                      "still shows; `no_message`: no HCP message to attach it to; `disabled`: read receipts are "
+                      "off (WHATSAPP_SEND_READ_RECEIPTS).")
+
+    @extend_schema(
+        tags=["threads"], request=None, responses={202: Output, 404: NOT_FOUND, 409: SEND_REFUSED, **CHAT_ERRORS},
+        description="Call while the rep types (every 20 seconds or so is plenty: WhatsApp shows the indicator for "
+                    "about 25 seconds, or until the reply arrives). The server sends at most one indicator per "
+                    "thread every 15 seconds, only when a text could be sent now (else 409 with the send rule's "
+                    "code, e.g. `window_closed`). It also marks the HCP's latest message read at WhatsApp.",
+    )
+    def post(self, request, thread_id: int):
+        thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
+        outcome = typing_indicator_queue(thread=thread)
+        return Response({"thread": thread.pk, "indicator": outcome}, status=status.HTTP_202_ACCEPTED)
 
 
 class CaptureConsentView(APIView):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("threads/<int:thread_id>/read/", views.ThreadReadView.as_view(), name="api-thread-read"),
     path("threads/<int:thread_id>/messages/", sending_views.ThreadMessagesView.as_view(), name="api-thread-messages"),
     path("threads/<int:thread_id>/end/", sending_views.EndConversationView.as_view(), name="api-thread-end"),
+    path("threads/<int:thread_id>/typing/", sending_views.TypingView.as_view(), name="api-thread-typing"),
     path("templates/", views.TemplateListView.as_view(), name="api-templates"),
     path("media/", views.MediaListView.as_view(), name="api-media"),
     path("restricted-phrases/check/", views.PhraseCheckView.as_view(), name="api-phrase-check"),

@@ -199,7 +199,8 @@ class ThreadReadView(APIView):
     permission_classes = CHAT
 
     @extend_schema(tags=["threads"], request=None, responses={200: s.ReadOutput, 404: NOT_FOUND, **CHAT_ERRORS},
-                   description="Mark everything in the thread read now; its unread count drops to 0.")
+                   description="Mark everything in the thread read now; its unread count drops to 0. The HCP's "
+                               "latest unread message is marked read at WhatsApp too (blue ticks), once.")
     def post(self, request, thread_id: int):
         thread = thread_mark_read(thread=selectors.thread_for_user(user=request.user, thread_id=thread_id))
         return Response({"id": thread.pk, "last_read_at": thread.last_read_at})

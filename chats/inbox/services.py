@@ -6,6 +6,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from chats.errors import DomainError
+from chats.inbox.receipts import read_receipt_queue
 from chats.models import Account, PhoneNumber, Thread
 
 
@@ -40,10 +41,14 @@ def thread_get_or_create(*, user, account: Account, phone_number_id: int | None 
         return Thread.objects.get(**lookup), False
 
 
+@transaction.atomic
 def thread_mark_read(*, thread: Thread, now: datetime | None = None) -> Thread:
-    """Everything in the thread up to `now` counts as read by its rep."""
-    thread.last_read_at = now or timezone.now()
-    Thread.objects.filter(pk=thread.pk).update(last_read_at=thread.last_read_at)
+    """Everything in the thread up to `now` counts as read by its rep; the HCP's latest unread
+    message is marked read at WhatsApp too (chats/inbox/receipts.py)."""
+    now = now or timezone.now()
+    unread_since, thread.last_read_at = thread.last_read_at, now
+    Thread.objects.filter(pk=thread.pk).update(last_read_at=now)
+    read_receipt_queue(thread=thread, unread_since=unread_since, now=now)
     return thread
 
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from chats.whatsapp import ratelimit
-from chats.whatsapp.client import GraphClient, GraphError
+from chats.whatsapp.client import GraphClient, GraphError, read_payload
 
 
 @dataclass
@@ -47,6 +47,16 @@ class CloudBackend:
     def message_templates(self, *, waba_id: str, access_token: str) -> list[dict] | None:
         return GraphClient(access_token=access_token).message_templates(waba_id=waba_id)
 
+    def mark_read(self, *, phone_number_id: str, access_token: str, wamid: str, typing_indicator: bool = False) -> None:
+        """Tell Meta the HCP's message `wamid` was read (and show our typing indicator), within the number's
+        rate. Raises client errors or RateLimited; Meta answers `{"success": true}`."""
+        data = GraphClient(access_token=access_token).send_message(
+            phone_number_id=phone_number_id, payload=read_payload(wamid=wamid, typing_indicator=typing_indicator),
+            before_send=lambda: ratelimit.wait_for_slot(phone_number_id=phone_number_id),
+        )
+        if data.get("success") is not True:
+            raise GraphError(http_status=502, code=None, title="Meta did not confirm the read status", raw=data)
+
 
 class SandboxBackend:
     """Accepts every send offline; plays no statuses of its own (a subclass may, in message_stored)."""
@@ -69,6 +79,9 @@ class SandboxBackend:
     def message_templates(self, *, waba_id: str, access_token: str) -> list[dict] | None:
         """No remote source: the templates in the database are the truth."""
         return None
+
+    def mark_read(self, *, phone_number_id: str, access_token: str, wamid: str, typing_indicator: bool = False) -> None:
+        """Offline: there is no HCP's phone to show blue ticks or a typing indicator on."""
 
 
 def _addressee(payload: dict) -> str:

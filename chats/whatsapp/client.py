@@ -83,6 +83,15 @@ def template_payload(
     }
 
 
+def read_payload(*, wamid: str, typing_indicator: bool = False) -> dict:
+    """Mark the HCP's message `wamid` (and every earlier one) read; with `typing_indicator`, also show
+    the HCP that we are typing (until we answer, or about 25 seconds)."""
+    body = {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+    if typing_indicator:
+        body["typing_indicator"] = {"type": "text"}
+    return body
+
+
 # --- calls --------------------------------------------------------------------------------
 
 class GraphClient:

@@ -28,6 +28,7 @@ class RecordingBackend:
 
     name = "recording"
     sent: list[dict] = []
+    marked_read: list[tuple[str, bool]] = []
 
     def send(self, *, phone_number_id: str, access_token: str, payload: dict) -> SendResult:
         RecordingBackend.sent.append(payload)
@@ -40,12 +41,16 @@ class RecordingBackend:
     def message_templates(self, *, waba_id: str, access_token: str):
         return None
 
+    def mark_read(self, *, phone_number_id: str, access_token: str, wamid: str, typing_indicator: bool = False):
+        RecordingBackend.marked_read.append((wamid, typing_indicator))
+
 
 @pytest.fixture(autouse=True)
 def backend(settings):
     settings.WHATSAPP_BACKEND = "tests.conversations.conftest.RecordingBackend"
     settings.PUBLIC_BASE_URL = "https://rapport.example.com"
     RecordingBackend.sent = []
+    RecordingBackend.marked_read = []
     return RecordingBackend
 
 

@@ -47,6 +47,10 @@ class FakeGraph:
     def messages_posted(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and r.path.endswith("/messages")]
 
+    def read_statuses_posted(self) -> list[Recorded]:
+        """The read receipts and typing indicators (`"status": "read"` bodies) Meta received."""
+        return [r for r in self.messages_posted() if (r.json or {}).get("status") == "read"]
+
     def next_answer(self, request: Recorded) -> Scripted:
         with self.lock:
             self.requests.append(request)
@@ -56,6 +60,8 @@ class FakeGraph:
                 return page if isinstance(page, Scripted) else Scripted(200, page)
             if self.script:
                 return self.script.pop(0)
+            if (request.json or {}).get("status") == "read":
+                return Scripted(200, {"success": True})  # Meta's answer to a read receipt or typing indicator
             wamid = f"wamid.FAKE.{next(self._ids)}"
         return Scripted(200, {"messaging_product": "whatsapp",
                               "contacts": [{"input": (request.json or {}).get("to"), "wa_id": (request.json or {}).get("to")}],

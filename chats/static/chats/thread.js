@@ -1,5 +1,6 @@
 /* Rapport web chat, part 2: the open thread. Messages and ticks, banners from `state`, quick
-   templates, the composer with restricted-phrase highlighting, templates, media, reply/copy, end. */
+   templates, the composer with restricted-phrase highlighting and the typing indicator, templates,
+   media, reply/copy, end. */
 (function () {
   "use strict";
   var R = window.Rapport;
@@ -421,9 +422,20 @@
     });
   }
 
+  // WhatsApp shows the HCP our typing indicator for about 25 s: while the rep types, ask for it at
+  // most once every 20 s (never per key; the server also sends at most one per 15 s per thread).
+  var TYPING_EVERY_MS = 20000, typingSentAt = -Infinity;
+  function typingSignal() {
+    var now = Date.now();
+    if (!text.value.trim() || $("window-area").hidden || now - typingSentAt < TYPING_EVERY_MS) return;
+    typingSentAt = now;
+    api("POST", "threads/" + threadId + "/typing/").catch(function () {}); // best effort: nothing to tell the rep
+  }
+
   function resize() { text.style.height = "auto"; text.style.height = Math.min(text.scrollHeight, 160) + "px"; }
   text.addEventListener("input", function () {
     resize();
+    typingSignal();
     // Offsets of the previous check no longer fit the new text: clear them until the next answer.
     matches = []; paintBackdrop(); updateSendable();
     clearTimeout(checkTimer); checkTimer = setTimeout(check, 250);
