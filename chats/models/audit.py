@@ -24,6 +24,11 @@ class AuditEvent(AppendOnlyModel):
         TEMPLATE_SYNCED = "template.synced", "Template updated from Meta"
         HISTORY_EXPORTED = "history.exported", "History exported"
         RETENTION_REDACTED = "retention.redacted", "Message bodies redacted (retention)"
+        REACTION_RECEIVED = "reaction.received", "HCP reaction received"
+        REACTION_NOT_APPLIED = "reaction.not_applied", "HCP reaction not applied"
+        REACTION_QUEUED = "reaction.queued", "Rep reaction queued"
+        REACTION_SENT = "reaction.sent", "Rep reaction sent"
+        REACTION_FAILED = "reaction.failed", "Rep reaction failed"
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -72,6 +72,14 @@ def template_payload(
     }
 
 
+def reaction_payload(*, to: str, message_wamid: str, emoji: str, callback_data: str = "") -> dict:
+    """A `reaction` to the message `message_wamid`; an empty `emoji` removes the reaction."""
+    return _envelope(to=to, callback_data=callback_data) | {
+        "type": "reaction",
+        "reaction": {"message_id": message_wamid, "emoji": emoji},
+    }
+
+
 # --- calls --------------------------------------------------------------------------------
 
 class GraphClient:

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
 
+from chats.whatsapp import rich
+
 # Meta message types we show as something a rep can read.
 MEDIA_TYPES = ("image", "video", "document", "audio")
 MEDIA_LABELS = {"image": "photo", "video": "video", "document": "document", "audio": "audio message"}
@@ -87,11 +89,26 @@ class PreferenceUpdate:
 
 
 @dataclass
+class ReactionUpdate:
+    """An HCP's emoji on a message (`message_wamid`), or its removal (`emoji` ""): never a message of its own.
+    `wamid` is the reaction's own id; `wa_from` / `from_user_id` the sender as Meta gave them."""
+
+    wamid: str
+    message_wamid: str
+    emoji: str
+    wa_from: str
+    phone_number_id: str
+    timestamp: datetime | None
+    from_user_id: str = ""
+
+
+@dataclass
 class WebhookBody:
     messages: list[InboundMessage] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
     template_updates: list[TemplateStatusUpdate] = field(default_factory=list)
     preferences: list[PreferenceUpdate] = field(default_factory=list)
+    reactions: list[ReactionUpdate] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
 
@@ -177,6 +194,9 @@ def _parse_messages_value(value: dict, out: WebhookBody) -> None:
         if not isinstance(raw, dict) or not raw.get("id"):
             out.skipped.append("message without id")
             continue
+        if raw.get("type") == "reaction":
+            out.reactions.append(parse_reaction(raw, phone_number_id=phone_number_id))
+            continue
         message = parse_message(raw, phone_number_id=phone_number_id, display_phone_number=display)
         message.profile_name = names.get(message.wa_from, "")
         if value_errors and not message.errors:
@@ -238,14 +258,16 @@ def parse_message(raw: dict, *, phone_number_id: str, display_phone_number: str 
         message.kind, message.body = "text", str(content.get("text") or content.get("payload") or "")
         message.media = {"button_payload": content.get("payload", "")}
     elif wa_type == "interactive" and content:
-        reply_type = str(content.get("type") or "")
-        reply = _dict(content.get(reply_type))
-        title = str(reply.get("title") or "")
-        if title:
-            message.kind, message.body = "text", title
-            message.media = {"interactive": reply_type, "reply_id": reply.get("id", "")}
+        readable = rich.interactive(content)
+        if readable:
+            message.kind, (message.body, message.media) = "text", readable
         else:
             message.body = _placeholder("interactive reply")
+            message.media = {"type": wa_type, "content": content}
+    elif wa_type == "location":
+        message.kind, (message.body, message.media) = "location", rich.location(content)
+    elif wa_type == "contacts" and isinstance(raw.get("contacts"), list) and raw["contacts"]:
+        message.kind, (message.body, message.media) = "contacts", rich.contacts(raw["contacts"])
     elif wa_type in MEDIA_TYPES:
         label = "voice message" if content.get("voice") else MEDIA_LABELS[wa_type]
         message.kind = "inbound_media"
@@ -266,13 +288,18 @@ def parse_message(raw: dict, *, phone_number_id: str, display_phone_number: str 
     return message
 
 
+def parse_reaction(raw: dict, *, phone_number_id: str) -> ReactionUpdate:
+    """A `reaction` entry of `value.messages`: Meta sends a removal with no `emoji`, or an empty one."""
+    content = _dict(raw.get("reaction"))
+    return ReactionUpdate(
+        wamid=str(raw["id"]), message_wamid=str(content.get("message_id") or ""),
+        emoji=str(content.get("emoji") or "").strip(), wa_from=str(raw.get("from") or ""),
+        phone_number_id=phone_number_id, timestamp=parse_timestamp(raw.get("timestamp")),
+        from_user_id=str(raw.get("from_user_id") or ""),
+    )
+
+
 def _unsupported_body(wa_type: str, content: dict) -> str:
-    if wa_type == "reaction":
-        emoji = content.get("emoji")
-        return _placeholder(f"reaction {emoji}" if emoji else "reaction removed")
-    if wa_type == "location":
-        where = ", ".join(str(content[k]) for k in ("name", "address") if content.get(k))
-        return _placeholder(f"location: {where}" if where else "location")
     if wa_type == "contacts":
         return _placeholder("contact card")
     if wa_type == "revoke":
