@@ -9,6 +9,7 @@ import threading
 from celery import current_app
 
 SEND_MESSAGE = "chats.tasks.send_message_task"
+SEND_REACTION = "chats.tasks.send_reaction_task"
 DRAIN_WEBHOOK_EVENTS = "chats.tasks.drain_webhook_events_task"
 PLAY_SANDBOX_STATUS = "chats.tasks.sandbox_status_task"
 MARK_TEMPLATE_REFUSED = "templates_app.tasks.template_refused_task"

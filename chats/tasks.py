@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 
 from chats.conversations.announcements import window_announce_due
-from chats.delivery import handoff, receipts, transitions
+from chats.delivery import handoff, reactions, receipts, transitions
 from chats.delivery.queue import send_retry_scheduled, stale_queued_messages_requeue
 from chats.devtools.simulator import play_status
 from chats.ingress.queue import webhook_events_drain
@@ -57,6 +57,19 @@ def read_status_task(self, message_id: int, typing_indicator: bool = False):
     if countdown is not None:
         return _again(self, countdown, [message_id, typing_indicator])
     return None
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def send_reaction_task(self, reaction_id: int, emoji: str):
+    """Send a rep's reaction to WhatsApp; re-queued with backoff while the service asks for it."""
+    try:
+        reactions.reaction_deliver(reaction_id=reaction_id, emoji=emoji, attempt=self.request.retries + 1)
+    except handoff.RetryLater as exc:
+        if self.request.retries >= settings.WHATSAPP_SEND_MAX_DEFERRALS:
+            reactions.reaction_fail(reaction_id=reaction_id, emoji=emoji,
+                                    reason=f"still could not send after {self.request.retries} retries: {exc.reason}")
+            return None
+        return _again(self, exc.countdown, [reaction_id, emoji])
 
 
 @shared_task

@@ -25,6 +25,8 @@ SUMMARIES = {
     "v1_threads_read_create": "Mark a thread read",
     "v1_threads_messages_list": "A thread's messages, page by page",
     "v1_threads_messages_create": "Send a message",
+    "v1_threads_messages_reaction_update": "React to a message (one emoji; empty removes)",
+    "v1_threads_messages_reaction_destroy": "Remove your reaction from a message",
     "v1_threads_end_create": "End the conversation",
     "v1_threads_typing_create": "Show the HCP that you are typing",
     "v1_templates_list": "Templates a thread may send, or the whole catalogue",

@@ -12,6 +12,7 @@ from chats.api import serializers as s
 from chats.api import views
 from chats.api.docs import CHAT_ERRORS, NOT_FOUND, SEND_UNPROCESSABLE, THROTTLED, _error
 from chats.conversations.announcements import thread_state_event
+from chats.conversations.reactions import rep_reaction_set
 from chats.conversations.sending import consent_capture_and_confirm, conversation_end, message_send
 from chats.errors import DomainError
 from chats.inbox import selectors
@@ -106,6 +107,50 @@ class ThreadMessagesView(views.ThreadMessagesView):
             text=values.get("text", ""), template=template, media=media, reply_to=reply_to,
         )
         return Response(s.MessageOutput(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+REACTION_REFUSED = _error(
+    "A conversation rule refused the reaction: `window_closed` (reactions go inside the 24-hour window only), "
+    "`consent_required`, `opted_out`, `conversation_locked`, `phone_number_not_assigned`, or `message_not_sent` "
+    "(the message has no WhatsApp id yet).",
+    "window_closed", "No open 24-hour window with this HCP: send an approved Meta template and wait for an answer.",
+)
+
+
+class MessageReactionView(APIView):
+    """PUT: set your reaction on a message of your thread; DELETE (or an empty emoji): remove it."""
+
+    permission_classes = views.CHAT
+    throttle_scopes = {"PUT": "send", "DELETE": "send"}
+
+    @extend_schema(
+        tags=["messages"], request=s.ReactionInput,
+        responses={200: s.ReactionStateOutput,
+                   400: _error("`invalid_emoji`: not one emoji.", "invalid_emoji",
+                               "Give one emoji, e.g. 👍, or nothing to remove your reaction."),
+                   404: NOT_FOUND, 409: REACTION_REFUSED, 429: THROTTLED, **CHAT_ERRORS},
+        examples=[OpenApiExample("react", request_only=True, value={"emoji": "👍"})],
+        description="Set your reaction (one emoji) on a message of this thread, the HCP's or your own; an empty "
+                    "`emoji` removes it. Inside the 24-hour window only, like free text. Answers with the message's "
+                    "reactions now (yours `queued` until WhatsApp took it); `message.reaction` events follow.",
+    )
+    def put(self, request, thread_id: int, message_id: int):
+        data = s.ReactionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._set(request, thread_id, message_id, data.validated_data["emoji"])
+
+    @extend_schema(
+        tags=["messages"], request=None,
+        responses={200: s.ReactionStateOutput, 404: NOT_FOUND, 409: REACTION_REFUSED, 429: THROTTLED, **CHAT_ERRORS},
+        description="Remove your reaction from a message of this thread (inside the 24-hour window only).",
+    )
+    def delete(self, request, thread_id: int, message_id: int):
+        return self._set(request, thread_id, message_id, "")
+
+    def _set(self, request, thread_id: int, message_id: int, emoji: str) -> Response:
+        thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
+        message, reactions = rep_reaction_set(thread=thread, user=request.user, message_id=message_id, emoji=emoji)
+        return Response({"thread": thread.pk, "message": {"id": message.pk, "reactions": reactions}})
 
 
 class EndConversationView(APIView):

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from chats.api.fields import IdOrNameField, StrictCharField, StrictChoiceField, StrictIntegerField, StrictUUIDField
 from chats.conversations.policy import WindowStatus
-from chats.models import Account, Message, PhoneNumber, Thread
+from chats.models import Account, Message, MessageReaction, PhoneNumber, Thread
 from chats.realtime.payloads import message_fields, state_fields
 from consent.models import ConsentMethod, ConsentStatus
 from media_links.models import MediaItem
@@ -223,17 +223,43 @@ class TemplateRefOutput(serializers.Serializer):
     language = serializers.CharField()
 
 
-class MediaLinkOutput(serializers.Serializer):
-    media_item = serializers.IntegerField()
-    title = serializers.CharField()
-    url = serializers.CharField(help_text="The tracked link sent to the HCP.")
-
-
 class PricingOutput(serializers.Serializer):
     category = serializers.CharField(required=False, help_text="e.g. `marketing`, `utility`, `service`.")
     type = serializers.CharField(required=False, help_text="e.g. `regular`, `free_customer_service`.")
     pricing_model = serializers.CharField(required=False, help_text="e.g. `PMP`, `CBP`.")
     billable = serializers.BooleanField(required=False)
+
+
+class ReactionByOutput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["hcp", "rep"], help_text="`hcp`: the thread's HCP; `rep`: a rep.")
+    id = serializers.IntegerField(help_text="The HCP's account id, or the rep's user id.")
+    name = serializers.CharField(help_text="The account's name, or the rep's full name (else username).")
+
+
+class ReactionOutput(serializers.Serializer):
+    emoji = serializers.CharField()
+    by = ReactionByOutput()
+    at = serializers.DateTimeField(help_text="When it was given: WhatsApp's time for the HCP's, Rapport's for a rep's.")
+    status = serializers.ChoiceField(choices=MessageReaction.Status.choices,
+                                     help_text="`received` for the HCP's; a rep's is `queued`, then `sent` or `failed`.")
+    failure_reason = serializers.CharField(allow_blank=True, help_text="Why a rep's reaction failed, for people.")
+
+
+class ReactionInput(serializers.Serializer):
+    emoji = serializers.CharField(allow_blank=True, trim_whitespace=True, max_length=64,
+                                  help_text="One emoji, e.g. 👍; empty removes your reaction.")
+
+
+class MessageReactionsOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The message.")
+    reactions = ReactionOutput(many=True)
+
+
+class ReactionStateOutput(serializers.Serializer):
+    """The same shape as the `message.reaction` event."""
+
+    thread = serializers.IntegerField()
+    message = MessageReactionsOutput()
 
 
 class MessageOutput(serializers.Serializer):
@@ -263,8 +289,13 @@ class MessageOutput(serializers.Serializer):
     sender = SenderOutput(allow_null=True, help_text="The rep who sent it; null for the HCP's.")
     template = TemplateRefOutput(allow_null=True, help_text="For a template send: which template.")
     reply_to = ReplyToOutput(allow_null=True)
-    media = MediaLinkOutput(allow_null=True, help_text="For a media link: the item, its title and the tracked link.")
-    reactions = serializers.ListField(child=serializers.DictField(), help_text="Reactions (empty for now).")
+    media = serializers.DictField(
+        allow_null=True,
+        help_text="What the message carries besides its text, by `kind`: `media_link` {media_item, title, url (the "
+                  "tracked link)}; `location` {name, address, latitude, longitude, map_url, url}; `contacts` "
+                  "{contacts: [{name, org, phones: [{phone, type, wa_id}], emails: [{email, type}], urls}]}; "
+                  "else null.")
+    reactions = ReactionOutput(many=True, help_text="Current reactions, oldest first (removed ones left out).")
     pricing = PricingOutput(allow_null=True, help_text="Meta's pricing of the message, from its statuses (null "
                                                        "until Meta priced it, and for the HCP's messages).")
 

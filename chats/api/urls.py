@@ -15,6 +15,8 @@ urlpatterns = [
     path("threads/<int:thread_id>/", views.ThreadDetailView.as_view(), name="api-thread"),
     path("threads/<int:thread_id>/read/", views.ThreadReadView.as_view(), name="api-thread-read"),
     path("threads/<int:thread_id>/messages/", sending_views.ThreadMessagesView.as_view(), name="api-thread-messages"),
+    path("threads/<int:thread_id>/messages/<int:message_id>/reaction/", sending_views.MessageReactionView.as_view(),
+         name="api-message-reaction"),
     path("threads/<int:thread_id>/end/", sending_views.EndConversationView.as_view(), name="api-thread-end"),
     path("threads/<int:thread_id>/typing/", sending_views.TypingView.as_view(), name="api-thread-typing"),
     path("templates/", views.TemplateListView.as_view(), name="api-templates"),

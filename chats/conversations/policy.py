@@ -262,7 +262,8 @@ def check_can_send(*, state: ThreadState, kind: str, template: MessageTemplate |
             "conversation_locked",
             "Another rep on this number has an open conversation with the HCP; wait until it ends or expires.",
         )
-    needs_window = kind in ("text", "media") or (template is not None and template.kind == MessageTemplate.Kind.TEXT_ONLY)
+    # Free text, media links and reactions are session messages: Meta takes them inside the window only.
+    needs_window = kind in ("text", "media", "reaction") or (template is not None and template.kind == MessageTemplate.Kind.TEXT_ONLY)
     if template is not None and template.kind == MessageTemplate.Kind.META and not template.is_sendable_outside_window:
         raise SendRefused(
             "template_not_approved",

@@ -76,8 +76,8 @@ def _message_send(*, thread, sender, kind, client_id, text, template, media, rep
     conversation = conversation_lock(phone_number=thread.phone_number, account=thread.account)
     # Reload after the lock: the caller's thread may carry a consent read before an opt-out committed,
     # and an earlier request with the same client_id has committed by now.
-    thread = _fresh(thread, client_id=client_id)
-    _check_on_team(thread=thread)
+    thread = thread_fresh(thread, client_id=client_id)
+    check_on_team(thread=thread)
     if thread.sent_before_id is not None:
         existing = _sent_before(thread=thread, client_id=client_id)
         _check_same_request(existing, kind=kind, text=text, template=template, media=media, reply_to=reply_to)
@@ -86,7 +86,7 @@ def _message_send(*, thread, sender, kind, client_id, text, template, media, rep
         raise DomainError("invalid_kind", f"kind must be one of {', '.join(SEND_KINDS)}.")
     state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=thread.shared_history)
     _check_belongs(thread=thread, template=template, reply_to=reply_to)
-    _check_assigned(thread=thread)
+    check_assigned(thread=thread)
     check_can_send(state=state, kind=kind, template=template)
 
     link, fields = None, {}
@@ -156,7 +156,7 @@ def _check_same_request(existing: Message, *, kind, text, template, media, reply
                    "use a new key for a new message.", message=existing.pk)
 
 
-def _fresh(thread: Thread, *, client_id: uuid.UUID | None = None) -> Thread:
+def thread_fresh(thread: Thread, *, client_id: uuid.UUID | None = None) -> Thread:
     """The thread as committed now, with what the rules ask of it, in one statement.
 
     `on_team`: its rep may still see its HCP; `is_assigned`: its rep still holds its number;
@@ -174,13 +174,13 @@ def _fresh(thread: Thread, *, client_id: uuid.UUID | None = None) -> Thread:
     return threads.get(pk=thread.pk)
 
 
-def _check_on_team(*, thread: Thread) -> None:
+def check_on_team(*, thread: Thread) -> None:
     # A rep taken off the HCP's account team loses the thread altogether (chats/inbox/access.py).
     if not thread.on_team:
         raise NotFound("not_found", "No such thread.")
 
 
-def _check_assigned(*, thread: Thread) -> None:
+def check_assigned(*, thread: Thread) -> None:
     # A rep taken off a number keeps the thread for reading, but may no longer speak for it.
     if not thread.is_assigned:
         raise SendRefused("phone_number_not_assigned",
@@ -224,8 +224,8 @@ def conversation_end(*, thread: Thread, user, now: datetime | None = None) -> tu
     """
     now = now or timezone.now()
     conversation = conversation_lock(phone_number=thread.phone_number, account=thread.account)
-    thread = _fresh(thread)
-    _check_on_team(thread=thread)
+    thread = thread_fresh(thread)
+    check_on_team(thread=thread)
     state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=thread.shared_history)
     if not has_open_window(state) and _ended_by(conversation, user):
         # The same End again (a retry, a second tap): the first one's answer, nothing more.

@@ -22,7 +22,7 @@ from chats.models import AuditEvent, Message
 from chats.realtime.events import publish_on_commit
 from chats.realtime.payloads import message_status_payload
 from chats.whatsapp import errors
-from chats.whatsapp.parser import MetaError, StatusUpdate
+from chats.whatsapp.updates import MetaError, StatusUpdate
 from consent.selectors import opted_in_exists
 
 logger = logging.getLogger(__name__)

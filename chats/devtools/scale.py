@@ -19,6 +19,7 @@ PostgreSQL the messages go in with COPY; elsewhere with bulk_create in batches.
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -27,6 +28,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
 from chats.compliance.rollup import dashboard_rollup_refresh, every_past_day, rolled_up_days
@@ -300,9 +302,23 @@ def _message_rows(threads, rng: random.Random):
 _COLUMNS = ("thread_id", "phone_number_id", "account_id", "direction", "kind", "body", "wamid", "wa_type",
             "wa_timestamp", "status", "sent_at", "delivered_at", "read_at", "failed_at", "failure_code",
             "send_attempts", "sender_id", "created_at")
-# NOT NULL columns the rows above leave to their defaults
-_CONSTANTS = {"template_variables": "{}", "media": "{}", "pricing": "{}", "wa_from": "", "wa_phone_number_id": "",
-              "failure_reason": "", "error_title": "", "error_details": "", "unrouted_reason": ""}
+
+
+def _constants() -> dict[str, str]:
+    """The NOT NULL columns the rows above leave to their defaults, read from the model so a new
+    column never breaks the COPY (JSON defaults as JSON text)."""
+    constants = {}
+    for model_field in Message._meta.concrete_fields:
+        if model_field.null or model_field.primary_key or model_field.column in _COLUMNS:
+            continue
+        if not model_field.has_default() and not model_field.empty_strings_allowed:
+            raise ImproperlyConfigured(f"chats_message.{model_field.column} needs a value in the scale generator")
+        default = model_field.get_default()  # "" for text columns without a default of their own
+        constants[model_field.column] = json.dumps(default) if isinstance(default, (dict, list)) else str(default)
+    return constants
+
+
+_CONSTANTS = _constants()
 
 
 def _messages(total: int, threads, rng: random.Random) -> int:

@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from chats.errors import NotFound
 from chats.inbox.access import on_account_team
 from chats.models import Account, Message, PhoneAssignment, PhoneNumber, Thread, written_at_expression
+from chats.realtime.payloads import reactions_prefetch
 from consent.models import ConsentRecord, ConsentStatus
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
@@ -174,5 +175,6 @@ def messages_for_thread(*, thread: Thread) -> QuerySet[Message]:
         Message.objects.filter(thread=thread)
         .alias(written_at=written_at_expression())
         .select_related("reply_to", "template", "sender")
+        .prefetch_related(reactions_prefetch())  # one query for a whole page's reactions
         .order_by("written_at", "id")
     )

@@ -18,7 +18,7 @@ from chats.models import AuditEvent, Conversation, Message, Thread
 from chats.models.sql import bulk_insert
 from chats.realtime.events import publish_all_on_commit
 from chats.realtime.payloads import message_payload
-from chats.whatsapp.parser import InboundMessage
+from chats.whatsapp.updates import InboundMessage
 from consent.services import consent_apply_keyword
 
 logger = logging.getLogger(__name__)

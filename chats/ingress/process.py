@@ -1,10 +1,12 @@
-"""Processing stored webhook bodies: each body's HCP messages, statuses, template updates and HCP
-preferences, fanned out to their owners. Idempotent; called by the drain (chats/ingress/queue.py)."""
+"""Processing stored webhook bodies: each body's HCP messages, reactions, statuses, template updates
+and HCP preferences, fanned out to their owners. Idempotent; called by the drain (chats/ingress/queue.py)."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
+from chats.conversations.reactions import hcp_reaction_apply
+from chats.delivery.reactions import reaction_status_apply
 from chats.delivery.transitions import status_apply
 from chats.inbox.identity import identity_learn_from_statuses
 from chats.ingress.messages import inbound_messages_ingest
@@ -58,7 +60,8 @@ def webhook_events_process(*, events: list[WebhookEvent]) -> dict[int, ProcessOu
         failures = []
         for item, handler in (
             messages
-            + [(s, lambda s: status_apply(update=s)) for s in body.statuses]
+            + [(s, lambda s: reaction_status_apply(update=s) or status_apply(update=s)) for s in body.statuses]
+            + [(r, lambda r: hcp_reaction_apply(update=r)) for r in body.reactions]
             + [(t, lambda t: template_status_apply(update=t)) for t in body.template_updates]
             + [(p, lambda p: consent_apply_preference(wa_id=p.wa_id, user_id=p.user_id, value=p.value,
                                                       said_at=p.timestamp, category=p.category, detail=p.detail))

@@ -25,6 +25,11 @@ class AuditEvent(AppendOnlyModel):
         HISTORY_EXPORTED = "history.exported", "History exported"
         RETENTION_REDACTED = "retention.redacted", "Message bodies redacted (retention)"
         ACCOUNT_WHATSAPP_ADDRESS = "account.whatsapp_address", "HCP's WhatsApp number or user id changed"
+        REACTION_RECEIVED = "reaction.received", "HCP reaction received"
+        REACTION_NOT_APPLIED = "reaction.not_applied", "HCP reaction not applied"
+        REACTION_QUEUED = "reaction.queued", "Rep reaction queued"
+        REACTION_SENT = "reaction.sent", "Rep reaction sent"
+        REACTION_FAILED = "reaction.failed", "Rep reaction failed"
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -32,6 +32,8 @@ class Message(models.Model):
         TEMPLATE = "template", "Template"
         MEDIA_LINK = "media_link", "Media link"
         INBOUND_MEDIA = "inbound_media", "Inbound media"
+        LOCATION = "location", "Location"
+        CONTACTS = "contacts", "Contact cards"
         SYSTEM = "system", "System"
         UNSUPPORTED = "unsupported", "Unsupported"
 

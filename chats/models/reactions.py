@@ -6,6 +6,12 @@ from .accounts import Account
 from .messages import Message
 
 
+class ReactionQuerySet(models.QuerySet):
+    def shown(self):
+        """The reactions a message shows (removed ones left out), oldest first, with who gave them."""
+        return self.exclude(emoji="").select_related("by_account", "by_user").order_by("reacted_at", "id")
+
+
 class MessageReaction(models.Model):
     """One party's emoji on a message: the HCP's (`by_account`) or a rep's (`by_user`).
 
@@ -30,6 +36,8 @@ class MessageReaction(models.Model):
                              help_text="The id of the latest reaction message.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     failure_reason = models.CharField(max_length=255, blank=True)
+
+    objects = ReactionQuerySet.as_manager()
 
     class Meta:
         constraints = [

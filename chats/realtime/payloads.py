@@ -4,12 +4,16 @@ Pure functions over rows already loaded: they never write. `message_fields` is T
 shape: the REST API answers it (chats/api/serializers.py MessageOutput), `message.created`
 carries it, and the export's message rows hold the same values. Everything is JSON- and
 msgpack-safe (datetimes as the REST API writes them), because on the services profile events
-cross Redis. Load messages with `select_related("reply_to", "template", "sender")` to keep the
-nested objects from costing a query each.
+cross Redis. Load messages with `select_related("reply_to", "template", "sender")` and
+`prefetch_related(reactions_prefetch())` to keep the nested objects from costing a query each;
+a message loaded without its reactions reads them with one query.
 """
 from datetime import datetime
 
+from django.db.models import Prefetch
 from django.utils import timezone
+
+from chats.models import MessageReaction
 
 QUOTE_LENGTH = 80
 
@@ -34,15 +38,47 @@ def _status_fields(message) -> dict:
 
 
 def _media_of(message) -> dict | None:
-    """What a message carries besides its text: a tracked media link's item, title and link."""
+    """What a message carries besides its text: a tracked media link's item, title and link; a shared
+    location's name, address, coordinates and map link; contact cards."""
     media = message.media or {}
     if message.kind == "media_link" and media:
         return {"media_item": media.get("media_item"), "title": media.get("title", ""), "url": media.get("url", "")}
+    if message.kind == "location":
+        return {key: media.get(key) for key in ("name", "address", "latitude", "longitude", "map_url", "url")}
+    if message.kind == "contacts":
+        return {"contacts": media.get("contacts") or []}
     return None
 
 
-def message_fields(message) -> dict:
-    """A message as every client sees it: REST, the `message.created` event, the export."""
+def reactions_prefetch() -> Prefetch:
+    """What `prefetch_related` takes so a list of messages reads all their reactions in one query."""
+    return Prefetch("reactions", queryset=MessageReaction.objects.shown())
+
+
+def reaction_fields(reaction) -> dict:
+    """One reaction as clients see it: the emoji, who gave it (the HCP or a rep, by id and name), when,
+    and how its send went (`received` for the HCP's; `queued`, `sent` or `failed` with a reason for a rep's)."""
+    if reaction.by_account_id is not None:
+        by = {"type": "hcp", "id": reaction.by_account_id, "name": reaction.by_account.name}
+    else:
+        user = reaction.by_user
+        by = {"type": "rep", "id": user.pk, "name": user.get_full_name() or user.get_username()}
+    return {"emoji": reaction.emoji, "by": by, "at": api_datetime(reaction.reacted_at), "status": reaction.status,
+            "failure_reason": reaction.failure_reason}
+
+
+def reactions_of(message) -> list[dict]:
+    """The message's current reactions (removed ones left out), oldest first: from the prefetch
+    (`reactions_prefetch`) when the message was loaded with it, else with one query."""
+    rows = getattr(message, "_prefetched_objects_cache", {}).get("reactions")
+    if rows is None:
+        rows = MessageReaction.objects.filter(message_id=message.pk).shown() if message.pk else []
+    return [reaction_fields(reaction) for reaction in rows if reaction.emoji]
+
+
+def message_fields(message, *, reactions: list[dict] | None = None) -> dict:
+    """A message as every client sees it: REST, the `message.created` event, the export.
+    `reactions` when the caller knows them (a message just written has none), else `reactions_of`."""
     reply_to = None
     if message.reply_to_id is not None:
         quoted = message.reply_to
@@ -64,14 +100,21 @@ def message_fields(message) -> dict:
         "template": {"id": template.pk, "name": template.name, "language": template.language} if template else None,
         "reply_to": reply_to,
         "media": _media_of(message),
-        "reactions": [],
+        "reactions": reactions_of(message) if reactions is None else reactions,
         "pricing": message.pricing or None,
     }
 
 
 def message_payload(message) -> dict:
-    """Payload of `message.created`: the thread id and the whole message (`message_fields`)."""
-    return {"thread": message.thread_id, "message": message_fields(message)}
+    """Payload of `message.created`: the thread id and the whole message (`message_fields`). A message is
+    announced as it is created, before anyone could react to it."""
+    return {"thread": message.thread_id, "message": message_fields(message, reactions=[])}
+
+
+def message_reaction_payload(message, *, reactions: list[dict]) -> dict:
+    """Payload of `message.reaction`: the thread id, and the message's id with all its reactions now
+    (`reactions_of`), to replace the bubble's by message id."""
+    return {"thread": message.thread_id, "message": {"id": message.pk, "reactions": reactions}}
 
 
 def message_status_payload(message) -> dict:

@@ -92,6 +92,15 @@ def read_payload(*, wamid: str, typing_indicator: bool = False) -> dict:
     return body
 
 
+def reaction_payload(*, to: str = "", recipient: str = "", message_wamid: str, emoji: str,
+                     callback_data: str = "") -> dict:
+    """A `reaction` to the message `message_wamid`; an empty `emoji` removes the reaction."""
+    return _envelope(to=to, recipient=recipient, callback_data=callback_data) | {
+        "type": "reaction",
+        "reaction": {"message_id": message_wamid, "emoji": emoji},
+    }
+
+
 # --- calls --------------------------------------------------------------------------------
 
 class GraphClient:

@@ -8,102 +8,15 @@ with `.get` and defaults.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
+
+from chats.whatsapp import rich
+from chats.whatsapp.updates import (InboundMessage, MetaError, PayloadError, PreferenceUpdate, ReactionUpdate,
+                                    StatusUpdate, TemplateStatusUpdate, WebhookBody)
 
 # Meta message types we show as something a rep can read.
 MEDIA_TYPES = ("image", "video", "document", "audio")
 MEDIA_LABELS = {"image": "photo", "video": "video", "document": "document", "audio": "audio message"}
-
-
-@dataclass
-class MetaError:
-    code: int | None
-    title: str = ""
-    message: str = ""
-    details: str = ""
-
-
-@dataclass
-class InboundMessage:
-    """One HCP message. `kind` is Rapport's Message.Kind; `wa_type` is Meta's."""
-
-    wamid: str
-    wa_from: str  # the sender's phone number as WhatsApp writes it; "" when Meta withholds it (usernames)
-    phone_number_id: str
-    display_phone_number: str
-    timestamp: datetime | None
-    wa_type: str
-    kind: str
-    body: str
-    profile_name: str = ""
-    # The sender's business-scoped user id (BSUID), its parent id and username, when Meta sends them.
-    wa_user_id: str = ""
-    wa_parent_user_id: str = ""
-    wa_username: str = ""
-    context_wamid: str = ""
-    forwarded: bool = False
-    media: dict = field(default_factory=dict)
-    errors: list[MetaError] = field(default_factory=list)
-    # System notices and edits/revokes are not the HCP writing to us, so they do not roll the window.
-    opens_window: bool = True
-
-
-@dataclass
-class StatusUpdate:
-    wamid: str
-    status: str
-    timestamp: datetime | None
-    recipient_id: str
-    phone_number_id: str
-    errors: list[MetaError] = field(default_factory=list)
-    recipient_user_id: str = ""
-    conversation: dict = field(default_factory=dict)
-    pricing: dict = field(default_factory=dict)
-    callback_data: str = ""
-
-
-@dataclass
-class TemplateStatusUpdate:
-    """A template event from Meta. `kind` is "status" (`event` the new status), "quality" (`event`
-    the new quality score: GREEN, YELLOW, RED, UNKNOWN), "category" (`event` the new category) or
-    "components" (`event` the edited body text)."""
-
-    waba_id: str
-    event: str
-    template_id: str
-    name: str
-    language: str
-    reason: str = ""
-    category: str = ""
-    kind: str = "status"
-
-
-@dataclass
-class PreferenceUpdate:
-    """An HCP stopped or resumed marketing messages in WhatsApp's own settings (`user_preferences`).
-    The HCP is named by phone (`wa_id`), by business-scoped user id (`user_id`), or both."""
-
-    wa_id: str
-    category: str
-    value: str
-    detail: str = ""
-    timestamp: datetime | None = None
-    phone_number_id: str = ""
-    user_id: str = ""
-
-
-@dataclass
-class WebhookBody:
-    messages: list[InboundMessage] = field(default_factory=list)
-    statuses: list[StatusUpdate] = field(default_factory=list)
-    template_updates: list[TemplateStatusUpdate] = field(default_factory=list)
-    preferences: list[PreferenceUpdate] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-
-
-class PayloadError(ValueError):
-    """The body is not JSON or not an object: nothing in it can be processed."""
 
 
 def parse_body(raw: bytes | str) -> WebhookBody:
@@ -179,6 +92,9 @@ def _parse_messages_value(value: dict, out: WebhookBody) -> None:
     for raw in _list(value.get("messages")):
         if not isinstance(raw, dict) or not raw.get("id"):
             out.skipped.append("message without id")
+            continue
+        if raw.get("type") == "reaction":
+            out.reactions.append(parse_reaction(raw, phone_number_id=phone_number_id))
             continue
         message = parse_message(raw, phone_number_id=phone_number_id, display_phone_number=display)
         _add_contact(message, contacts)
@@ -265,14 +181,16 @@ def parse_message(raw: dict, *, phone_number_id: str, display_phone_number: str 
         message.kind, message.body = "text", str(content.get("text") or content.get("payload") or "")
         message.media = {"button_payload": content.get("payload", "")}
     elif wa_type == "interactive" and content:
-        reply_type = str(content.get("type") or "")
-        reply = _dict(content.get(reply_type))
-        title = str(reply.get("title") or "")
-        if title:
-            message.kind, message.body = "text", title
-            message.media = {"interactive": reply_type, "reply_id": reply.get("id", "")}
+        readable = rich.interactive(content)
+        if readable:
+            message.kind, (message.body, message.media) = "text", readable
         else:
             message.body = _placeholder("interactive reply")
+            message.media = {"type": wa_type, "content": content}
+    elif wa_type == "location":
+        message.kind, (message.body, message.media) = "location", rich.location(content)
+    elif wa_type == "contacts" and isinstance(raw.get("contacts"), list) and raw["contacts"]:
+        message.kind, (message.body, message.media) = "contacts", rich.contacts(raw["contacts"])
     elif wa_type in MEDIA_TYPES:
         label = "voice message" if content.get("voice") else MEDIA_LABELS[wa_type]
         message.kind = "inbound_media"
@@ -295,13 +213,18 @@ def parse_message(raw: dict, *, phone_number_id: str, display_phone_number: str 
     return message
 
 
+def parse_reaction(raw: dict, *, phone_number_id: str) -> ReactionUpdate:
+    """A `reaction` entry of `value.messages`: Meta sends a removal with no `emoji`, or an empty one."""
+    content = _dict(raw.get("reaction"))
+    return ReactionUpdate(
+        wamid=str(raw["id"]), message_wamid=str(content.get("message_id") or ""),
+        emoji=str(content.get("emoji") or "").strip(), wa_from=str(raw.get("from") or ""),
+        phone_number_id=phone_number_id, timestamp=parse_timestamp(raw.get("timestamp")),
+        from_user_id=str(raw.get("from_user_id") or ""),
+    )
+
+
 def _unsupported_body(wa_type: str, content: dict) -> str:
-    if wa_type == "reaction":
-        emoji = content.get("emoji")
-        return _placeholder(f"reaction {emoji}" if emoji else "reaction removed")
-    if wa_type == "location":
-        where = ", ".join(str(content[k]) for k in ("name", "address") if content.get(k))
-        return _placeholder(f"location: {where}" if where else "location")
     if wa_type == "contacts":
         return _placeholder("contact card")
     if wa_type == "revoke":

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.utils import timezone
 
-from chats.models import Message
+from chats.models import Message, MessageReaction
 
 from tests.api.conftest import MessageFactory, api_client
 from tests.factories import ThreadFactory
@@ -100,19 +100,28 @@ def test_latest_on_another_reps_thread_is_404(alex, blair, ada, shared_number):
 
 @pytest.mark.parametrize("size", [12, 60])
 def test_latest_and_previous_pages_cost_the_same_queries(size, alex, thread, django_assert_num_queries):
-    # given: `size` messages, each replying to the one before (the quote is select_related)
+    # given: `size` messages, each replying to the one before (the quote is select_related), each with
+    # the HCP's reaction and the rep's
     ids = add_messages(thread, size)
     for previous, current in zip(ids, ids[1:]):
         Message.objects.filter(pk=current).update(reply_to_id=previous)
+    for message_id in ids:
+        MessageReaction.objects.create(message_id=message_id, by_account=thread.account, emoji="👍",
+                                       reacted_at=timezone.now())
+        MessageReaction.objects.create(message_id=message_id, by_user=alex, emoji="❤️", reacted_at=timezone.now(),
+                                       status="sent")
     client = api_client(alex)
-    # the token with the user's license, then the thread, then one page query: 3 whatever the size
-    with django_assert_num_queries(3):
+    # the token with the user's license, then the thread, then one page query and one for the page's
+    # reactions (with who gave them): 4 whatever the size
+    with django_assert_num_queries(4):
         page = client.get(f"/api/v1/threads/{thread.id}/messages/?latest=1&page_size=4").json()
     assert ids_of(page) == ids[-4:]
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         older = client.get(page["previous"]).json()
     assert ids_of(older) == ids[-8:-4]
     assert older["results"][-1]["reply_to"]["id"] == ids[-6]
+    assert [(r["emoji"], r["by"]["type"], r["by"]["name"]) for r in older["results"][-1]["reactions"]] == [
+        ("👍", "hcp", thread.account.name), ("❤️", "rep", alex.get_full_name())]
 
 
 def test_schema_describes_latest(alex):

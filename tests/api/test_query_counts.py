@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from chats.models import MessageReaction
+
 from tests.api.conftest import ConversationFactory, MessageFactory, api_client
 from tests.factories import (
     AccountFactory, ConsentTypeFactory, MediaItemFactory, PhoneNumberFactory, TemplateFactory, ThreadFactory,
@@ -29,6 +31,9 @@ def build(size, alex, blair, number, waba):
         for j in range(size):
             previous = MessageFactory(thread=thread, direction=["inbound", "outbound"][j % 2], reply_to=previous,
                                       template=template if j % 3 == 0 else None, sender=alex if j % 2 else None)
+            MessageReaction.objects.create(message=previous, by_account=account, emoji="👍", reacted_at=timezone.now())
+            if j % 2:
+                MessageReaction.objects.create(message=previous, by_user=alex, emoji="🙏", reacted_at=timezone.now())
         ConversationFactory(account=account, phone_number=number, owner=alex, last_inbound_at=timezone.now())
         AccountFactory(team=[alex])  # an account without a thread
         MediaItemFactory()
@@ -49,7 +54,7 @@ def number(waba, alex, blair):
     ("/api/v1/accounts/?search=Dr", 2),
     ("/api/v1/threads/", 3),
     ("/api/v1/threads/{thread}/", 6),
-    ("/api/v1/threads/{thread}/messages/", 3),
+    ("/api/v1/threads/{thread}/messages/", 4),  # the page, then its reactions with who gave them
     ("/api/v1/templates/?thread={thread}", 6),
     ("/api/v1/media/", 2),
 ])

@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "chats.conversations.announcements",
         "chats.inbox", "consent.services", "templates_app.services", "media_links.services",
     )),
-    ("use cases", ("chats.conversations.sending",)),
+    ("use cases", ("chats.conversations.sending", "chats.conversations.reactions")),
     ("ingress", ("chats.ingress",)),
     ("devtools", ("chats.devtools",)),
     ("edges", (

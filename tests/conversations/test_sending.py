@@ -321,14 +321,14 @@ def test_a_client_id_that_slipped_past_the_look_up_still_answers_with_the_first_
 
     key = "6f1c8a52-0c4e-4b8e-9a3e-2f1d9c7b5a10"
     first = send(thread, template=templates["intro"], client_id=key)
-    fresh = sending._fresh
+    fresh = sending.thread_fresh
 
     def missing_the_first(thread, *, client_id=None):
         reloaded = fresh(thread, client_id=client_id)
         reloaded.sent_before_id = None
         return reloaded
 
-    monkeypatch.setattr(sending, "_fresh", missing_the_first)
+    monkeypatch.setattr(sending, "thread_fresh", missing_the_first)
     # when the same client_id comes again, the INSERT meets the unique constraint
     again = send(thread, template=templates["intro"], client_id=key)
     # then the answer is the first message, nothing is sent twice, and no queued audit row was added

@@ -5,7 +5,9 @@ Each uses generated demo HCPs that the flow tests never touch, so the tests stay
 - Blair ↔ Dr. Amara Abbott on the same shared number: locked by Alex, with shared history;
 - Alex ↔ Dr. Chloé Castillo (consent not captured), Dr. Jonas Jensen (opted out),
   Dr. Bruno Bernard (window expired 6 hours ago), Dr. Elena Eriksen (expiring in 4 hours);
-- Alex ↔ Dr. Greta Garnier: an open window, for an HCP message that Meta delivers late.
+- Alex ↔ Dr. Greta Garnier: an open window, for an HCP message that Meta delivers late;
+- Alex ↔ Dr. Hiro Haddad: an open window, messages Meta knows (wamids), a shared location and a
+  contact card, for reactions both ways.
 
 Run as `manage.py shell -c "from tests.e2e.scenarios import run; run()"` (see conftest.seeded_db).
 """
@@ -20,6 +22,8 @@ from chats.models import Account, Conversation, Message, PhoneNumber, Thread
 LONG_THREAD = ("rep.alex", "Dr. Amara Abbott", 250)
 SHARED = "100000000000001"
 LATE_THREAD = "Dr. Greta Garnier"
+REACTION_THREAD = "Dr. Hiro Haddad"
+REACTION_TARGET = "wamid.e2e.reaction.outbound"  # Alex's message that Hiro reacts to
 
 
 def _thread(user, account, number, at) -> Thread:
@@ -85,3 +89,30 @@ def run() -> None:
     Conversation.objects.update_or_create(phone_number=shared, account=greta, defaults={
         "owner": alex, "last_inbound_at": now - timedelta(minutes=8),
         "window_expires_at": now - timedelta(minutes=8) + timedelta(hours=24)})
+
+    # reactions: Alex's message and Hiro's answers carry WhatsApp ids, as sent and received messages do
+    hiro = account(name=REACTION_THREAD)
+    thread = _thread(alex, hiro, shared, now - timedelta(minutes=3))
+    rows = [
+        ("outbound", "text", "Shall we meet at the clinic on Tuesday?", REACTION_TARGET, {}, 9),
+        ("inbound", "text", "Yes, Tuesday at 10 works.", "wamid.e2e.reaction.inbound", {}, 6),
+        ("inbound", "location", "📍 Clinique Saint-Jean, 12 Rue de la Paix, Paris", "wamid.e2e.reaction.location",
+         {"type": "location", "name": "Clinique Saint-Jean", "address": "12 Rue de la Paix, Paris",
+          "latitude": 48.8693, "longitude": 2.3316, "map_url": "https://www.google.com/maps?q=48.8693,2.3316"}, 5),
+        ("inbound", "contacts", "👤 contact card\nDr. Omar Farouk · Cardiology · +44 7700 900456",
+         "wamid.e2e.reaction.contacts",
+         {"type": "contacts", "contacts": [{"name": "Dr. Omar Farouk", "org": "Cardiology",
+                                            "phones": [{"phone": "+44 7700 900456", "type": "CELL", "wa_id": ""}],
+                                            "emails": [{"email": "omar@example.org", "type": "WORK"}], "urls": []}]},
+         4),
+    ]
+    for direction, kind, body, wamid, media, minutes_ago in rows:
+        at = now - timedelta(minutes=minutes_ago)
+        message = Message.objects.create(
+            thread=thread, phone_number=shared, account=hiro, direction=direction, kind=kind, body=body, wamid=wamid,
+            media=media, status="received" if direction == "inbound" else "read",
+            sender=alex if direction == "outbound" else None, wa_timestamp=at if direction == "inbound" else None)
+        Message.objects.filter(pk=message.pk).update(created_at=at)
+    Conversation.objects.update_or_create(phone_number=shared, account=hiro, defaults={
+        "owner": alex, "last_inbound_at": now - timedelta(minutes=4),
+        "window_expires_at": now - timedelta(minutes=4) + timedelta(hours=24)})

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 from django.db import connection
 
-from chats.models import AuditEvent, Conversation, Message, WebhookEvent
+from chats.models import AuditEvent, Conversation, Message, MessageReaction, WebhookEvent
 from chats.whatsapp.parser import parse_body
 from templates_app.models import MessageTemplate
 from tests.factories import AccountFactory, PhoneNumberFactory, TemplateFactory, ThreadFactory, WabaFactory
@@ -34,7 +34,7 @@ def test_every_shared_fixture_is_parsed_and_ingested(client):
 @pytest.mark.parametrize("name,body", OWN_CASES, ids=[n for n, _ in OWN_CASES])
 def test_own_fixture_parses(name, body):
     parsed = parse_body(json.dumps(body))
-    assert parsed.messages or parsed.statuses or parsed.template_updates, name
+    assert parsed.messages or parsed.statuses or parsed.template_updates or parsed.reactions, name
     for message in parsed.messages:
         assert message.wamid and message.body, name
 
@@ -62,15 +62,22 @@ def test_own_fixtures_ingest_as_documented(client, fixture_world):
     text = Message.objects.get(body="Could you send me the dosing study?")
     assert text.kind == "text" and text.thread == thread and text.status == "received"
     assert by_body["sticker"].kind == "unsupported" and by_body["sticker"].body == "[sticker — not shown in Rapport]"
-    assert by_body["reaction"].body == "[reaction 👍 — not shown in Rapport]"
-    assert "St Thomas' Hospital" in by_body["location"].body
-    assert by_body["order"].kind == "unsupported" and by_body["contacts"].kind == "unsupported"
+    # a reaction is no message: it sits on the message it reacts to
+    assert "reaction" not in by_body
+    assert [(r.message_id, r.emoji, r.by_account_id) for r in MessageReaction.objects.all()] == [
+        (fixture_world["outbound"].pk, "👍", fixture_world["account"].pk)]
+    assert by_body["location"].kind == "location"
+    assert by_body["location"].body == "📍 St Thomas' Hospital, Westminster Bridge Rd, London"
+    assert by_body["location"].media["map_url"] == "https://www.google.com/maps?q=51.5033,-0.1196"
+    assert by_body["contacts"].kind == "contacts"
+    assert by_body["contacts"].body == "👤 contact card\nDr. Omar Farouk · +44 7700 900456"
+    assert by_body["order"].kind == "unsupported"
     assert by_body["hologram"].body == "[hologram — not shown in Rapport]"
     assert by_body["image"].kind == "inbound_media" and by_body["image"].body == "Lab results"
     assert by_body["image"].media["id"] == "1479537139650973"
     assert by_body["system"].kind == "system"
     assert Message.objects.get(body="Yes please").kind == "text"
-    assert Message.objects.get(body="Thursday 10:00").media["reply_id"] == "slot-2"
+    assert Message.objects.get(body="Thursday 10:00 — at the clinic").media["reply_id"] == "slot-2"
     reply = Message.objects.get(body="Yes, Tuesday works")
     assert reply.reply_to == fixture_world["outbound"]
     # statuses in fixtures went sent -> delivered -> read, then a late "failed" must not undo read

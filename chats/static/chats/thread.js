@@ -55,6 +55,7 @@
       b.appendChild(el("span", "bubble__tag", "Media link"));
     }
     b.appendChild(el("p", "bubble__body", m.body));
+    richContent(b, m);
     var meta = el("span", "bubble__meta");
     var time = el("time", null, R.clock(m.written_at || m.created_at || new Date().toISOString()));
     meta.appendChild(time);
@@ -65,9 +66,61 @@
     }
     b.appendChild(meta);
     b.appendChild(el("p", "bubble__failed"));
+    var react = el("button", "bubble__react", "☺");
+    react.type = "button";
+    react.setAttribute("aria-label", "React");
+    react.setAttribute("data-testid", "react-button");
+    b.appendChild(react);
+    b.appendChild(el("div", "reactions"));
     li.appendChild(b);
     paint(li, m);
     return li;
+  }
+
+  // A shared location links to the map; contact cards show each person (docs/webchat.md).
+  function richContent(b, m) {
+    var media = m.media || {};
+    if (m.kind === "location" && media.map_url) {
+      var link = el("a", "bubble__link", "Open in Maps");
+      link.href = media.map_url; link.target = "_blank"; link.rel = "noopener noreferrer";
+      link.setAttribute("data-testid", "map-link");
+      b.appendChild(link);
+    } else if (m.kind === "contacts" && media.contacts && media.contacts.length) {
+      b.querySelector(".bubble__body").hidden = true; // the cards say it better than the summary
+      media.contacts.forEach(function (c) {
+        var card = el("div", "contact-card");
+        card.setAttribute("data-testid", "contact-card");
+        card.appendChild(el("strong", "contact-card__name", c.name || "(no name)"));
+        if (c.org) card.appendChild(el("span", "contact-card__line", c.org));
+        (c.phones || []).forEach(function (p) {
+          var a = el("a", "contact-card__line", p.phone + (p.type ? " · " + p.type.toLowerCase() : ""));
+          a.href = "tel:" + p.phone.replace(/[^+\d]/g, "");
+          card.appendChild(a);
+        });
+        (c.emails || []).forEach(function (e) {
+          var a = el("a", "contact-card__line", e.email);
+          a.href = "mailto:" + e.email;
+          card.appendChild(a);
+        });
+        b.appendChild(card);
+      });
+    }
+  }
+
+  // Reactions under the bubble: the HCP's and the rep's, as the server last said (`message.reaction`).
+  function paintReactions(li, m) {
+    var box = li.querySelector(".reactions");
+    if (!box) return;
+    box.textContent = "";
+    (m.reactions || []).forEach(function (r) {
+      var mine = r.by.type === "rep";
+      var chip = el("span", "reaction" + (r.status === "failed" ? " reaction--failed" : ""), r.emoji);
+      chip.setAttribute("data-testid", "reaction");
+      chip.setAttribute("data-by", r.by.type);
+      chip.title = (mine ? "You" : r.by.name) + (r.status === "failed" ? " — not sent: " + (r.failure_reason || "unknown reason") : "");
+      box.appendChild(chip);
+    });
+    li.classList.toggle("msg--reacted", !!(m.reactions && m.reactions.length));
   }
 
   function paint(li, m) {
@@ -83,6 +136,7 @@
     failed.hidden = m.status !== "failed";
     failed.textContent = m.status === "failed" ? "Not sent: " + (m.failure_reason || m.failure_code || "unknown reason") : "";
     li.classList.toggle("msg--failed", m.status === "failed");
+    paintReactions(li, m);
   }
 
   function merge(old, update) {
@@ -471,6 +525,12 @@
     var reply = menu.querySelector('[data-action="reply"]');
     reply.disabled = $("window-area").hidden || !li.dataset.id;
     reply.title = reply.disabled ? "Replies need an open conversation" : "";
+    var m = byId.get(Number(li.dataset.id)), mine = m && (m.reactions || []).filter(function (r) { return r.by.type === "rep"; })[0];
+    menu.querySelectorAll('[data-action="react"]').forEach(function (button) {
+      button.disabled = reply.disabled || !(m && m.wamid);
+      button.title = button.disabled ? "Reactions need an open conversation" : "";
+      button.setAttribute("aria-pressed", String(!!mine && mine.emoji === button.dataset.emoji));
+    });
     var box = menu.getBoundingClientRect();
     menu.style.left = Math.max(8, Math.min(x, window.innerWidth - box.width - 8)) + "px";
     menu.style.top = Math.max(8, Math.min(y, window.innerHeight - box.height - 8)) + "px";
@@ -488,7 +548,14 @@
     event.preventDefault();
     openMenu(li, event.clientX, event.clientY);
   });
+  list.addEventListener("click", function (event) {
+    var button = event.target.closest(".bubble__react");
+    if (!button) return;
+    var box = button.getBoundingClientRect();
+    openMenu(button.closest(".msg"), box.left, box.bottom + 4);
+  });
   list.addEventListener("keydown", function (event) {
+    if (event.target.closest && event.target.closest(".bubble__react")) return;
     var li = event.target.closest && event.target.closest(".msg");
     if (li && (event.key === "ContextMenu" || (event.shiftKey && event.key === "F10") || event.key === "Enter")) {
       event.preventDefault();
@@ -530,6 +597,12 @@
       $("reply-quote").textContent = replyTo.quote;
       $("reply-bar").hidden = false;
       text.focus();
+    } else if (action.dataset.action === "react" && m) {
+      var current = (m.reactions || []).filter(function (r) { return r.by.type === "rep"; })[0];
+      var emoji = current && current.emoji === action.dataset.emoji ? "" : action.dataset.emoji; // the same again removes it
+      api("PUT", "threads/" + threadId + "/messages/" + m.id + "/reaction", { emoji: emoji })
+        .then(function (result) { upsert(result.message); footError.textContent = ""; })
+        .catch(function (error) { footError.textContent = error.message; });
     } else if (action.dataset.action === "copy") {
       var done = function () { footError.textContent = ""; R.copied = body; };
       if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(body).then(done, done);
@@ -687,6 +760,8 @@
       }
     } else if (event.type === "message.status") {
       upsert(event.message);
+    } else if (event.type === "message.reaction") {
+      if (byId.has(event.message.id)) upsert(event.message); // one not loaded comes with its page
     } else if (event.type === "thread.state") {
       applyState(event.state);
     } else if (event.type === "consent.changed") {
