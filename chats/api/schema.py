@@ -26,6 +26,7 @@ SUMMARIES = {
     "v1_threads_messages_list": "A thread's messages, page by page",
     "v1_threads_messages_create": "Send a message",
     "v1_threads_end_create": "End the conversation",
+    "v1_messages_media_retrieve": "An HCP's file (image, document, audio, video, sticker)",
     "v1_templates_list": "Templates a thread may send, or the whole catalogue",
     "v1_media_list": "Media items you may share as tracked links",
     "v1_restricted_phrases_check_create": "Check a text for restricted phrases",

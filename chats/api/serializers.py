@@ -222,10 +222,26 @@ class TemplateRefOutput(serializers.Serializer):
     language = serializers.CharField()
 
 
-class MediaLinkOutput(serializers.Serializer):
-    media_item = serializers.IntegerField()
-    title = serializers.CharField()
-    url = serializers.CharField(help_text="The tracked link sent to the HCP.")
+class MessageMediaOutput(serializers.Serializer):
+    """A media link (`media_item`, `title`, `url`) or an HCP's file (the other fields, `url` Rapport's own)."""
+
+    media_item = serializers.IntegerField(required=False, help_text="Media link: the media item.")
+    title = serializers.CharField(required=False, help_text="Media link: the item's title.")
+    url = serializers.CharField(
+        allow_null=True, help_text="Media link: the tracked link sent to the HCP. HCP's file: Rapport's own link "
+                                   "to it (GET /api/v1/messages/{id}/media), null until `status` is `ready`.")
+    type = serializers.ChoiceField(required=False, choices=["image", "video", "document", "audio", "sticker"],
+                                   help_text="HCP's file: Meta's message type.")
+    mime_type = serializers.CharField(required=False, allow_null=True)
+    size = serializers.IntegerField(required=False, allow_null=True, help_text="HCP's file: bytes (once ready).")
+    sha256 = serializers.CharField(required=False, allow_null=True,
+                                   help_text="HCP's file: hex SHA-256 of the stored file (once ready).")
+    filename = serializers.CharField(required=False, allow_null=True, help_text="HCP's file: a document's name.")
+    caption = serializers.CharField(required=False, allow_null=True)
+    voice = serializers.BooleanField(required=False, help_text="HCP's file: an audio recorded as a voice message.")
+    status = serializers.ChoiceField(required=False, choices=["pending", "ready", "failed"],
+                                     help_text="HCP's file: fetched from Meta yet? `message.updated` tells changes.")
+    failure = serializers.CharField(required=False, allow_null=True, help_text="HCP's file: why it failed.")
 
 
 class PricingOutput(serializers.Serializer):
@@ -262,7 +278,8 @@ class MessageOutput(serializers.Serializer):
     sender = SenderOutput(allow_null=True, help_text="The rep who sent it; null for the HCP's.")
     template = TemplateRefOutput(allow_null=True, help_text="For a template send: which template.")
     reply_to = ReplyToOutput(allow_null=True)
-    media = MediaLinkOutput(allow_null=True, help_text="For a media link: the item, its title and the tracked link.")
+    media = MessageMediaOutput(allow_null=True, help_text="For a media link: the item, its title and the tracked "
+                                                          "link. For an HCP's file (`inbound_media`): the file.")
     reactions = serializers.ListField(child=serializers.DictField(), help_text="Reactions (empty for now).")
     pricing = PricingOutput(allow_null=True, help_text="Meta's pricing of the message, from its statuses (null "
                                                        "until Meta priced it, and for the HCP's messages).")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chats.api import history_views, sending_views, views
+from chats.api import history_views, media_views, sending_views, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("threads/<int:thread_id>/read/", views.ThreadReadView.as_view(), name="api-thread-read"),
     path("threads/<int:thread_id>/messages/", sending_views.ThreadMessagesView.as_view(), name="api-thread-messages"),
     path("threads/<int:thread_id>/end/", sending_views.EndConversationView.as_view(), name="api-thread-end"),
+    path("messages/<int:message_id>/media/", media_views.MessageMediaView.as_view(), name="api-message-media"),
     path("templates/", views.TemplateListView.as_view(), name="api-templates"),
     path("media/", views.MediaListView.as_view(), name="api-media"),
     path("restricted-phrases/check/", views.PhraseCheckView.as_view(), name="api-phrase-check"),

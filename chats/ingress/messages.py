@@ -14,6 +14,7 @@ from chats.compliance.audit import audit_entry, audit_save
 from chats.conversations.announcements import state_events_of
 from chats.conversations.policy import roll_window, route_inbound
 from chats.ingress import sql
+from chats.media.fetch import inbound_media_fetch_enqueue
 from chats.models import AuditEvent, Conversation, Message, Thread
 from chats.models.phones import normalize_e164
 from chats.models.sql import bulk_insert
@@ -145,6 +146,10 @@ def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conve
         at = incoming.timestamp or timezone.now()
         activity[thread.pk] = max(at, activity.get(thread.pk, at))
     audit_save(trail)  # every audit row of the batch in one INSERT
+    # The files HCPs sent are fetched from Meta after commit, one task for the batch (chats/media/fetch.py).
+    inbound_media_fetch_enqueue(message_ids=[plan.message.pk for plan in plans
+                                             if (plan.message.media or {}).get("status") == "pending"
+                                             and plan.message.kind == Message.Kind.INBOUND_MEDIA])
     sql.conversations_save_rolled(list(rolled.values()))
     sql.threads_touch(activity)
     # The window, its owner and the other reps' lock changed: every thread on it hears so.

@@ -13,7 +13,7 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-EVENT_TYPES = ("message.created", "message.status", "thread.state", "consent.changed")
+EVENT_TYPES = ("message.created", "message.status", "message.updated", "thread.state", "consent.changed")
 
 
 def user_group(user_id: int) -> str:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from chats.whatsapp import ratelimit
-from chats.whatsapp.client import GraphClient, GraphError
+from chats.whatsapp import ratelimit, sandbox_media
+from chats.whatsapp.client import GraphClient, GraphError, MediaTooLarge
+
+SANDBOX_MEDIA_URL = "sandbox-media:"  # the sandbox's download "url": this prefix and the media id
 
 
 @dataclass
@@ -47,6 +49,14 @@ class CloudBackend:
     def message_templates(self, *, waba_id: str, access_token: str) -> list[dict] | None:
         return GraphClient(access_token=access_token).message_templates(waba_id=waba_id)
 
+    def media_info(self, *, media_id: str, access_token: str) -> dict:
+        """Meta's description of an HCP's file: its short-lived download `url`, `mime_type`, `sha256`, `file_size`."""
+        return GraphClient(access_token=access_token).media_info(media_id=media_id)
+
+    def media_download(self, *, url: str, access_token: str, into, max_bytes: int) -> int:
+        """Stream the file at `url` into `into`; its size. MediaTooLarge past `max_bytes`."""
+        return GraphClient(access_token=access_token).media_download(url=url, into=into, max_bytes=max_bytes)
+
 
 class SandboxBackend:
     """Accepts every send offline; plays no statuses of its own (a subclass may, in message_stored)."""
@@ -68,6 +78,25 @@ class SandboxBackend:
     def message_templates(self, *, waba_id: str, access_token: str) -> list[dict] | None:
         """No remote source: the templates in the database are the truth."""
         return None
+
+    def media_info(self, *, media_id: str, access_token: str) -> dict:
+        """What the simulator stored under `media_id` (chats/whatsapp/sandbox_media.py); 404 as Meta says it."""
+        info = sandbox_media.sandbox_media_info(media_id)
+        if info is None:
+            raise GraphError(http_status=404, code=100, title="Unsupported get request: no such media in the sandbox")
+        return {"messaging_product": "whatsapp", "url": SANDBOX_MEDIA_URL + media_id, **info}
+
+    def media_download(self, *, url: str, access_token: str, into, max_bytes: int) -> int:
+        path = sandbox_media.sandbox_media_path(url.removeprefix(SANDBOX_MEDIA_URL))
+        if path is None:
+            raise GraphError(http_status=404, code=None, title="the sandbox has no such file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise MediaTooLarge(size, max_bytes)
+        with path.open("rb") as source:
+            while chunk := source.read(64 * 1024):
+                into.write(chunk)
+        return size
 
 
 def get_backend(name: str | None = None):

@@ -67,6 +67,24 @@ def text_message_body(*, waba_id: str, phone_number_id: str, display_phone_numbe
     )
 
 
+def media_message_body(*, waba_id: str, phone_number_id: str, display_phone_number: str, wa_from: str,
+                       wa_type: str, media: dict, profile_name: str = "", wamid: str | None = None,
+                       timestamp: int | None = None) -> bytes:
+    """An HCP's image, video, document, audio or sticker as Meta posts it: `media` is the type's object
+    (`id`, `mime_type`, `sha256`, and `caption`, `filename`, `voice` or `animated` as the type has them)."""
+    message = {
+        "from": wa_from,
+        "id": wamid or f"wamid.SIM.{uuid.uuid4().hex}",
+        "timestamp": str(timestamp or int(time.time())),
+        "type": wa_type,
+        wa_type: media,
+    }
+    return _envelope(
+        waba_id=waba_id, phone_number_id=phone_number_id, display_phone_number=display_phone_number,
+        value={"contacts": [{"profile": {"name": profile_name}, "wa_id": wa_from}], "messages": [message]},
+    )
+
+
 def user_preferences_body(*, waba_id: str, phone_number_id: str, display_phone_number: str, wa_id: str,
                           value: str, timestamp: int | None = None) -> bytes:
     """An HCP stopping (`stop`) or resuming (`resume`) marketing messages in WhatsApp's settings."""
