@@ -61,7 +61,9 @@ def test_own_fixtures_ingest_as_documented(client, fixture_world):
     thread = fixture_world["thread"]
     text = Message.objects.get(body="Could you send me the dosing study?")
     assert text.kind == "text" and text.thread == thread and text.status == "received"
-    assert by_body["sticker"].kind == "unsupported" and by_body["sticker"].body == "[sticker — not shown in Rapport]"
+    # a sticker is a file like a photo: fetched from Meta (the sandbox has none of it, so it failed)
+    assert by_body["sticker"].kind == "inbound_media" and by_body["sticker"].body == "[sticker]"
+    assert by_body["sticker"].media["status"] == "failed"
     assert by_body["reaction"].body == "[reaction 👍 — not shown in Rapport]"
     assert "St Thomas' Hospital" in by_body["location"].body
     assert by_body["order"].kind == "unsupported" and by_body["contacts"].kind == "unsupported"
@@ -180,7 +182,7 @@ def test_batch_is_processed_whole(client, fixture_world):
     assert set(Message.objects.filter(direction="inbound").values_list("wamid", flat=True)) == {
         "wamid.BATCH0001", "wamid.BATCH0002", "wamid.BATCH0003"}
     assert Message.objects.get(pk=fixture_world["outbound"].pk).status == "read"
-    assert Message.objects.get(wamid="wamid.BATCH0003").kind == "unsupported"
+    assert Message.objects.get(wamid="wamid.BATCH0003").kind == "inbound_media"  # a sticker
 
 
 @pytest.mark.django_db(transaction=True)

@@ -81,8 +81,10 @@ class FakeGraph:
             if media.download_failures:
                 return media.download_failures.pop(0)
             return Scripted(200, media.content, content_type=media.mime_type, send_length=media.send_length)
-        if media is None:
-            return None
+        if media is None:  # GET /{version}/{id} of a media id Meta does not know: its "no such object" error
+            return None if head.count("/") != 1 else Scripted(404, {"error": {
+                "message": "Unsupported get request. Object does not exist", "type": "GraphMethodException",
+                "code": 100, "error_subcode": 33, "fbtrace_id": "Afake"}})
         if media.info_failures:
             return media.info_failures.pop(0)
         return Scripted(200, {"messaging_product": "whatsapp", "url": f"{self.url}/download/{media_id}",
