@@ -4,7 +4,7 @@ import hashlib
 import pytest
 
 from tests.factories import ThreadFactory
-from tests.whatsapp.conftest import ada, alex, blair, fake_graph, media_body, solo_number  # noqa: F401
+from tests.whatsapp.conftest import ada, alex, blair, fake_graph, media_body, solo_number  # noqa: F401 - the WhatsApp test world
 
 JPEG = b"\xff\xd8\xff\xe0" + b"rapport-test-image" * 20 + b"\xff\xd9"
 
@@ -22,8 +22,10 @@ def media_settings(settings):
 
 
 @pytest.fixture
-def ada_thread(alex, ada, solo_number):
-    return ThreadFactory(user=alex, account=ada, phone_number=solo_number)
+def ada_thread(request):
+    """Alex's thread with Ada on Alex's own number."""
+    rep, hcp, number = (request.getfixturevalue(name) for name in ("alex", "ada", "solo_number"))
+    return ThreadFactory(user=rep, account=hcp, phone_number=number)
 
 
 def send_media(client, *, number, account, wa_type="image", media_id="4470001", content=JPEG, wamid="wamid.M1",
