@@ -146,10 +146,6 @@ def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conve
         at = incoming.timestamp or timezone.now()
         activity[thread.pk] = max(at, activity.get(thread.pk, at))
     audit_save(trail)  # every audit row of the batch in one INSERT
-    # The files HCPs sent are fetched from Meta after commit, one task for the batch (chats/media/fetch.py).
-    inbound_media_fetch_enqueue(message_ids=[plan.message.pk for plan in plans
-                                             if (plan.message.media or {}).get("status") == "pending"
-                                             and plan.message.kind == Message.Kind.INBOUND_MEDIA])
     sql.conversations_save_rolled(list(rolled.values()))
     sql.threads_touch(activity)
     # The window, its owner and the other reps' lock changed: every thread on it hears so.
@@ -157,6 +153,11 @@ def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conve
     publish_all_on_commit(
         state_events_of(conversations=list(rolled.values()), now=timezone.now())
         + [(plan.rep_id, "message.created", message_payload(plan.message)) for plan in plans if plan.rep_id])
+    # The files HCPs sent are fetched from Meta after commit, one task for the batch (chats/media/fetch.py);
+    # queued after the events above, so a rep hears of the message before of its file.
+    inbound_media_fetch_enqueue(message_ids=[plan.message.pk for plan in plans
+                                             if plan.message.kind == Message.Kind.INBOUND_MEDIA
+                                             and (plan.message.media or {}).get("status") == "pending"])
 
 
 def _e164_or_none(wa_from: str) -> str | None:

@@ -152,6 +152,8 @@
     Object.keys(update).forEach(function (key) {
       if (update[key] !== undefined && update[key] !== null && !(keep && /^(status|.*_at|failure_.*)$/.test(key))) merged[key] = update[key];
     });
+    // A file once ready (or failed) stays so, whatever order the events come in.
+    if (old.media && update.media && old.media.status && old.media.status !== "pending" && update.media.status === "pending") merged.media = old.media;
     return merged;
   }
 
