@@ -12,6 +12,7 @@ SEND_MESSAGE = "chats.tasks.send_message_task"
 SEND_REACTION = "chats.tasks.send_reaction_task"
 DRAIN_WEBHOOK_EVENTS = "chats.tasks.drain_webhook_events_task"
 PLAY_SANDBOX_STATUS = "chats.tasks.sandbox_status_task"
+FETCH_INBOUND_MEDIA = "chats.tasks.fetch_inbound_media_task"
 MARK_TEMPLATE_REFUSED = "templates_app.tasks.template_refused_task"
 SEND_READ_STATUS = "chats.tasks.read_status_task"
 

@@ -15,6 +15,7 @@ from chats.delivery import handoff, reactions, receipts, transitions
 from chats.delivery.queue import send_retry_scheduled, stale_queued_messages_requeue
 from chats.devtools.simulator import play_status
 from chats.ingress.queue import webhook_events_drain
+from chats.media import fetch as media_fetch
 from chats.models import Message
 from chats.whatsapp.errors import Failure
 
@@ -70,6 +71,24 @@ def send_reaction_task(self, reaction_id: int, emoji: str):
                                     reason=f"still could not send after {self.request.retries} retries: {exc.reason}")
             return None
         return _again(self, exc.countdown, [reaction_id, emoji])
+
+
+EAGER_MEDIA_RETRIES = 5  # in process there is no worker to defer to: a few quick tries, then it waits
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def fetch_inbound_media_task(self, message_ids: list[int]):
+    """Fetch the files of these inbound media messages; those that may still succeed are re-queued
+    together with the shortest backoff any of them asked for (chats/media/fetch.py)."""
+    again: dict[int, float] = {}
+    for message_id in message_ids:
+        try:
+            media_fetch.inbound_media_fetch(message_id=message_id)
+        except media_fetch.RetryLater as exc:
+            again[message_id] = exc.countdown
+    if not again or (self.request.is_eager and self.request.retries >= EAGER_MEDIA_RETRIES):
+        return None
+    return _again(self, min(again.values()), [list(again)])
 
 
 @shared_task

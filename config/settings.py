@@ -224,9 +224,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
+# Files HCPs send (chats/media/): the file system under WHATSAPP_MEDIA_ROOT by default, any Django
+# storage backend (django-storages' S3, Azure, GCS ...) by setting, never served as public URLs.
+WHATSAPP_MEDIA_ROOT = env.path("WHATSAPP_MEDIA_ROOT", default=BASE_DIR / "var" / "inbound-media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "inbound_media": {
+        "BACKEND": env("WHATSAPP_MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("WHATSAPP_MEDIA_STORAGE_OPTIONS", default={}) or {"location": str(WHATSAPP_MEDIA_ROOT)},
+    },
 }
 WHITENOISE_USE_FINDERS = True
 
@@ -297,6 +304,14 @@ WHATSAPP_SEND_READ_RECEIPTS = env.bool("WHATSAPP_SEND_READ_RECEIPTS", default=Tr
 # Sandbox status webhooks arrive 1 s (delivered) and 3 s (read) after a send, as with Meta;
 # tests turn the pacing off so statuses are played at once.
 WHATSAPP_SANDBOX_PACED = env.bool("WHATSAPP_SANDBOX_PACED", default=True)
+# Inbound media (docs/whatsapp.md "Inbound media"): the largest file Rapport fetches (Meta's own cap
+# is 100 MB, for documents), how long Meta keeps a webhook's media (retries stop then), the backoff.
+WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=100 * 1024 * 1024)
+WHATSAPP_MEDIA_RETENTION_HOURS = env.int("WHATSAPP_MEDIA_RETENTION_HOURS", default=7 * 24)
+WHATSAPP_MEDIA_RETRY_BASE_SECONDS = env.float("WHATSAPP_MEDIA_RETRY_BASE_SECONDS", default=30.0)
+WHATSAPP_MEDIA_RETRY_MAX_SECONDS = env.float("WHATSAPP_MEDIA_RETRY_MAX_SECONDS", default=3600.0)
+# The sandbox backend's stand-in for Meta's media store: files the simulator "uploads" as an HCP.
+WHATSAPP_SANDBOX_MEDIA_DIR = env.path("WHATSAPP_SANDBOX_MEDIA_DIR", default=BASE_DIR / "var" / "sandbox-media")
 # Unset, it follows the address `make run` serves on (HOST and PORT), so links work there.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=None) or "http://{}:{}".format(
     env("RAPPORT_HOST", default="127.0.0.1"), env("RAPPORT_PORT", default="8000"))

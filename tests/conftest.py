@@ -53,3 +53,11 @@ def published():
     send = mock.Mock()
     with mock.patch("chats.realtime.events._send_all", side_effect=lambda events: [send(*event) for event in events]):
         yield send
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Inbound media files and the sandbox's media store live in the test's own folder."""
+    settings.STORAGES = {**settings.STORAGES, "inbound_media": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "media")}}}
+    settings.WHATSAPP_SANDBOX_MEDIA_DIR = tmp_path / "sandbox-media"

@@ -57,13 +57,15 @@ class AccountHistoryView(APIView):
                     "the audit events (routing decisions, link opens, window changes, ...), streamed. One flat row "
                     "per record; `record` says which. `since` and `until` are inclusive days (UTC).",
         parameters=[
-            OpenApiParameter("format", str, enum=list(FORMATS), default="csv", description="csv or json."),
+            OpenApiParameter("format", str, enum=list(FORMATS), default="csv", description="csv or json (the rows), or zip (history.csv and the files the HCP sent)."),
             OpenApiParameter("since", OpenApiTypes.DATE, required=False, description="First day, inclusive."),
             OpenApiParameter("until", OpenApiTypes.DATE, required=False, description="Last day, inclusive."),
         ],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV with a header row."),
             (200, "application/json"): OpenApiResponse(OpenApiTypes.ANY, description="A JSON array of rows."),
+            (200, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="history.csv and the HCP's files as media/<message id>-<name>."),
             400: INVALID,
             401: UNAUTHENTICATED,
             403: _error("The user is not staff (`staff_only`).", "staff_only", StaffOnly.default_detail),
@@ -73,7 +75,7 @@ class AccountHistoryView(APIView):
     def get(self, request, account_id: int):
         fmt = request.query_params.get("format", "csv")
         if fmt not in FORMATS:
-            raise DomainError("invalid", "`format` must be csv or json.")
+            raise DomainError("invalid", "`format` must be csv, json or zip.")
         since, until = _day_param(request, "since"), _day_param(request, "until")
         if until is not None:
             until += datetime.timedelta(days=1)

@@ -29,6 +29,7 @@ SUMMARIES = {
     "v1_threads_messages_reaction_destroy": "Remove your reaction from a message",
     "v1_threads_end_create": "End the conversation",
     "v1_threads_typing_create": "Show the HCP that you are typing",
+    "v1_messages_media_retrieve": "An HCP's file (image, document, audio, video, sticker)",
     "v1_templates_list": "Templates a thread may send, or the whole catalogue",
     "v1_media_list": "Media items you may share as tracked links",
     "v1_restricted_phrases_check_create": "Check a text for restricted phrases",

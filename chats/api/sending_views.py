@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chats.api import serializers as s
+from chats.api import message_serializers as ms, serializers as s
 from chats.api import views
 from chats.api.docs import CHAT_ERRORS, NOT_FOUND, SEND_UNPROCESSABLE, THROTTLED, _error
 from chats.conversations.announcements import thread_state_event
@@ -65,7 +65,7 @@ class ThreadMessagesView(views.ThreadMessagesView):
             "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
             description="Works like `client_id` (give either): a UUID, or any text up to 255 characters.")],
         responses={
-            201: s.MessageOutput, 200: s.MessageOutput,
+            201: ms.MessageOutput, 200: ms.MessageOutput,
             400: _error("`invalid` (field errors under `errors`), or `template_not_found` (no template of the "
                         "thread's WABA by that id, or by that name in that language).", "template_not_found",
                         "No template of this WhatsApp Business Account by that id, or by that name in that "
@@ -106,7 +106,7 @@ class ThreadMessagesView(views.ThreadMessagesView):
             thread=thread, sender=request.user, kind=values["kind"], client_id=client_id,
             text=values.get("text", ""), template=template, media=media, reply_to=reply_to,
         )
-        return Response(s.MessageOutput(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(ms.MessageOutput(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 REACTION_REFUSED = _error(
@@ -124,8 +124,8 @@ class MessageReactionView(APIView):
     throttle_scopes = {"PUT": "send", "DELETE": "send"}
 
     @extend_schema(
-        tags=["messages"], request=s.ReactionInput,
-        responses={200: s.ReactionStateOutput,
+        tags=["messages"], request=ms.ReactionInput,
+        responses={200: ms.ReactionStateOutput,
                    400: _error("`invalid_emoji`: not one emoji.", "invalid_emoji",
                                "Give one emoji, e.g. 👍, or nothing to remove your reaction."),
                    404: NOT_FOUND, 409: REACTION_REFUSED, 429: THROTTLED, **CHAT_ERRORS},
@@ -135,13 +135,13 @@ class MessageReactionView(APIView):
                     "reactions now (yours `queued` until WhatsApp took it); `message.reaction` events follow.",
     )
     def put(self, request, thread_id: int, message_id: int):
-        data = s.ReactionInput(data=request.data)
+        data = ms.ReactionInput(data=request.data)
         data.is_valid(raise_exception=True)
         return self._set(request, thread_id, message_id, data.validated_data["emoji"])
 
     @extend_schema(
         tags=["messages"], request=None,
-        responses={200: s.ReactionStateOutput, 404: NOT_FOUND, 409: REACTION_REFUSED, 429: THROTTLED, **CHAT_ERRORS},
+        responses={200: ms.ReactionStateOutput, 404: NOT_FOUND, 409: REACTION_REFUSED, 429: THROTTLED, **CHAT_ERRORS},
         description="Remove your reaction from a message of this thread (inside the 24-hour window only).",
     )
     def delete(self, request, thread_id: int, message_id: int):
@@ -170,7 +170,7 @@ class EndConversationView(APIView):
         thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
         body = thread_state_event(thread=thread)
         return Response({"thread": thread.pk, "state": body["state"],
-                         "closing_message": s.MessageOutput(closing).data if closing else None})
+                         "closing_message": ms.MessageOutput(closing).data if closing else None})
 
 
 class TypingView(APIView):
@@ -230,5 +230,5 @@ class CaptureConsentView(APIView):
             "account": account.pk, "consent_status": record.status, "thread": thread.pk,
             "method": record.method.code if record.method else None,
             "wording_version": record.wording.version if record.wording else None,
-            "confirmation": s.MessageOutput(message).data if message else None, "confirmation_not_sent": not_sent,
+            "confirmation": ms.MessageOutput(message).data if message else None, "confirmation_not_sent": not_sent,
         })

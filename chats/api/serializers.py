@@ -3,8 +3,9 @@ from rest_framework import serializers
 
 from chats.api.fields import IdOrNameField, StrictCharField, StrictChoiceField, StrictIntegerField, StrictUUIDField
 from chats.conversations.policy import WindowStatus
-from chats.models import Account, Message, MessageReaction, PhoneNumber, Thread
-from chats.realtime.payloads import message_fields, state_fields
+from chats.api.message_serializers import MessageOutput
+from chats.models import Account, Message, PhoneNumber, Thread
+from chats.realtime.payloads import state_fields
 from consent.models import ConsentMethod, ConsentStatus
 from media_links.models import MediaItem
 from templates_app.models import MessageTemplate
@@ -199,108 +200,6 @@ class ThreadDetailOutput(serializers.ModelSerializer):
 class ReadOutput(serializers.Serializer):
     id = serializers.IntegerField()
     last_read_at = serializers.DateTimeField()
-
-
-# --- messages --------------------------------------------------------------------
-
-
-class ReplyToOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    wamid = serializers.CharField(allow_null=True, help_text="Meta's id of the quoted message.")
-    direction = serializers.ChoiceField(choices=Message.Direction.choices)
-    quote = serializers.CharField(help_text="The start of the quoted message's text.")
-
-
-class SenderOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    full_name = serializers.CharField(source="get_full_name")
-
-
-class TemplateRefOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    language = serializers.CharField()
-
-
-class PricingOutput(serializers.Serializer):
-    category = serializers.CharField(required=False, help_text="e.g. `marketing`, `utility`, `service`.")
-    type = serializers.CharField(required=False, help_text="e.g. `regular`, `free_customer_service`.")
-    pricing_model = serializers.CharField(required=False, help_text="e.g. `PMP`, `CBP`.")
-    billable = serializers.BooleanField(required=False)
-
-
-class ReactionByOutput(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["hcp", "rep"], help_text="`hcp`: the thread's HCP; `rep`: a rep.")
-    id = serializers.IntegerField(help_text="The HCP's account id, or the rep's user id.")
-    name = serializers.CharField(help_text="The account's name, or the rep's full name (else username).")
-
-
-class ReactionOutput(serializers.Serializer):
-    emoji = serializers.CharField()
-    by = ReactionByOutput()
-    at = serializers.DateTimeField(help_text="When it was given: WhatsApp's time for the HCP's, Rapport's for a rep's.")
-    status = serializers.ChoiceField(choices=MessageReaction.Status.choices,
-                                     help_text="`received` for the HCP's; a rep's is `queued`, then `sent` or `failed`.")
-    failure_reason = serializers.CharField(allow_blank=True, help_text="Why a rep's reaction failed, for people.")
-
-
-class ReactionInput(serializers.Serializer):
-    emoji = serializers.CharField(allow_blank=True, trim_whitespace=True, max_length=64,
-                                  help_text="One emoji, e.g. 👍; empty removes your reaction.")
-
-
-class MessageReactionsOutput(serializers.Serializer):
-    id = serializers.IntegerField(help_text="The message.")
-    reactions = ReactionOutput(many=True)
-
-
-class ReactionStateOutput(serializers.Serializer):
-    """The same shape as the `message.reaction` event."""
-
-    thread = serializers.IntegerField()
-    message = MessageReactionsOutput()
-
-
-class MessageOutput(serializers.Serializer):
-    """The one message shape: the same in REST, in `message.created` events and in the export
-    (built by chats/realtime/payloads.py `message_fields`; the fields here document it)."""
-
-    id = serializers.IntegerField()
-    thread = serializers.IntegerField(allow_null=True)
-    direction = serializers.ChoiceField(choices=Message.Direction.choices)
-    kind = serializers.ChoiceField(choices=Message.Kind.choices)
-    body = serializers.CharField(allow_blank=True)
-    status = serializers.ChoiceField(choices=Message.Status.choices)
-    written_at = serializers.DateTimeField(
-        help_text="When the message was written: WhatsApp's timestamp for the HCP's (whole seconds, however late "
-                  "it reached Rapport), Rapport's for the rep's. Threads are in this order; `created_at` is when "
-                  "Rapport recorded the message.")
-    created_at = serializers.DateTimeField()
-    sent_at = serializers.DateTimeField(allow_null=True)
-    delivered_at = serializers.DateTimeField(allow_null=True)
-    read_at = serializers.DateTimeField(allow_null=True)
-    failed_at = serializers.DateTimeField(allow_null=True)
-    failure_code = serializers.CharField(allow_blank=True)
-    failure_reason = serializers.CharField(allow_blank=True)
-    wamid = serializers.CharField(allow_null=True, help_text="Meta's message id (null until Meta answered the send); "
-                                                             "check a record against Meta's with it.")
-    client_id = serializers.UUIDField(allow_null=True, help_text="The idempotency key the message was sent with.")
-    sender = SenderOutput(allow_null=True, help_text="The rep who sent it; null for the HCP's.")
-    template = TemplateRefOutput(allow_null=True, help_text="For a template send: which template.")
-    reply_to = ReplyToOutput(allow_null=True)
-    media = serializers.DictField(
-        allow_null=True,
-        help_text="What the message carries besides its text, by `kind`: `media_link` {media_item, title, url (the "
-                  "tracked link)}; `location` {name, address, latitude, longitude, map_url, url}; `contacts` "
-                  "{contacts: [{name, org, phones: [{phone, type, wa_id}], emails: [{email, type}], urls}]}; "
-                  "else null.")
-    reactions = ReactionOutput(many=True, help_text="Current reactions, oldest first (removed ones left out).")
-    pricing = PricingOutput(allow_null=True, help_text="Meta's pricing of the message, from its statuses (null "
-                                                       "until Meta priced it, and for the HCP's messages).")
-
-    def to_representation(self, instance):
-        return message_fields(instance)
 
 
 # --- templates, media, phrases ---------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chats.api import history_views, sending_views, views
+from chats.api import history_views, media_views, sending_views, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -19,6 +19,7 @@ urlpatterns = [
          name="api-message-reaction"),
     path("threads/<int:thread_id>/end/", sending_views.EndConversationView.as_view(), name="api-thread-end"),
     path("threads/<int:thread_id>/typing/", sending_views.TypingView.as_view(), name="api-thread-typing"),
+    path("messages/<int:message_id>/media/", media_views.MessageMediaView.as_view(), name="api-message-media"),
     path("templates/", views.TemplateListView.as_view(), name="api-templates"),
     path("media/", views.MediaListView.as_view(), name="api-media"),
     path("restricted-phrases/check/", views.PhraseCheckView.as_view(), name="api-phrase-check"),

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chats.api import serializers as s
+from chats.api import message_serializers as ms, serializers as s
 from chats.api.docs import CHAT_ERRORS, INVALID, NOT_FOUND, THROTTLED, UNAUTHENTICATED, _error
 from chats.api.pagination import MessageCursorPagination, PeekLimitOffsetPagination
 from chats.api.permissions import HasEngageLicense
@@ -210,7 +210,7 @@ class ThreadMessagesView(generics.ListAPIView):
     """The thread's own messages, oldest first, in cursor pages (or from the newest page with `?latest=1`)."""
 
     permission_classes = CHAT
-    serializer_class = s.MessageOutput
+    serializer_class = ms.MessageOutput
     pagination_class = MessageCursorPagination
 
     def get_queryset(self):
@@ -218,7 +218,7 @@ class ThreadMessagesView(generics.ListAPIView):
         return selectors.messages_for_thread(thread=thread)
 
     @extend_schema(
-        tags=["messages"], responses={200: s.MessageOutput(many=True), 404: NOT_FOUND, **CHAT_ERRORS},
+        tags=["messages"], responses={200: ms.MessageOutput(many=True), 404: NOT_FOUND, **CHAT_ERRORS},
         description="Cursor pages, oldest first: follow `next` to reach the newest message. With `?latest=1` the "
                     "first page is the newest one (still oldest first within the page) and `previous` goes back "
                     "in time; a chat screen opens with it.",

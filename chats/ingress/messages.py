@@ -14,6 +14,7 @@ from chats.inbox.identity import REKEY_TYPES, Directory, Sender, e164_or_none, i
 from chats.conversations.announcements import state_events_of
 from chats.conversations.policy import roll_window, route_inbound
 from chats.ingress import sql
+from chats.media.fetch import inbound_media_fetch_enqueue
 from chats.models import AuditEvent, Conversation, Message, Thread
 from chats.models.sql import bulk_insert
 from chats.realtime.events import publish_all_on_commit
@@ -193,6 +194,11 @@ def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conve
     publish_all_on_commit(
         state_events_of(conversations=list(rolled.values()), now=timezone.now())
         + [(plan.rep_id, "message.created", message_payload(plan.message)) for plan in plans if plan.rep_id])
+    # The files HCPs sent are fetched from Meta after commit, one task for the batch (chats/media/fetch.py);
+    # queued after the events above, so a rep hears of the message before of its file.
+    inbound_media_fetch_enqueue(message_ids=[plan.message.pk for plan in plans
+                                             if plan.message.kind == Message.Kind.INBOUND_MEDIA
+                                             and (plan.message.media or {}).get("status") == "pending"])
 
 
 def _reply_target(thread: Thread, context_wamid: str) -> Message | None:

@@ -13,7 +13,8 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-EVENT_TYPES = ("message.created", "message.status", "message.reaction", "thread.state", "consent.changed")
+EVENT_TYPES = ("message.created", "message.status", "message.updated", "message.reaction", "thread.state",
+               "consent.changed")
 
 
 def user_group(user_id: int) -> str:

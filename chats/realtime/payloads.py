@@ -37,12 +37,39 @@ def _status_fields(message) -> dict:
     }
 
 
+MESSAGE_MEDIA_PATH = "/api/v1/messages/{id}/media/"  # chats/api/urls.py serves it (session or token)
+
+
+def inbound_media_fields(message) -> dict:
+    """An HCP's file as clients see it: Rapport's own `url` (null until the file is ready), what it is,
+    and its fetch `status` (pending, ready, failed; `failure` says why it failed)."""
+    media = message.media or {}
+    # Stored before files were fetched, or emptied by retention: nothing Rapport can serve.
+    status = media.get("status") or "failed"
+    ready = status == "ready"
+    return {
+        "type": media.get("type", ""),
+        "url": MESSAGE_MEDIA_PATH.format(id=message.pk) if ready else None,
+        "mime_type": media.get("mime_type") or None,
+        "size": media.get("size") if ready else media.get("file_size"),
+        "sha256": media.get("stored_sha256") if ready else None,
+        "filename": media.get("filename") or None,
+        "caption": media.get("caption") or None,
+        "voice": bool(media.get("voice")),
+        "status": status,
+        "failure": (media.get("failure") or "The file is not available.") if status == "failed" else None,
+    }
+
+
 def _media_of(message) -> dict | None:
-    """What a message carries besides its text: a tracked media link's item, title and link; a shared
-    location's name, address, coordinates and map link; contact cards."""
+    """What a message carries besides its text: a tracked media link's item, title and link; an HCP's
+    file (`inbound_media_fields`); a shared location's name, address, coordinates and map link; contact
+    cards."""
     media = message.media or {}
     if message.kind == "media_link" and media:
         return {"media_item": media.get("media_item"), "title": media.get("title", ""), "url": media.get("url", "")}
+    if message.kind == "inbound_media":
+        return inbound_media_fields(message)
     if message.kind == "location":
         return {key: media.get(key) for key in ("name", "address", "latitude", "longitude", "map_url", "url")}
     if message.kind == "contacts":

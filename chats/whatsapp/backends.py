@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from chats.whatsapp import ratelimit
-from chats.whatsapp.client import GraphClient, GraphError, read_payload
+from chats.whatsapp import ratelimit, sandbox_media
+from chats.whatsapp.client import GraphClient, GraphError, MediaTooLarge, read_payload
+
+SANDBOX_MEDIA_URL = "sandbox-media:"  # the sandbox's download "url": this prefix and the media id
 
 
 @dataclass
@@ -57,6 +59,14 @@ class CloudBackend:
         if data.get("success") is not True:
             raise GraphError(http_status=502, code=None, title="Meta did not confirm the read status", raw=data)
 
+    def media_info(self, *, media_id: str, access_token: str) -> dict:
+        """Meta's description of an HCP's file: its short-lived download `url`, `mime_type`, `sha256`, `file_size`."""
+        return GraphClient(access_token=access_token).media_info(media_id=media_id)
+
+    def media_download(self, *, url: str, access_token: str, into, max_bytes: int) -> int:
+        """Stream the file at `url` into `into`; its size. MediaTooLarge past `max_bytes`."""
+        return GraphClient(access_token=access_token).media_download(url=url, into=into, max_bytes=max_bytes)
+
 
 class SandboxBackend:
     """Accepts every send offline; plays no statuses of its own (a subclass may, in message_stored)."""
@@ -82,6 +92,25 @@ class SandboxBackend:
 
     def mark_read(self, *, phone_number_id: str, access_token: str, wamid: str, typing_indicator: bool = False) -> None:
         """Offline: there is no HCP's phone to show blue ticks or a typing indicator on."""
+
+    def media_info(self, *, media_id: str, access_token: str) -> dict:
+        """What the simulator stored under `media_id` (chats/whatsapp/sandbox_media.py); 404 as Meta says it."""
+        info = sandbox_media.sandbox_media_info(media_id)
+        if info is None:
+            raise GraphError(http_status=404, code=100, title="Unsupported get request: no such media in the sandbox")
+        return {"messaging_product": "whatsapp", "url": SANDBOX_MEDIA_URL + media_id, **info}
+
+    def media_download(self, *, url: str, access_token: str, into, max_bytes: int) -> int:
+        path = sandbox_media.sandbox_media_path(url.removeprefix(SANDBOX_MEDIA_URL))
+        if path is None:
+            raise GraphError(http_status=404, code=None, title="the sandbox has no such file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise MediaTooLarge(size, max_bytes)
+        with path.open("rb") as source:
+            while chunk := source.read(64 * 1024):
+                into.write(chunk)
+        return size
 
 
 def _addressee(payload: dict) -> str:

@@ -48,13 +48,21 @@ def status_body(*, waba_id: str, phone_number_id: str, display_phone_number: str
                      value={"statuses": [status_item]})
 
 
+def _sender(wa_from: str) -> tuple[dict, dict]:
+    """How a message and its contact name the HCP: by number (`from`, `wa_id`) or, for an HCP who shows a
+    username instead, by business-scoped user id only (`from_user_id`, `user_id`)."""
+    if wa_from.isdigit():
+        return {"from": wa_from}, {"wa_id": wa_from}
+    return {"from_user_id": wa_from}, {"user_id": wa_from}
+
+
 def text_message_body(*, waba_id: str, phone_number_id: str, display_phone_number: str, wa_from: str,
                       text: str, profile_name: str = "", wamid: str | None = None,
                       timestamp: int | None = None, context_wamid: str = "") -> bytes:
     """An HCP's text message webhook body as Meta posts it. `wa_from` is the HCP's number (digits) or, for
     an HCP who shows a username instead, their business-scoped user id (then the body has no number)."""
-    by_number = wa_from.isdigit()
-    message = ({"from": wa_from} if by_number else {"from_user_id": wa_from}) | {
+    sender, contact = _sender(wa_from)
+    message = sender | {
         "id": wamid or f"wamid.SIM.{uuid.uuid4().hex}",
         "timestamp": str(timestamp or int(time.time())),
         "type": "text",
@@ -64,8 +72,25 @@ def text_message_body(*, waba_id: str, phone_number_id: str, display_phone_numbe
         message["context"] = {"from": display_phone_number, "id": context_wamid}
     return _envelope(
         waba_id=waba_id, phone_number_id=phone_number_id, display_phone_number=display_phone_number,
-        value={"contacts": [{"profile": {"name": profile_name}, "wa_id" if by_number else "user_id": wa_from}],
-               "messages": [message]},
+        value={"contacts": [{"profile": {"name": profile_name}} | contact], "messages": [message]},
+    )
+
+
+def media_message_body(*, waba_id: str, phone_number_id: str, display_phone_number: str, wa_from: str,
+                       wa_type: str, media: dict, profile_name: str = "", wamid: str | None = None,
+                       timestamp: int | None = None) -> bytes:
+    """An HCP's image, video, document, audio or sticker as Meta posts it: `media` is the type's object
+    (`id`, `mime_type`, `sha256`, and `caption`, `filename`, `voice` or `animated` as the type has them)."""
+    sender, contact = _sender(wa_from)
+    message = sender | {
+        "id": wamid or f"wamid.SIM.{uuid.uuid4().hex}",
+        "timestamp": str(timestamp or int(time.time())),
+        "type": wa_type,
+        wa_type: media,
+    }
+    return _envelope(
+        waba_id=waba_id, phone_number_id=phone_number_id, display_phone_number=display_phone_number,
+        value={"contacts": [{"profile": {"name": profile_name}} | contact], "messages": [message]},
     )
 
 

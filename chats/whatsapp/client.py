@@ -1,6 +1,7 @@
 """The Cloud API over HTTP (httpx): request bodies, calls, and Meta's errors as exceptions."""
 from __future__ import annotations
 
+import json
 import re
 import threading
 
@@ -29,6 +30,18 @@ class GraphUnreachable(Exception):
 
 class GraphOutcomeUnknown(Exception):
     """The request may have reached Meta (read/write timeout, dropped connection): sending again may duplicate."""
+
+
+class MediaTooLarge(Exception):
+    """The file is bigger than the cap the caller gave: the download stopped there."""
+
+    def __init__(self, size: int | None, max_bytes: int):
+        super().__init__(f"larger than {max_bytes} bytes" + (f" ({size} bytes)" if size is not None else ""))
+        self.size = size
+        self.max_bytes = max_bytes
+
+
+ERROR_BODY_LIMIT = 64 * 1024  # what a failed download's error body may take in memory
 
 
 # --- request bodies -------------------------------------------------------------------------
@@ -138,6 +151,38 @@ class GraphClient:
                 break  # Meta: no `next` means this was the last page (cursors.after is present even then)
         return templates
 
+    def media_info(self, *, media_id: str) -> dict:
+        """GET /{media-id}: the media's short-lived download `url`, `mime_type`, `sha256` and `file_size`."""
+        return self._request("GET", f"{self.base}/{media_id}")
+
+    def media_download(self, *, url: str, into, max_bytes: int) -> int:
+        """Stream the file at Meta's `url` (with the same token) into the binary file `into`; returns its
+        size. Raises MediaTooLarge as soon as the file is known to pass `max_bytes`, before or while
+        reading: never more than `max_bytes` is taken."""
+        try:
+            with _http().stream("GET", url, headers=self.headers, timeout=self.timeout) as response:
+                if not response.is_success:
+                    text = _read_at_most(response, ERROR_BODY_LIMIT)
+                    try:
+                        data = json.loads(text)
+                    except ValueError:
+                        data = None
+                    raise _graph_error(response.status_code, data, text.decode(errors="replace"))
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise MediaTooLarge(int(declared), max_bytes)
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise MediaTooLarge(None, max_bytes)
+                    into.write(chunk)
+                return size
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise GraphUnreachable(str(exc) or type(exc).__name__) from exc
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise GraphOutcomeUnknown(str(exc) or type(exc).__name__) from exc
+
     def _request(self, method: str, url: str, before_send=None, **kwargs) -> dict:
         http = _http()
         if before_send is not None:
@@ -155,6 +200,15 @@ class GraphClient:
         if response.is_success and isinstance(data, dict):
             return data
         raise _graph_error(response.status_code, data, response.text)
+
+
+def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    body = b""
+    for chunk in response.iter_bytes():
+        body += chunk[: limit - len(body)]
+        if len(body) >= limit:
+            break
+    return body
 
 
 _shared = None

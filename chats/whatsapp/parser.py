@@ -14,9 +14,13 @@ from chats.whatsapp import rich
 from chats.whatsapp.updates import (InboundMessage, MetaError, PayloadError, PreferenceUpdate, ReactionUpdate,
                                     StatusUpdate, TemplateStatusUpdate, WebhookBody)
 
-# Meta message types we show as something a rep can read.
-MEDIA_TYPES = ("image", "video", "document", "audio")
-MEDIA_LABELS = {"image": "photo", "video": "video", "document": "document", "audio": "audio message"}
+# Meta message types that carry a file Rapport fetches from Meta (chats/media/fetch.py).
+MEDIA_TYPES = ("image", "video", "document", "audio", "sticker")
+MEDIA_LABELS = {"image": "photo", "video": "video", "document": "document", "audio": "audio message",
+                "sticker": "sticker"}
+# What a media message's object may say of its file, kept as Meta wrote it. Meta's own `url` (newer
+# webhooks carry one) is not kept: it needs the token, lives minutes, and `url` is Rapport's own link.
+MEDIA_FIELDS = ("id", "mime_type", "sha256", "caption", "filename", "voice", "animated")
 
 
 def parse_body(raw: bytes | str) -> WebhookBody:
@@ -195,9 +199,11 @@ def parse_message(raw: dict, *, phone_number_id: str, display_phone_number: str 
         label = "voice message" if content.get("voice") else MEDIA_LABELS[wa_type]
         message.kind = "inbound_media"
         message.body = str(content.get("caption") or "") or f"[{label}]"
-        message.media = {"type": wa_type, "label": label} | {
-            k: content[k] for k in ("id", "mime_type", "sha256", "caption", "filename", "voice", "url") if k in content
-        }
+        message.media = {"type": wa_type, "label": label} | {k: content[k] for k in MEDIA_FIELDS if k in content}
+        # Fetched after the message is stored; without an id there is nothing Meta could give us.
+        message.media["status"] = "pending" if content.get("id") else "failed"
+        if not content.get("id"):
+            message.media["failure"] = "Meta's webhook named no media id"
     elif wa_type == "system":
         message.kind, message.body = "system", str(content.get("body") or "[system notice]")
         # user_changed_number: `wa_id` is the new number; user_changed_user_id: `user_id` the new id.

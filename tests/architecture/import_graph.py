@@ -18,7 +18,7 @@ MAX_LINES = 400
 # longest prefix that names a module decides its layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", (
-        "chats.models", "chats.compliance.append_only", "chats.errors", "chats.jobs", "chats.process_cache", "chats.apps", "chats.whatsapp",
+        "chats.models", "chats.compliance.append_only", "chats.media.storage", "chats.errors", "chats.jobs", "chats.process_cache", "chats.apps", "chats.whatsapp",
         "consent.models", "consent.apps", "templates_app.models", "templates_app.languages", "templates_app.apps",
         "media_links.models", "media_links.apps", "chats", "consent", "templates_app", "media_links",
     )),
@@ -26,11 +26,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "chats.compliance", "chats.realtime.events", "chats.realtime.payloads", "consent.selectors",
         "templates_app.selectors", "templates_app.rendering", "media_links.selectors",
     )),
-    ("delivery", ("chats.delivery",)),
+    ("delivery", ("chats.delivery", "chats.media")),
     ("rules", (
         "chats.conversations.policy", "chats.conversations.phrases", "chats.conversations.phrase_text", "chats.conversations.skeleton",
         "chats.conversations.announcements",
-        "chats.inbox", "consent.services", "templates_app.services", "media_links.services",
+        "chats.inbox", "chats.media.access", "consent.services", "templates_app.services", "media_links.services",
     )),
     ("use cases", ("chats.conversations.sending", "chats.conversations.reactions")),
     ("ingress", ("chats.ingress",)),

@@ -57,7 +57,10 @@ def _server_env(db_path: Path) -> dict:
     env = {k: v for k, v in os.environ.items()
            if k not in ("REDIS_URL", "CELERY_BROKER_URL", "RAPPORT_REQUIRE_SERVICES", "DJANGO_SETTINGS_MODULE")}
     env.update(DATABASE_URL=f"sqlite:///{db_path}", WHATSAPP_BACKEND="sandbox", PYTHONUNBUFFERED="1",
-               ALLOWED_HOSTS="127.0.0.1,localhost", DEBUG="0")
+               ALLOWED_HOSTS="127.0.0.1,localhost", DEBUG="0",
+               # the HCPs' files and the sandbox's media store beside the server's database, not in the repo
+               WHATSAPP_MEDIA_ROOT=str(db_path.with_suffix(".media")),
+               WHATSAPP_SANDBOX_MEDIA_DIR=str(db_path.with_suffix(".sandbox-media")))
     return env
 
 

@@ -61,7 +61,9 @@ def test_own_fixtures_ingest_as_documented(client, fixture_world):
     thread = fixture_world["thread"]
     text = Message.objects.get(body="Could you send me the dosing study?")
     assert text.kind == "text" and text.thread == thread and text.status == "received"
-    assert by_body["sticker"].kind == "unsupported" and by_body["sticker"].body == "[sticker — not shown in Rapport]"
+    # a sticker is a file like a photo: fetched from Meta (the sandbox has none of it, so it failed)
+    assert by_body["sticker"].kind == "inbound_media" and by_body["sticker"].body == "[sticker]"
+    assert by_body["sticker"].media["status"] == "failed"
     # a reaction is no message: it sits on the message it reacts to
     assert "reaction" not in by_body
     assert [(r.message_id, r.emoji, r.by_account_id) for r in MessageReaction.objects.all()] == [
@@ -187,7 +189,7 @@ def test_batch_is_processed_whole(client, fixture_world):
     assert set(Message.objects.filter(direction="inbound").values_list("wamid", flat=True)) == {
         "wamid.BATCH0001", "wamid.BATCH0002", "wamid.BATCH0003"}
     assert Message.objects.get(pk=fixture_world["outbound"].pk).status == "read"
-    assert Message.objects.get(wamid="wamid.BATCH0003").kind == "unsupported"
+    assert Message.objects.get(wamid="wamid.BATCH0003").kind == "inbound_media"  # a sticker
 
 
 @pytest.mark.django_db(transaction=True)

@@ -114,3 +114,13 @@ def status_body(*, number, wamid, status, ts=1_700_000_100, recipient="447700900
     return bodies.status_body(waba_id=number.waba.waba_id, phone_number_id=number.phone_number_id,
                                 display_phone_number=number.display_phone_number, wamid=wamid,
                                 recipient_id=recipient, status=status, timestamp=ts)
+
+
+def media_body(*, number, account, wa_type="image", media=None, wamid="wamid.M1", ts=None) -> bytes:
+    """An HCP's media message in Meta's shape; `ts` defaults to now (within the days Meta keeps media)."""
+    import time
+
+    return bodies.media_message_body(
+        waba_id=number.waba.waba_id, phone_number_id=number.phone_number_id,
+        display_phone_number=number.display_phone_number, wa_from=account.wa_id, wa_type=wa_type,
+        media=media or {}, wamid=wamid, timestamp=ts or int(time.time()))

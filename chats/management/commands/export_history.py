@@ -4,7 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from chats.compliance.export import FORMATS, history_export_to_file
+from chats.compliance.export import FILE_FORMATS, history_export_to_file
 from chats.management.commands._arguments import iso_day
 
 
@@ -14,7 +14,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--since", required=True, help="First day, YYYY-MM-DD (from 00:00 UTC).")
         parser.add_argument("--until", required=True, help="Last day, YYYY-MM-DD (up to 24:00 UTC), inclusive.")
-        parser.add_argument("--format", choices=FORMATS, default="csv")
+        parser.add_argument("--format", choices=FILE_FORMATS, default="csv")
         parser.add_argument("--output", required=True, help="File to write ('-' for standard output).")
 
     def handle(self, *args, since, until, format, output, **options):

@@ -54,8 +54,15 @@
     } else if (m.kind === "media_link") {
       b.appendChild(el("span", "bubble__tag", "Media link"));
     }
-    b.appendChild(el("p", "bubble__body", m.body));
-    richContent(b, m);
+    if (m.kind === "inbound_media") {
+      b.appendChild(el("div", "media"));
+      var caption = el("p", "bubble__body", (m.media && m.media.caption) || "");
+      caption.hidden = !caption.textContent;
+      b.appendChild(caption);
+    } else {
+      b.appendChild(el("p", "bubble__body", m.body));
+      richContent(b, m);
+    }
     var meta = el("span", "bubble__meta");
     var time = el("time", null, R.clock(m.written_at || m.created_at || new Date().toISOString()));
     meta.appendChild(time);
@@ -123,7 +130,61 @@
     li.classList.toggle("msg--reacted", !!(m.reactions && m.reactions.length));
   }
 
+  // An HCP's file: a placeholder while Rapport fetches it, then the photo (tap for full size), a
+  // player, or a download link; a readable reason when it could not be fetched.
+  var MEDIA_NAMES = { image: "Photo", sticker: "Sticker", video: "Video", audio: "Audio message", document: "Document" };
+
+  function fileSize(bytes) {
+    if (!bytes && bytes !== 0) return "";
+    if (bytes < 1024) return bytes + " B";
+    if (bytes < 1024 * 1024) return Math.round(bytes / 1024) + " KB";
+    return (bytes / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  function paintMedia(li, m) {
+    var box = li.querySelector(".media"), media = m.media;
+    if (!box || !media || box.dataset.status === media.status) return;
+    box.dataset.status = media.status;
+    box.className = "media media--" + media.status + " media--" + media.type;
+    box.textContent = "";
+    box.removeAttribute("role");
+    var name = media.voice ? "Voice message" : MEDIA_NAMES[media.type] || "File";
+    if (media.status === "pending") {
+      box.setAttribute("role", "status");
+      box.setAttribute("data-testid", "media-pending");
+      box.appendChild(el("span", "media__label", name + " arriving…"));
+    } else if (media.status === "failed") {
+      box.setAttribute("data-testid", "media-failed");
+      box.appendChild(el("span", "media__label", name + " not available: " + (media.failure || "unknown reason")));
+    } else if (media.type === "image" || media.type === "sticker") {
+      var link = el("a", "media__open");
+      link.href = media.url; link.target = "_blank"; link.rel = "noopener";
+      link.setAttribute("aria-label", name + (media.caption ? ": " + media.caption : "") + " (open full size)");
+      var img = el("img", "media__image");
+      img.src = media.url; img.alt = media.caption || name + " from " + detail.account.name;
+      img.setAttribute("data-testid", "media-image");
+      link.appendChild(img);
+      box.appendChild(link);
+    } else if (media.type === "video" || media.type === "audio") {
+      var player = el(media.type, "media__player");
+      player.controls = true; player.preload = "metadata"; player.src = media.url;
+      if (media.type === "video") player.setAttribute("playsinline", "");
+      player.setAttribute("aria-label", name);
+      player.setAttribute("data-testid", "media-" + media.type);
+      box.appendChild(player);
+    } else {
+      var doc = el("a", "media__doc");
+      doc.href = media.url; doc.setAttribute("download", media.filename || "");
+      doc.setAttribute("data-testid", "media-document");
+      doc.appendChild(el("span", "media__doc-icon", "📄"));
+      doc.appendChild(el("span", "media__doc-name", media.filename || name));
+      doc.appendChild(el("span", "media__doc-size", fileSize(media.size)));
+      box.appendChild(doc);
+    }
+  }
+
   function paint(li, m) {
+    paintMedia(li, m);
     var ticks = li.querySelector(".ticks");
     if (ticks) {
       var t = TICKS[m.status] || TICKS.queued;
@@ -146,6 +207,8 @@
     Object.keys(update).forEach(function (key) {
       if (update[key] !== undefined && update[key] !== null && !(keep && /^(status|.*_at|failure_.*)$/.test(key))) merged[key] = update[key];
     });
+    // A file once ready (or failed) stays so, whatever order the events come in.
+    if (old.media && update.media && old.media.status && old.media.status !== "pending" && update.media.status === "pending") merged.media = old.media;
     return merged;
   }
 
@@ -758,7 +821,7 @@
         // An HCP message opens or rolls the window: read the state when the event did not carry it.
         refreshState();
       }
-    } else if (event.type === "message.status") {
+    } else if (event.type === "message.status" || event.type === "message.updated") {
       upsert(event.message);
     } else if (event.type === "message.reaction") {
       if (byId.has(event.message.id)) upsert(event.message); // one not loaded comes with its page
