@@ -28,13 +28,15 @@ class DailyMessageRollup(models.Model):
 
     - status: direction's counts per (status, sent_at set or not, failure_code);
     - traffic: per (thread's rep, business number); rep empty for unrouted inbound;
-    - template: per template (messages without one are not counted here).
+    - template: per template (messages without one are not counted here);
+    - pricing: outbound only, per (sender, Meta's pricing category, billable); category empty while unpriced.
     """
 
     class Dimension(models.TextChoices):
         STATUS = "status", "Status"
         TRAFFIC = "traffic", "Rep and number"
         TEMPLATE = "template", "Template"
+        PRICING = "pricing", "Pricing category and sender"
 
     day = models.DateField()
     dimension = models.CharField(max_length=8, choices=Dimension.choices)
@@ -46,6 +48,9 @@ class DailyMessageRollup(models.Model):
     phone_number = models.ForeignKey(PhoneNumber, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     template = models.ForeignKey("templates_app.MessageTemplate", null=True, blank=True, on_delete=models.CASCADE,
                                  related_name="+")
+    pricing_category = models.CharField(max_length=40, blank=True,
+                                        help_text="Meta's pricing category (lower case); empty: not priced yet.")
+    billable = models.BooleanField(default=False, help_text="Priced and not free (see docs/compliance.md).")
     outbound = models.PositiveIntegerField(default=0)
     inbound = models.PositiveIntegerField(default=0)
 
