@@ -246,7 +246,7 @@ def pricing_by_rep(*, start, end, cover: Coverage | None = None) -> dict:
               f"LEFT JOIN {_table(user)} u ON u.{_table(user, 'pk')} = tally.user_id "
               f"GROUP BY u.{username}, tally.pricing_category")
     by_rep = {}
-    for rep, category, n, billable in _tally(Dimension.PRICING, _cover(start, end, cover), select):
+    for rep, category, n, billable in _tally(Dimension.PRICING_REP, _cover(start, end, cover), select):
         counts = by_rep.setdefault(rep, {"counts": {}, "billable": 0})
         counts["counts"][category or UNPRICED] = counts["counts"].get(category or UNPRICED, 0) + int(n)
         counts["billable"] += int(billable or 0)

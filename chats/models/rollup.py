@@ -29,17 +29,19 @@ class DailyMessageRollup(models.Model):
     - status: direction's counts per (status, sent_at set or not, failure_code);
     - traffic: per (thread's rep, business number); rep empty for unrouted inbound;
     - template: per template (messages without one are not counted here);
-    - pricing: outbound only, per (sender, Meta's pricing category, billable); category empty while unpriced.
+    - pricing: outbound only, per (Meta's pricing category, billable); category empty while unpriced;
+    - pricing_rep: the same per sender too (the per-rep table), rep in `user`.
     """
 
     class Dimension(models.TextChoices):
         STATUS = "status", "Status"
         TRAFFIC = "traffic", "Rep and number"
         TEMPLATE = "template", "Template"
-        PRICING = "pricing", "Pricing category and sender"
+        PRICING = "pricing", "Pricing category"
+        PRICING_REP = "pricing_rep", "Pricing category and sender"
 
     day = models.DateField()
-    dimension = models.CharField(max_length=8, choices=Dimension.choices)
+    dimension = models.CharField(max_length=12, choices=Dimension.choices)
     status = models.CharField(max_length=12, blank=True)
     with_sent_at = models.BooleanField(default=False)
     failure_code = models.CharField(max_length=40, blank=True)
