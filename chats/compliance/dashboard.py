@@ -29,6 +29,11 @@ from templates_app.models import MessageTemplate
 S = Message.Status
 HANDED_TO_META = (S.SENT, S.DELIVERED, S.READ)
 TOP = 20
+# Meta's pricing categories in the order the tables show them; a category Meta adds later follows them
+# (alphabetically), and messages no status has priced yet come last.
+PRICING_CATEGORIES = ("marketing", "marketing_lite", "utility", "authentication", "authentication_international",
+                      "service", "referral_conversion")
+UNPRICED = "unpriced"
 
 
 def days_between(start: datetime.datetime, end: datetime.datetime) -> list[datetime.date]:
@@ -174,6 +179,82 @@ def median_response_minutes_per_day(*, start, end, cover: Coverage | None = None
     return {"labels": [d.isoformat() for d in days],
             "median_minutes": [round(medians[d][0] / 60, 1) if d in medians else None for d in days],
             "replies": [medians[d][1] if d in medians else 0 for d in days]}
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def next_month(month: datetime.date) -> datetime.date:
+    return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+def month_bounds(first: datetime.date, last: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """[first month's first instant, the instant after the last month), UTC (TIME_ZONE, like the days above)."""
+    start = datetime.datetime.combine(month_start(first), datetime.time.min, tzinfo=datetime.UTC)
+    end = datetime.datetime.combine(next_month(month_start(last)), datetime.time.min, tzinfo=datetime.UTC)
+    return start, end
+
+
+def _category_order(seen) -> list[str]:
+    known = [c for c in PRICING_CATEGORIES if c in seen]
+    return known + sorted(c for c in seen if c not in PRICING_CATEGORIES and c != UNPRICED) + (
+        [UNPRICED] if UNPRICED in seen else [])
+
+
+def _day(value) -> datetime.date:
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
+
+
+def pricing_by_month(*, start, end, cover: Coverage | None = None) -> dict:
+    """Outbound messages created in [start, end) per month (UTC) and Meta pricing category, and how many of
+    each month's were billable, free (priced, not billable) and unpriced. Categories with no message are left out.
+
+    {"labels": ["2026-03", ...], "categories": [...], "counts": {category: [per month]}, "total": [...],
+     "billable": [...], "free": [...], "unpriced": [...]}
+    """
+    select = "SELECT day, pricing_category, billable, SUM(outbound) FROM tally GROUP BY day, pricing_category, billable"
+    rows = _tally(Dimension.PRICING, _cover(start, end, cover), select)
+    months, month = [], month_start(start.date())
+    while month < end.date():
+        months.append(month)
+        month = next_month(month)
+    index = {m: i for i, m in enumerate(months)}
+    counts, billable = {}, [0] * len(months)
+    for day, category, is_billable, n in rows:
+        i, category, n = index[month_start(_day(day))], category or UNPRICED, int(n)
+        counts.setdefault(category, [0] * len(months))[i] += n
+        billable[i] += n if is_billable else 0
+    total = [sum(column) for column in zip(*counts.values())] if counts else [0] * len(months)
+    unpriced = counts.get(UNPRICED, [0] * len(months))
+    categories = _category_order(counts)
+    return {"labels": [m.strftime("%Y-%m") for m in months], "categories": categories,
+            "counts": {c: counts[c] for c in categories}, "total": total, "billable": billable,
+            "free": [t - b - u for t, b, u in zip(total, billable, unpriced)], "unpriced": unpriced}
+
+
+def pricing_by_rep(*, start, end, cover: Coverage | None = None) -> dict:
+    """Outbound messages created in [start, end) per sender (Message.sender) and Meta pricing category, busiest
+    first, then by username; messages without a sender (none today) under the rep None.
+
+    {"categories": [...], "rows": [{"rep": "rep.alex", "counts": [per category], "total": n, "billable": n}]}
+    """
+    user = get_user_model()
+    username = _table(user, "username")
+    select = (f"SELECT u.{username}, tally.pricing_category, SUM(tally.outbound), "
+              f"SUM(CASE WHEN tally.billable THEN tally.outbound ELSE 0 END) FROM tally "
+              f"LEFT JOIN {_table(user)} u ON u.{_table(user, 'pk')} = tally.user_id "
+              f"GROUP BY u.{username}, tally.pricing_category")
+    by_rep = {}
+    for rep, category, n, billable in _tally(Dimension.PRICING_REP, _cover(start, end, cover), select):
+        counts = by_rep.setdefault(rep, {"counts": {}, "billable": 0})
+        counts["counts"][category or UNPRICED] = counts["counts"].get(category or UNPRICED, 0) + int(n)
+        counts["billable"] += int(billable or 0)
+    categories = _category_order({c for row in by_rep.values() for c in row["counts"]})
+    rows = [{"rep": rep, "counts": [row["counts"].get(c, 0) for c in categories],
+             "total": sum(row["counts"].values()), "billable": row["billable"]} for rep, row in by_rep.items()]
+    rows.sort(key=lambda row: (-row["total"], row["rep"] is None, row["rep"] or ""))
+    return {"categories": categories, "rows": [row for row in rows if row["total"]]}
 
 
 def dashboard_data(*, start: datetime.datetime, end: datetime.datetime, cover: Coverage | None = None) -> dict:

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Q, QuerySet, Value, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, Lower, Substr, TruncDate
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from chats.models import DailyMessageRollup, Message, RolledUpDay
@@ -39,6 +41,16 @@ BACKFILL_DAYS_PER_RUN = 60  # older days never rolled up, per beat run (the comm
 Interval = tuple[datetime.datetime, datetime.datetime]
 Dimension = DailyMessageRollup.Dimension
 
+# Meta's pricing of a message (Message.pricing, from its statuses): the category as Meta names it, lower case,
+# empty while no status has priced it; billable when priced and not free. Free: `billable` false, or a `type`
+# of free_... (free_customer_service, free_entry_point); `regular` and the rest are paid.
+PRICING_CATEGORY = Coalesce(Substr(Lower(KeyTextTransform("category", "pricing")), 1, 40), Value(""))
+PRICING_BILLABLE = Case(
+    When(Exact(PRICING_CATEGORY, Value("")), then=Value(False)),
+    When(Q(pricing__billable=False) | Q(pricing__type__istartswith="free_"), then=Value(False)),
+    default=Value(True), output_field=BooleanField(),
+)
+
 # Per dimension: the rollup's key columns and how each is computed from a message.
 KEYS = {
     Dimension.STATUS: {
@@ -48,8 +60,13 @@ KEYS = {
     },
     Dimension.TRAFFIC: {"user_id": F("thread__user_id"), "phone_number_id": F("phone_number_id")},
     Dimension.TEMPLATE: {"template_id": F("template_id")},
+    # two pricing dimensions: a year by month sums ~10 rows a day, not one per rep (measured, docs/compliance.md)
+    Dimension.PRICING: {"pricing_category": PRICING_CATEGORY, "billable": PRICING_BILLABLE},
+    Dimension.PRICING_REP: {"user_id": F("sender_id"), "pricing_category": PRICING_CATEGORY,
+                            "billable": PRICING_BILLABLE},
 }
-ONLY = {Dimension.TEMPLATE: Q(template__isnull=False)}
+ONLY = {Dimension.TEMPLATE: Q(template__isnull=False), Dimension.PRICING: Q(direction=OUT),
+        Dimension.PRICING_REP: Q(direction=OUT)}
 
 
 def utc_today() -> datetime.date:
@@ -149,6 +166,18 @@ class Coverage:
 
     rolled: dict[datetime.date, tuple[float | None, int]]  # day -> (median reply seconds, replies)
     live: list[Interval]
+
+    def within(self, *, start: datetime.datetime, end: datetime.datetime) -> Coverage:
+        """The part of this coverage inside [start, end) (a sub-range): no second query."""
+        rolled, live = {}, []
+        for day, value in self.rolled.items():
+            day_start, day_end = day_bounds(day)
+            if start <= day_start and day_end <= end:
+                rolled[day] = value
+            elif day_start < end and start < day_end:  # a rolled day cut by the range: its part is counted live
+                live.append((max(start, day_start), min(end, day_end)))
+        live += [(max(start, s), min(end, e)) for s, e in self.live if s < end and start < e]
+        return Coverage(rolled=rolled, live=sorted(live))
 
     @classmethod
     def all_live(cls, *, start: datetime.datetime, end: datetime.datetime) -> Coverage:

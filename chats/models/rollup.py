@@ -28,16 +28,20 @@ class DailyMessageRollup(models.Model):
 
     - status: direction's counts per (status, sent_at set or not, failure_code);
     - traffic: per (thread's rep, business number); rep empty for unrouted inbound;
-    - template: per template (messages without one are not counted here).
+    - template: per template (messages without one are not counted here);
+    - pricing: outbound only, per (Meta's pricing category, billable); category empty while unpriced;
+    - pricing_rep: the same per sender too (the per-rep table), rep in `user`.
     """
 
     class Dimension(models.TextChoices):
         STATUS = "status", "Status"
         TRAFFIC = "traffic", "Rep and number"
         TEMPLATE = "template", "Template"
+        PRICING = "pricing", "Pricing category"
+        PRICING_REP = "pricing_rep", "Pricing category and sender"
 
     day = models.DateField()
-    dimension = models.CharField(max_length=8, choices=Dimension.choices)
+    dimension = models.CharField(max_length=12, choices=Dimension.choices)
     status = models.CharField(max_length=12, blank=True)
     with_sent_at = models.BooleanField(default=False)
     failure_code = models.CharField(max_length=40, blank=True)
@@ -46,6 +50,9 @@ class DailyMessageRollup(models.Model):
     phone_number = models.ForeignKey(PhoneNumber, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     template = models.ForeignKey("templates_app.MessageTemplate", null=True, blank=True, on_delete=models.CASCADE,
                                  related_name="+")
+    pricing_category = models.CharField(max_length=40, blank=True,
+                                        help_text="Meta's pricing category (lower case); empty: not priced yet.")
+    billable = models.BooleanField(default=False, help_text="Priced and not free (see docs/compliance.md).")
     outbound = models.PositiveIntegerField(default=0)
     inbound = models.PositiveIntegerField(default=0)
 

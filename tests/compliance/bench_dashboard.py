@@ -26,7 +26,11 @@ INSERT INTO chats_message (thread_id, account_id, phone_number_id, sender_id, di
   error_title, error_details, send_attempts, unrouted_reason, created_at, sent_at)
 SELECT th.id, th.account_id, th.phone_number_id, CASE WHEN g.inbound THEN NULL ELSE th.user_id END,
   CASE WHEN g.inbound THEN 'inbound' ELSE 'outbound' END, 'text', 'Bench message ' || g.i, '{}'::jsonb, '', '', '',
-  '{}'::jsonb, '{}'::jsonb,
+  '{}'::jsonb,
+  CASE WHEN g.inbound OR g.i %% 5 = 4 THEN '{}'::jsonb  -- outbound sent, delivered or read: priced by Meta
+       ELSE jsonb_build_object('category', (ARRAY['marketing','utility','service','authentication'])[1 + (g.i %% 4)],
+                               'type', CASE WHEN g.i %% 4 = 2 THEN 'free_customer_service' ELSE 'regular' END,
+                               'pricing_model', 'PMP', 'billable', g.i %% 4 <> 2) END,
   CASE WHEN g.inbound THEN 'received' ELSE (ARRAY['sent','delivered','read','read','failed'])[1 + (g.i %% 5)] END,
   CASE WHEN NOT g.inbound AND g.i %% 5 = 4 THEN (ARRAY['window_closed','meta_error','opted_out'])[1 + (g.i %% 3)]
        ELSE '' END,
@@ -51,7 +55,7 @@ JOIN (SELECT row_number() OVER (ORDER BY id) AS n, id FROM chats_account) a
 """
 
 CHARTS = ("messages_per_day", "delivery_rates_per_day", "failures_by_reason", "median_response_minutes_per_day",
-          "consent_changes_per_day", "templates_by_use", "per_rep", "per_number")
+          "consent_changes_per_day", "templates_by_use", "per_rep", "per_number", "pricing_by_month", "pricing_by_rep")
 
 
 def main():
@@ -85,7 +89,7 @@ def main():
             cursor.execute("VACUUM ANALYZE chats_rolledupday")
     end = datetime.datetime.combine(timezone.now().date() + datetime.timedelta(days=1), datetime.time.min,
                                     tzinfo=datetime.UTC)
-    for days in (30, 90):
+    for days in (30, 90, 365):  # 365: the pricing tables' default of 12 months
         start = end - datetime.timedelta(days=days)
         for mode in ("live", "rolled"):
             cover = Coverage.all_live(start=start, end=end) if mode == "live" else coverage(start=start, end=end)

@@ -35,4 +35,11 @@
   draw("chart-numbers", { type: "bar", data: { labels: data.numbers.labels, datasets: [
     bar("Outbound", data.numbers.outbound, blue), bar("Inbound", data.numbers.inbound, grey)] },
     options: { indexAxis: "y", scales: { x: { stacked: true }, y: { stacked: true } } } });
+
+  // Pricing: one stacked bar per month, a segment per category; unpriced in grey, last.
+  var palette = ["#c0392b", "#e67e22", "#2f6fb0", "#8e44ad", "#16a085", "#3a9a5b", "#d4ac0d", "#34495e", "#b03a70"];
+  var pricing = data.pricing;
+  draw("chart-pricing", { type: "bar", data: { labels: pricing.labels, datasets: pricing.categories.map(function (c, i) {
+    return bar(c, pricing.counts[c], c === "unpriced" ? grey : palette[i % palette.length]);
+  }) }, options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } });
 })();
