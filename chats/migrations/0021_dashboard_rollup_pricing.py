@@ -11,7 +11,7 @@ def forget_rolled_up_days(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chats', '0018_account_whatsapp_user_id_and_reactions'),
+        ('chats', '0020_reaction_audit_kinds_and_rich_message_kinds'),
     ]
 
     operations = [
