@@ -110,6 +110,12 @@ def announce_windows_task():
 
 
 @shared_task
+def requeue_lost_media_fetches_task():
+    """Every 5 minutes (beat): fetch again the HCP files whose fetch task was lost."""
+    return media_fetch.inbound_media_requeue_lost()
+
+
+@shared_task
 def requeue_stale_sends_task():
     """Every minute (beat): enqueue again the queued sends whose task was lost (killed worker, lost broker)."""
     return stale_queued_messages_requeue(older_than=timedelta(seconds=settings.WHATSAPP_STALE_SEND_SECONDS))

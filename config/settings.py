@@ -146,6 +146,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "chats.compliance.tasks.redact_expired_bodies_task", "schedule": 24 * 3600.0,
     },
     "requeue-stale-sends": {"task": "chats.tasks.requeue_stale_sends_task", "schedule": 60.0},
+    "requeue-lost-media-fetches": {"task": "chats.tasks.requeue_lost_media_fetches_task", "schedule": 300.0},
     # a safety net: drains are woken by each stored webhook (chats/ingress/queue.py)
     "drain-webhook-events": {"task": "chats.tasks.drain_webhook_events_task", "schedule": 30.0},
     "refresh-dashboard-rollup": {

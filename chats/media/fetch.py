@@ -89,6 +89,22 @@ def inbound_media_fetch(*, message_id: int) -> str | None:
     return _settle(message_id, {"status": READY, **stored}, stored_name=stored["stored_name"])
 
 
+def inbound_media_requeue_lost(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
+    """Enqueue again the files still pending whose fetch task was lost (a killed worker, a lost queue
+    message): neither leased by a live run nor waiting for a retry due in the future, for longer than a
+    lease. Returns how many were enqueued; the fetch itself decides again (and fails those Meta let go)."""
+    now = now or timezone.now()
+    grace = datetime.timedelta(seconds=FETCH_LEASE_SECONDS)
+    pending = (Message.objects.filter(kind=Message.Kind.INBOUND_MEDIA, media__status=PENDING,
+                                      created_at__lt=now - grace)
+               .order_by("created_at").values_list("id", "media")[:limit])
+    lost = [message_id for message_id, media in pending
+            if all(at is None or at < now - grace for at in (parse_datetime(str(media.get(key) or ""))
+                                                             for key in ("fetch_started_at", "retry_at")))]
+    inbound_media_fetch_enqueue(message_ids=lost)
+    return len(lost)
+
+
 def media_keeps_until(message: Message) -> datetime.datetime:
     """Until when Meta keeps a webhook's media: WHATSAPP_MEDIA_RETENTION_HOURS after the message was written."""
     return message.written_at + datetime.timedelta(hours=settings.WHATSAPP_MEDIA_RETENTION_HOURS)

@@ -119,6 +119,9 @@ class Message(models.Model):
             models.Index(fields=["account", "created_at"]),
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["direction", "created_at"]),  # the admin dashboard's per-day counts
+            # The HCP files still to fetch (chats/media/fetch.py inbound_media_requeue_lost): a few rows.
+            models.Index(fields=["created_at"], name="chats_message_media_pending",
+                         condition=Q(kind="inbound_media", media__status="pending")),
         ]
 
     def __str__(self):

@@ -92,3 +92,25 @@ def test_the_task_runs_daily_from_beat():
     entry = settings.CELERY_BEAT_SCHEDULE["redact-expired-message-bodies"]
     assert entry["task"] == redact_expired_bodies_task.name
     assert entry["schedule"] == 24 * 3600.0
+
+
+def test_an_hcps_stored_file_is_deleted_with_its_body(two_hcps, settings):
+    from django.core.files.base import ContentFile
+
+    from chats.media.storage import inbound_media_storage
+    from tests.whatsapp.conftest import run_on_commit
+
+    # given: an HCP's photo fetched and stored 200 days ago
+    name = inbound_media_storage().save("2025/12/1-MEDIA2.jpg", ContentFile(b"\xff\xd8 scan \xff\xd9"))
+    photo = made_at(NOW - datetime.timedelta(days=200), thread=two_hcps["ada"]["thread"], direction="inbound",
+                    status="received", kind="inbound_media", body="my scan",
+                    media={"id": "MEDIA2", "type": "image", "status": "ready", "stored_name": name, "size": 11})
+    settings.MESSAGE_BODY_RETENTION_DAYS = 90
+    # when: retention runs
+    with time_machine.travel(NOW, tick=False), run_on_commit():
+        redact_expired_bodies()
+    # then: the file is gone from storage, and the message says why it has none
+    assert not inbound_media_storage().exists(name)
+    photo.refresh_from_db()
+    assert photo.media == {"id": "MEDIA2", "status": "failed", "failure_code": "retention",
+                           "failure": "removed after 90 days"}

@@ -210,3 +210,32 @@ def _media_without_id(number, account):
     from tests.whatsapp.conftest import media_body
 
     return media_body(number=number, account=account, media={"mime_type": "image/jpeg"})
+
+
+def test_a_file_whose_fetch_task_was_lost_is_fetched_by_the_sweep(client, fake_graph, media_settings, ada,
+                                                                  solo_number, ada_thread, monkeypatch):
+    import time_machine
+
+    from chats import jobs
+    from chats.tasks import requeue_lost_media_fetches_task
+
+    # given: the HCP's photo arrived, but its fetch task was lost (a worker killed before it ran)
+    fake_graph.add_media("4470001", JPEG, mime_type="image/jpeg")
+    real_enqueue = jobs.enqueue
+    monkeypatch.setattr(jobs, "enqueue", lambda name, *args: None if name == jobs.FETCH_INBOUND_MEDIA
+                        else real_enqueue(name, *args))
+    send_media(client, number=solo_number, account=ada)
+    monkeypatch.setattr(jobs, "enqueue", real_enqueue)
+    message = Message.objects.get(wamid="wamid.M1")
+    assert message.media["status"] == "pending"
+    # when: the sweep runs within the lease, nothing is due yet; after it, the file is fetched
+    assert requeue_lost_media_fetches_task() == 0
+    with time_machine.travel(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=11)):
+        from tests.whatsapp.conftest import run_on_commit
+
+        with run_on_commit():
+            assert requeue_lost_media_fetches_task() == 1
+    # then: ready, stored once
+    message.refresh_from_db()
+    assert message.media["status"] == "ready" and stored_bytes(message) == JPEG
+    assert len(fake_graph.media_requests("4470001")) == 2  # the info, then the download: once
