@@ -48,6 +48,18 @@ def test_an_hcps_photo_arrives_in_the_open_thread(as_user):
     box = image.bounding_box()
     assert box["width"] <= 240 and box["height"] <= 240  # a thumbnail; the link opens it full size
     casey.shot("photo", docs="inbound-photo")
+    # and: Casey reacts to the photo from its menu; the reaction sits under it
+    if casey.viewport == "iphone":
+        box = bubble.locator(".bubble").bounding_box()
+        bubble.locator(".bubble").dispatch_event("pointerdown", {"pointerType": "touch", "clientX": box["x"] + 20,
+                                                                 "clientY": box["y"] + 10})
+    else:
+        bubble.locator(".bubble").click(button="right")
+    page.get_by_test_id("reaction-picker").get_by_role("menuitem", name="React ❤️").click()
+    expect(bubble.get_by_test_id("reaction")).to_have_text("❤️")
+    expect(bubble.get_by_test_id("reaction")).to_have_attribute("data-by", "rep")
+    page.keyboard.press("Escape")
+    casey.shot("photo-reaction", docs="photo-and-reaction")
     # and: the full-size file opens for Casey
     full = casey.context.request.get(casey.base + link.get_attribute("href"))
     assert full.status == 200 and full.headers["content-type"] == "image/png"
