@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from chats import jobs
 from chats.conversations.policy import check_can_send, thread_state
@@ -88,8 +89,14 @@ def typing_indicator_queue(*, thread: Thread, now: datetime | None = None) -> st
     if message is None:
         return TypingOutcome.NO_MESSAGE
     # add() writes only when the key is absent: of concurrent calls, one wins (shared through Redis
-    # on the services profile); the key expires after the interval.
-    if not cache.add(_typing_key(thread), now.isoformat(), timeout=TYPING_INDICATOR_INTERVAL.total_seconds()):
-        return TypingOutcome.DEBOUNCED
+    # on the services profile); the key expires after the interval. The value is when it was sent, by
+    # Rapport's clock: a key the cache still holds past the interval by that clock (a clock moved
+    # forward) no longer debounces.
+    key, timeout = _typing_key(thread), TYPING_INDICATOR_INTERVAL.total_seconds()
+    if not cache.add(key, now.isoformat(), timeout=timeout):
+        sent = parse_datetime(str(cache.get(key) or ""))
+        if sent is not None and now - sent < TYPING_INDICATOR_INTERVAL:
+            return TypingOutcome.DEBOUNCED
+        cache.set(key, now.isoformat(), timeout=timeout)
     _queue_read_status(message, typing_indicator=True)
     return TypingOutcome.QUEUED

@@ -116,7 +116,7 @@ def _claim(message_id: int) -> Message | None:
     """The message, claimed for this run (committed), if its file is still to fetch."""
     now = timezone.now()
     with transaction.atomic():
-        message = (Message.objects.select_for_update().select_related("phone_number__waba")
+        message = (Message.objects.select_for_update(of=("self",)).select_related("phone_number__waba")
                    .filter(pk=message_id, kind=Message.Kind.INBOUND_MEDIA).first())
         media = dict(message.media or {}) if message is not None else {}
         if media.get("status") != PENDING:
@@ -197,7 +197,8 @@ def _retry_or_fail(message_id: int, reason: str) -> str:
 def _settle(message_id: int, changes: dict, stored_name: str = "") -> str:
     """Record the file's outcome once: ready or failed, audited, and told to the thread's rep live."""
     with transaction.atomic():
-        message = (Message.objects.select_for_update().select_related("thread", "reply_to", "template", "sender")
+        message = (Message.objects.select_for_update(of=("self",))
+                   .select_related("thread", "reply_to", "template", "sender")
                    .get(pk=message_id))
         media = dict(message.media)
         if media.get("status") != PENDING:  # another run settled it meanwhile: keep its outcome, drop our copy
