@@ -25,6 +25,8 @@ class AuditEvent(AppendOnlyModel):
         HISTORY_EXPORTED = "history.exported", "History exported"
         RETENTION_REDACTED = "retention.redacted", "Message bodies redacted (retention)"
         ACCOUNT_WHATSAPP_ADDRESS = "account.whatsapp_address", "HCP's WhatsApp number or user id changed"
+        INTEGRATION_CREDENTIAL = "integration.credential", "Integration token or webhook changed"
+        INTEGRATION_READ = "integration.read", "Integration read conversations"
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
