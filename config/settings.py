@@ -149,7 +149,7 @@ CELERY_BEAT_SCHEDULE = {
     # a safety net: drains are woken by each stored webhook (chats/ingress/queue.py)
     "drain-webhook-events": {"task": "chats.tasks.drain_webhook_events_task", "schedule": 30.0},
     # integrations' webhooks: fan the change feed out and try the deliveries that are due (retries)
-    "integration-webhooks": {"task": "chats.tasks.webhook_deliveries_due_task", "schedule": 15.0},
+    "integration-webhooks": {"task": "chats.tasks.webhook_fan_out_task", "schedule": 15.0},
     "refresh-dashboard-rollup": {
         "task": "chats.compliance.tasks.refresh_dashboard_rollup_task", "schedule": 15 * 60.0,
     },

@@ -15,11 +15,15 @@ import base64
 import binascii
 import json
 
+from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
 
+from chats import jobs
 from chats.errors import DomainError
-from chats.models import Change
+from chats.models import Change, WebhookSubscription
 from chats.models.sql import bulk_insert
+from chats.process_cache import ProcessCache
 
 CHANGE_TYPES = ("message.created", "message.status", "thread.state", "consent.changed", "account.rekeyed")
 STAMP_BATCH = 5000
@@ -50,6 +54,25 @@ def changes_record(events: list[tuple[str, dict]]) -> None:
             rows.append(Change(type=change_type, payload=data, thread_id=thread_id, account_id=account_id))
     if rows:
         bulk_insert(Change, rows)
+        if _webhooks_subscribed.get():
+            transaction.on_commit(_wake_fan_out, robust=True)
+
+
+# Whether any webhook listens, read at most every 10 s per process: most deployments have none, and a
+# commit then enqueues nothing. Saving or deleting a subscription forgets it at once in that process.
+_webhooks_subscribed = ProcessCache(
+    lambda: WebhookSubscription.objects.filter(is_active=True, integration__revoked_at=None).exists(), ttl=10.0)
+forget_subscriptions = _webhooks_subscribed.forget
+post_save.connect(forget_subscriptions, sender=WebhookSubscription, weak=False, dispatch_uid="webhooks-save")
+post_delete.connect(forget_subscriptions, sender=WebhookSubscription, weak=False, dispatch_uid="webhooks-delete")
+FAN_OUT_SCHEDULED = "integration.webhooks.fan-out-scheduled"
+
+
+def _wake_fan_out() -> None:
+    """After a commit that wrote changes: have the webhooks' fan-out run soon, once however many commits
+    ask (the fan-out clears the mark when it starts, so a commit after that wakes the next one)."""
+    if cache.add(FAN_OUT_SCHEDULED, 1, timeout=30):
+        jobs.enqueue(jobs.FAN_OUT_WEBHOOKS)
 
 
 def changes_stamp() -> int:
