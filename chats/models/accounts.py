@@ -66,6 +66,7 @@ class Account(models.Model):
         self.whatsapp_number = (self.whatsapp_number or "").strip() or None
         self.whatsapp_user_id = (self.whatsapp_user_id or "").strip() or None
         self.external_id = (self.external_id or "").strip() or None
+        self.country = (self.country or "").strip().upper()
         # Normalise before the E.164 validator runs, so "+44 7700 900123" is accepted as +447700900123.
         if self.whatsapp_number:
             try:
