@@ -54,8 +54,7 @@ def changes_record(events: list[tuple[str, dict]]) -> None:
             rows.append(Change(type=change_type, payload=data, thread_id=thread_id, account_id=account_id))
     if rows:
         bulk_insert(Change, rows)
-        if _webhooks_subscribed.get():
-            transaction.on_commit(_wake_fan_out, robust=True)
+        transaction.on_commit(_wake_fan_out, robust=True)
 
 
 # Whether any webhook listens, read at most every 10 s per process: most deployments have none, and a
@@ -71,7 +70,7 @@ FAN_OUT_SCHEDULED = "integration.webhooks.fan-out-scheduled"
 def _wake_fan_out() -> None:
     """After a commit that wrote changes: have the webhooks' fan-out run soon, once however many commits
     ask (the fan-out clears the mark when it starts, so a commit after that wakes the next one)."""
-    if cache.add(FAN_OUT_SCHEDULED, 1, timeout=30):
+    if _webhooks_subscribed.get() and cache.add(FAN_OUT_SCHEDULED, 1, timeout=30):
         jobs.enqueue(jobs.FAN_OUT_WEBHOOKS)
 
 
