@@ -21,3 +21,10 @@ def crm():
 def make_integration(*scopes, name="Scoped CRM"):
     integration, token = integration_create(name=name, scopes=list(scopes))
     return integration, integration_client(token)
+
+
+@pytest.fixture(autouse=True)
+def _receivers_on_this_machine(settings):
+    """Test receivers listen on 127.0.0.1: allowed on both profiles (the services profile refuses by default);
+    the tests of refusal turn it off."""
+    settings.INTEGRATION_WEBHOOK_ALLOW_PRIVATE = True
