@@ -9,7 +9,7 @@ from django.urls import reverse
 from chats.admin.base import ReadOnlyAdmin
 from chats.errors import DomainError
 from chats.integration.credentials import (
-    SCOPES, integration_create, integration_scopes_set, integration_token_revoke, integration_token_rotate,
+    integration_create, integration_scopes_set, integration_token_revoke, integration_token_rotate,
     webhook_subscribe,
 )
 from chats.integration.feed import CHANGE_TYPES
