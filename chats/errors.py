@@ -37,6 +37,12 @@ class ConsentRefused(DomainError):
     default_code = "consent_refused"
 
 
+class Conflict(DomainError):
+    """The request names something that another record holds (an HCP's number on another account)."""
+
+    default_code = "conflict"
+
+
 class IdempotencyKeyReused(DomainError):
     """A client_id (or Idempotency-Key) already made a message of another content in this thread."""
 

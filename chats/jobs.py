@@ -15,6 +15,8 @@ PLAY_SANDBOX_STATUS = "chats.tasks.sandbox_status_task"
 FETCH_INBOUND_MEDIA = "chats.tasks.fetch_inbound_media_task"
 MARK_TEMPLATE_REFUSED = "templates_app.tasks.template_refused_task"
 SEND_READ_STATUS = "chats.tasks.read_status_task"
+FAN_OUT_WEBHOOKS = "chats.tasks.webhook_fan_out_task"
+DELIVER_WEBHOOK = "chats.tasks.deliver_webhook_task"
 
 
 # One thread imports the tasks modules; the others wait for it. Unguarded, the first requests of a

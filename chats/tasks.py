@@ -15,6 +15,7 @@ from chats.delivery import handoff, reactions, receipts, transitions
 from chats.delivery.queue import send_retry_scheduled, stale_queued_messages_requeue
 from chats.devtools.simulator import play_status
 from chats.ingress.queue import webhook_events_drain
+from chats.integration import webhooks
 from chats.media import fetch as media_fetch
 from chats.models import Message
 from chats.whatsapp.errors import Failure
@@ -119,3 +120,19 @@ def requeue_lost_media_fetches_task():
 def requeue_stale_sends_task():
     """Every minute (beat): enqueue again the queued sends whose task was lost (killed worker, lost broker)."""
     return stale_queued_messages_requeue(older_than=timedelta(seconds=settings.WHATSAPP_STALE_SEND_SECONDS))
+
+
+@shared_task
+def webhook_fan_out_task():
+    """After commits that wrote changes, and every 15 s (beat): integrations' webhook deliveries made and started."""
+    return webhooks.webhooks_fan_out()
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def deliver_webhook_task(self, delivery_id: int):
+    """Post one webhook delivery (and the next of its thread while they succeed); again after a backoff.
+    Eagerly there is no worker to come back: the next fan-out starts what is due."""
+    outcome, wait = webhooks.webhook_deliver_in_order(delivery_id=delivery_id)
+    if wait is not None and not self.request.is_eager:
+        raise self.retry(countdown=wait)
+    return outcome

@@ -149,6 +149,8 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-lost-media-fetches": {"task": "chats.tasks.requeue_lost_media_fetches_task", "schedule": 300.0},
     # a safety net: drains are woken by each stored webhook (chats/ingress/queue.py)
     "drain-webhook-events": {"task": "chats.tasks.drain_webhook_events_task", "schedule": 30.0},
+    # integrations' webhooks: fan the change feed out and try the deliveries that are due (retries)
+    "integration-webhooks": {"task": "chats.tasks.webhook_fan_out_task", "schedule": 15.0},
     "refresh-dashboard-rollup": {
         "task": "chats.compliance.tasks.refresh_dashboard_rollup_task", "schedule": 15 * 60.0,
     },
@@ -171,6 +173,14 @@ DASHBOARD_ROLLUP_REFRESH_DAYS = env.int("DASHBOARD_ROLLUP_REFRESH_DAYS", default
 # A task whose worker died unacknowledged goes back to the Redis queue only after this long;
 # the requeue-stale-sends beat (docs/whatsapp.md, Faults) recovers sends sooner.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)}
+
+# --- CRM integrations (docs/integration.md) ---------------------------------------
+# Webhooks may go to loopback and private addresses: on in the embedded profile (a receiver on the same
+# machine), off on the services profile, where such a URL could reach internal services.
+INTEGRATION_WEBHOOK_ALLOW_PRIVATE = env.bool("INTEGRATION_WEBHOOK_ALLOW_PRIVATE", default=not REDIS_URL)
+INTEGRATION_WEBHOOK_TIMEOUT_SECONDS = env.float("INTEGRATION_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# A delivery the receiver keeps refusing is tried with backoff for this long, then given up (kept, replayable).
+INTEGRATION_WEBHOOK_GIVE_UP_SECONDS = env.int("INTEGRATION_WEBHOOK_GIVE_UP_SECONDS", default=24 * 3600)
 
 # --- Cache (login throttling, webhook drain slots): Redis on the services profile, per-process memory otherwise ---
 if REDIS_URL:

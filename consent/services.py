@@ -13,7 +13,7 @@ from chats.errors import ConsentRefused
 from chats.models import Account, Message, Thread
 from chats.models.phones import normalize_e164
 from chats.process_cache import ProcessCache
-from chats.realtime.events import publish_on_commit
+from chats.realtime.events import publish_all_on_commit
 from chats.realtime.payloads import consent_changed_payload
 from consent.models import (
     ConsentChannel, ConsentEvent, ConsentMethod, ConsentRecord, ConsentStatus, ConsentType, ConsentWording, keyword_key,
@@ -99,9 +99,11 @@ def _set_status(*, account: Account, status: str, via: str, actor=None, message:
         account=account, previous_status=previous, status=status, via=via, actor=actor, message=message,
         method=method, wording=wording, details=details,
     )
-    for user_id, thread_id in Thread.objects.filter(account=account).values_list("user_id", "id"):
-        publish_on_commit(user_id, "consent.changed",
-                          consent_changed_payload(thread_id=thread_id, account_id=account.pk, consent=status))
+    # Each rep with a thread hears it; the change feed keeps it once, even when no rep chats with the HCP.
+    publish_all_on_commit(
+        [(user_id, "consent.changed", consent_changed_payload(thread_id=thread_id, account_id=account.pk, consent=status))
+         for user_id, thread_id in Thread.objects.filter(account=account).values_list("user_id", "id")]
+        or [(None, "consent.changed", consent_changed_payload(thread_id=None, account_id=account.pk, consent=status))])
     return record, previous != status
 
 
@@ -250,3 +252,44 @@ def consent_set_by_admin(*, account: Account, status: str, actor, consent_type: 
     if status == ConsentStatus.OPTED_OUT:
         messages_fail_queued(account=account)
     return record, changed
+
+
+@transaction.atomic
+def consent_import(*, account: Account, status: str, actor, captured_at, source: str,
+                   method: ConsentMethod | None = None, wording: str = "", via: str = ConsentChannel.API) -> str:
+    """Record consent captured outside Rapport (a CRM, a signed form) with its evidence: when it was
+    captured, where (`source`), how (`method`) and the wording agreed to. Returns what happened:
+    `changed`, `unchanged` (already so: a repeated import writes nothing), or `superseded` (Rapport's
+    record was decided after `captured_at`: kept in the trail, changes nothing).
+
+    Like a rep's capture, an opt-in never undoes the HCP's own opt-out (ConsentRefused
+    `opted_out_by_hcp`), and an HCP's STOP after the import opts them out as always. An imported
+    opt-out fails what is still queued to the HCP.
+    """
+    if status not in (ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT):
+        raise ValueError(f"Consent is imported as opted_in or opted_out, not {status!r}.")
+    record = ConsentRecord.objects.select_for_update().filter(account=account).first()
+    if record is not None and record.status == status:
+        return "unchanged"
+    if (status == ConsentStatus.OPTED_IN and record is not None and record.status == ConsentStatus.OPTED_OUT
+            and record.captured_via in HCP_OWN_CHANNELS):
+        raise ConsentRefused("opted_out_by_hcp", "The HCP opted out themselves; only their own subscribe keyword "
+                                                 "(e.g. START) opts them in again.")
+    evidence = {"source": source, "captured_at": captured_at.isoformat(), "wording": wording}
+    if record is not None and record.captured_at > captured_at:
+        current = record.status
+        if not ConsentEvent.objects.filter(account=account, via=via, status=current, details__superseded=True,
+                                           details__source=source, details__captured_at=evidence["captured_at"]).exists():
+            ConsentEvent.objects.create(
+                account=account, previous_status=current, status=current, via=via, actor=actor, method=method,
+                details={**evidence, **_evidence(method, None), "imported_status": status, "superseded": True,
+                         "decided_at": record.captured_at.isoformat()})
+        return "superseded"
+    consent_type = consent_type_for(language=account.language)
+    kept = ConsentWording.objects.filter(consent_type=consent_type, text=wording).order_by("-version").first() \
+        if consent_type is not None and wording else None
+    _set_status(account=account, status=status, via=via, actor=actor, consent_type=consent_type, now=captured_at,
+                method=method, wording=kept, details=evidence, locked=(record,))
+    if status == ConsentStatus.OPTED_OUT:
+        messages_fail_queued(account=account)
+    return "changed"

@@ -15,14 +15,20 @@ def _eager_celery():
 
 @pytest.fixture(autouse=True)
 def _fresh_webhook_state():
-    """Each test starts with no drain holding a slot and re-reads the WABAs' secrets and the consent keywords."""
+    """Each test starts with no drain holding a slot and re-reads the WABAs' secrets, the consent keywords and
+    whether webhooks are subscribed."""
+    from django.core.cache import cache
+
     from chats.ingress.queue import drain_slots_free
     from chats.ingress.receive import forget_secrets
+    from chats.integration.feed import FAN_OUT_SCHEDULED, forget_subscriptions
     from consent.services import forget_keywords
 
     drain_slots_free()
     forget_secrets()
     forget_keywords()
+    forget_subscriptions()
+    cache.delete(FAN_OUT_SCHEDULED)
 
 
 @pytest.fixture(autouse=True)

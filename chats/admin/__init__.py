@@ -1,2 +1,2 @@
 """Django admin for the chats app, one module per area (see docs/admin.md)."""
-from . import accounts, audit, conversations, dashboard, numbers, phrases, users  # noqa: F401  (registers the admins)
+from . import accounts, audit, conversations, dashboard, integrations, numbers, phrases, users  # noqa: F401 (registers)

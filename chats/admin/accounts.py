@@ -42,8 +42,8 @@ class WhatsAppNumberField(forms.CharField):
 class AccountAdminForm(forms.ModelForm):
     class Meta:
         model = Account
-        fields = ("name", "specialty", "whatsapp_number", "whatsapp_user_id", "whatsapp_parent_user_id",
-                  "whatsapp_username", "language", "team")
+        fields = ("name", "external_id", "specialty", "country", "whatsapp_number", "whatsapp_user_id",
+                  "whatsapp_parent_user_id", "whatsapp_username", "language", "team")
         field_classes = {"whatsapp_number": WhatsAppNumberField}
 
 
@@ -71,12 +71,12 @@ class AccountAdmin(AuditedImportAdminMixin, ImportExportModelAdmin):
     list_display = ("name", "specialty", "whatsapp_number", "whatsapp_username", "language", "consent_status",
                     "team_size", "updated_at")
     list_filter = (ConsentStatusFilter, "language", "specialty")
-    search_fields = ("name", "whatsapp_number", "whatsapp_user_id", "whatsapp_username", "specialty")
+    search_fields = ("name", "external_id", "whatsapp_number", "whatsapp_user_id", "whatsapp_username", "specialty")
     list_select_related = ("consent",)
     filter_horizontal = ("team",)
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("name", "specialty", "language", "team")}),
+        (None, {"fields": ("name", "external_id", "specialty", "country", "language", "team")}),
         ("WhatsApp", {
             "fields": ("whatsapp_number", "whatsapp_user_id", "whatsapp_parent_user_id", "whatsapp_username"),
             "description": "WhatsApp reaches an HCP by phone number or, for an HCP with a username, by user id: "

@@ -9,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from chats.errors import (
-    BodyTooLarge, ConsentRefused, DomainError, IdempotencyKeyReused, NotFound, RestrictedPhrasesFound, SendRefused,
+    BodyTooLarge, Conflict, ConsentRefused, DomainError, IdempotencyKeyReused, NotFound, RestrictedPhrasesFound,
+    SendRefused,
 )
 
 # Most specific first: the first class an error is an instance of decides its status.
@@ -18,6 +19,7 @@ DOMAIN_STATUS = (
     (BodyTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
     (SendRefused, status.HTTP_409_CONFLICT),
     (ConsentRefused, status.HTTP_409_CONFLICT),
+    (Conflict, status.HTTP_409_CONFLICT),
     (RestrictedPhrasesFound, status.HTTP_422_UNPROCESSABLE_ENTITY),
     (IdempotencyKeyReused, status.HTTP_422_UNPROCESSABLE_ENTITY),
     (DomainError, status.HTTP_400_BAD_REQUEST),

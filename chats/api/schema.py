@@ -33,6 +33,14 @@ SUMMARIES = {
     "v1_templates_list": "Templates a thread may send, or the whole catalogue",
     "v1_media_list": "Media items you may share as tracked links",
     "v1_restricted_phrases_check_create": "Check a text for restricted phrases",
+    "v1_integration_accounts_list": "Every HCP account, least recently changed first (integration)",
+    "v1_integration_accounts_retrieve": "One HCP account by the CRM's id (integration)",
+    "v1_integration_accounts_update": "Create or change an HCP by the CRM's id (integration)",
+    "v1_integration_accounts_partial_update": "Change an HCP by the CRM's id (integration)",
+    "v1_integration_accounts_bulk_create": "Create or change up to 1,000 HCPs (integration)",
+    "v1_integration_threads_list": "Every rep's threads (integration, read-only)",
+    "v1_integration_threads_messages_list": "Any thread's messages (integration, read-only)",
+    "v1_integration_changes_retrieve": "The change feed after a cursor (integration)",
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chats.api import history_views, media_views, sending_views, views
+from chats.api import history_views, integration_views, media_views, sending_views, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -23,4 +23,12 @@ urlpatterns = [
     path("templates/", views.TemplateListView.as_view(), name="api-templates"),
     path("media/", views.MediaListView.as_view(), name="api-media"),
     path("restricted-phrases/check/", views.PhraseCheckView.as_view(), name="api-phrase-check"),
+    path("integration/accounts/", integration_views.AccountListView.as_view(), name="api-integration-accounts"),
+    path("integration/accounts/bulk/", integration_views.AccountBulkView.as_view(), name="api-integration-bulk"),
+    path("integration/accounts/<str:external_id>/", integration_views.AccountView.as_view(),
+         name="api-integration-account"),
+    path("integration/threads/", integration_views.ThreadListView.as_view(), name="api-integration-threads"),
+    path("integration/threads/<int:thread_id>/messages/", integration_views.ThreadMessagesView.as_view(),
+         name="api-integration-messages"),
+    path("integration/changes/", integration_views.ChangesView.as_view(), name="api-integration-changes"),
 ]

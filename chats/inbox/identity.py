@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from chats.compliance.audit import audit_entry, audit_save
+from chats.integration.feed import changes_record
 from chats.models import Account, AuditEvent
 from chats.models.phones import normalize_e164
 
@@ -119,8 +121,14 @@ def _apply(*, account: Account, changes: dict, directory: Directory, reason: str
     before = {name: getattr(account, name) or "" for name in changes}
     for name, value in changes.items():
         setattr(account, name, value or ("" if name in ("whatsapp_parent_user_id", "whatsapp_username") else None))
-    Account.objects.filter(pk=account.pk).update(**{name: getattr(account, name) for name in changes})
+    Account.objects.filter(pk=account.pk).update(updated_at=timezone.now(),
+                                                 **{name: getattr(account, name) for name in changes})
     directory.remember(account)
+    if {"whatsapp_number", "whatsapp_user_id"} & set(changes):  # the keys integrations match the HCP by
+        changes_record([("account.rekeyed", {
+            "account": account.pk, "external_id": account.external_id, "reason": reason,
+            **{name: getattr(account, name) for name in ADDRESS_FIELDS},
+            "changes": {name: {"from": before[name], "to": value or ""} for name, value in changes.items()}})])
     return [audit_entry(kind=AuditEvent.Kind.ACCOUNT_WHATSAPP_ADDRESS, account=account, wamid=wamid, reason=reason,
                         changes={name: {"from": before[name], "to": value} for name, value in changes.items()})]
 

@@ -1,5 +1,6 @@
 from .accounts import Account, UserProfile
 from .audit import AuditEvent
+from .integration import Change, Integration, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from .messages import Message, WebhookEvent, written_at_expression
 from .numbers import PhoneAssignment, PhoneNumber, WhatsAppBusinessAccount
 from .reactions import MessageReaction
@@ -10,6 +11,11 @@ from .threads import Conversation, Thread
 __all__ = [
     "Account",
     "AuditEvent",
+    "Change",
+    "Integration",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "Conversation",
     "DailyMessageRollup",
     "Message",

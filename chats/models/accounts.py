@@ -22,6 +22,10 @@ class Account(models.Model):
     """An HCP (healthcare professional) that reps may chat with."""
 
     name = models.CharField(max_length=200)
+    # The CRM's id of this HCP: integrations upsert by it (docs/integration.md).
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True,
+                                   help_text="The CRM's id of this HCP, e.g. a Veeva or Salesforce id.")
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2, e.g. GB.")
     specialty = models.CharField(max_length=120, blank=True)
     # WhatsApp reaches an HCP by phone number or, since 2026, by a business-scoped user id (an HCP
     # with a username may hide their number): either may be missing, one is needed.
@@ -46,7 +50,7 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["name"])]
+        indexes = [models.Index(fields=["name"]), models.Index(fields=["updated_at", "id"])]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(whatsapp_number__isnull=False) | models.Q(whatsapp_user_id__isnull=False),
@@ -61,6 +65,8 @@ class Account(models.Model):
         # An empty box is "no number" (NULL), so many HCPs known only by user id can coexist.
         self.whatsapp_number = (self.whatsapp_number or "").strip() or None
         self.whatsapp_user_id = (self.whatsapp_user_id or "").strip() or None
+        self.external_id = (self.external_id or "").strip() or None
+        self.country = (self.country or "").strip().upper()
         # Normalise before the E.164 validator runs, so "+44 7700 900123" is accepted as +447700900123.
         if self.whatsapp_number:
             try:

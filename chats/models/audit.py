@@ -30,6 +30,8 @@ class AuditEvent(AppendOnlyModel):
         REACTION_QUEUED = "reaction.queued", "Rep reaction queued"
         REACTION_SENT = "reaction.sent", "Rep reaction sent"
         REACTION_FAILED = "reaction.failed", "Rep reaction failed"
+        INTEGRATION_CREDENTIAL = "integration.credential", "Integration token or webhook changed"
+        INTEGRATION_READ = "integration.read", "Integration read conversations"
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -11,6 +11,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from chats.integration.feed import changes_record
+
 logger = logging.getLogger(__name__)
 
 EVENT_TYPES = ("message.created", "message.status", "message.updated", "message.reaction", "thread.state",
@@ -72,15 +74,18 @@ def _send_all(events: list[tuple[int, str, dict]]) -> None:
 
 
 def publish_on_commit(user_id: int | None, event_type: str, payload: dict) -> None:
-    """Publish `event_type` with `payload` to `user_id`'s sockets once the transaction commits."""
+    """Publish `event_type` with `payload` to `user_id`'s sockets once the transaction commits, and
+    append it to the integrations' change feed in this transaction (chats/integration/feed.py)."""
     publish_all_on_commit([(user_id, event_type, payload)])
 
 
 def publish_all_on_commit(events: list[tuple[int | None, str, dict]]) -> None:
-    """`publish_on_commit` for several events, delivered together and in order after commit."""
+    """`publish_on_commit` for several events, delivered together and in order after commit. An event
+    for no user (`None`) goes to the change feed only (a consent change of an HCP nobody chats with)."""
     for _, event_type, _ in events:
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {event_type!r}")
+    changes_record([(event_type, payload) for _, event_type, payload in events])
     events = [event for event in events if event[0] is not None]
     if events:
         transaction.on_commit(lambda: _send_all(events))

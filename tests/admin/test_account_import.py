@@ -14,8 +14,8 @@ from tests.factories import AccountFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
-COLUMNS = ("name", "specialty", "whatsapp_number", "whatsapp_user_id", "whatsapp_parent_user_id", "whatsapp_username",
-           "language", "team")
+COLUMNS = ("external_id", "name", "specialty", "country", "whatsapp_number", "whatsapp_user_id",
+           "whatsapp_parent_user_id", "whatsapp_username", "language", "team")
 # The columns files had before WhatsApp user ids: such files still import as they did.
 CLASSIC_COLUMNS = ("name", "specialty", "whatsapp_number", "language", "team")
 

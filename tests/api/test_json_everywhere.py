@@ -33,6 +33,16 @@ def fill(route: str, value: str) -> str:
     return re.sub(r"<(?:\w+:)?\w+>", value, route)
 
 
+def client_for(route: str, rep):
+    """A rep's token client; on the integration endpoints (which take integration tokens only), an integration's."""
+    if route.startswith("/api/v1/integration/"):
+        from chats.integration.credentials import SCOPES, integration_create
+        from tests.integration.conftest import integration_client
+
+        return integration_client(integration_create(name=f"CRM {uuid.uuid4()}", scopes=list(SCOPES))[1])
+    return api_client(rep)
+
+
 @pytest.fixture
 def world():
     rep = UserFactory()
@@ -63,7 +73,7 @@ def test_the_walk_sees_every_route():
 def test_bad_ids_answer_404_json(world, route, bad_id):
     rep, _ = world
     for method in ("get", "post"):
-        response = getattr(api_client(rep), method)(fill(route, bad_id), {}, format="json")
+        response = getattr(client_for(route, rep), method)(fill(route, bad_id), {}, format="json")
         assert_json_error(response)
         # not found; or, before any lookup, not allowed (the method, or a staff-only endpoint)
         assert response.status_code in (404, 405) or response.json()["code"] == "staff_only"
@@ -73,7 +83,7 @@ def test_bad_ids_answer_404_json(world, route, bad_id):
 def test_every_method_and_bad_body_answers_json(world, route):
     rep, thread = world
     path = fill(route, str(thread.pk if "thread" in route else thread.account_id))
-    client = api_client(rep)
+    client = client_for(route, rep)
     for method in ("put", "patch", "delete", "post", "get"):
         for body, content_type in ((b"{not json", "application/json"), (b"<xml/>", "application/xml"),
                                    (b"[" * 5000 + b"]" * 5000, "application/json"), (b'{"text": 5}', "application/json")):

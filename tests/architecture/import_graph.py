@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("records", (
         "chats.compliance", "chats.realtime.events", "chats.realtime.payloads", "consent.selectors",
+        "chats.integration.feed", "chats.integration.addresses",
         "templates_app.selectors", "templates_app.rendering", "media_links.selectors",
     )),
     ("delivery", ("chats.delivery", "chats.media")),
@@ -32,7 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "chats.conversations.announcements",
         "chats.inbox", "chats.media.access", "consent.services", "templates_app.services", "media_links.services",
     )),
-    ("use cases", ("chats.conversations.sending", "chats.conversations.reactions")),
+    ("use cases", ("chats.conversations.sending", "chats.conversations.reactions", "chats.integration")),
     ("ingress", ("chats.ingress",)),
     ("devtools", ("chats.devtools",)),
     ("edges", (

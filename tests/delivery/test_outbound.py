@@ -222,8 +222,8 @@ def test_a_send_task_reads_the_message_its_consent_and_relations_once(fake_graph
     )
     # when the task runs: the message with its relations and consent; the hand-off claim; then, in a
     # savepoint here (a transaction in the worker), the attempt, wamid and status, the columns read
-    # again, the audit row
-    with django_assert_num_queries(9) as captured:
+    # again, the audit row, the change feed's row of the status event
+    with django_assert_num_queries(10) as captured:
         message_deliver(message_id=message.pk)
     # then it was sent; the HCP's consent was read with the message and checked again by the claim
     # itself (so an opt-out cannot slip between the two), and no relation was loaded again

@@ -280,7 +280,7 @@ def test_ingesting_an_hcp_message_costs_the_same_queries_whatever_the_history(hi
     # transaction shows here as SAVEPOINT/RELEASE, inside the test's own): claim with the body (1),
     # in one transaction (2) the ingest in its own savepoint (2): the numbers with their assignees,
     # HCPs and stored copies (3), the conversations locked and threads (2), the messages (1), audit
-    # rows (1), windows (1), activity (1), the threads' live state (1); and the marking (1);
-    # the two last looks for more (2)
-    with django_assert_num_queries(18):
+    # rows (1), windows (1), activity (1), the threads' live state (1), the change feed (1); and the
+    # marking (1); the two last looks for more (2)
+    with django_assert_num_queries(19):
         assert webhook_queue.webhook_events_drain(slot=0, holds_slot=False) == 1
