@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from chats.admin import dashboard as admin_dashboard
 from chats.devtools import views as devtools_views
 from chats.ingress.views import whatsapp_webhook
-from config import views
+from config import pwa, views
 from config.login_throttle import ThrottledLoginView
 from media_links.views import open_link
 
@@ -19,6 +19,10 @@ admin.site.index_title = "Run Rapport"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("manifest.webmanifest", pwa.manifest, name="pwa-manifest"),
+    path("favicon.ico", pwa.favicon, name="favicon"),
+    path("sw.js", pwa.service_worker, name="pwa-service-worker"),
+    path("offline/", pwa.offline, name="pwa-offline"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/dashboard/", admin.site.admin_view(admin_dashboard.dashboard_view), name="admin-dashboard"),

@@ -550,8 +550,24 @@
   }
 
   function resize() { text.style.height = "auto"; text.style.height = Math.min(text.scrollHeight, 160) + "px"; }
+
+  // The unsent draft stays on this device, per rep and thread, until it is sent (or emptied): a lost
+  // network, a reload or the offline page never loses what the rep was typing.
+  var DRAFT_KEY = "rapport:draft:" + root.closest("[data-user]").dataset.user + ":" + threadId;
+  function saveDraft() {
+    try { if (text.value.trim()) localStorage.setItem(DRAFT_KEY, text.value); else localStorage.removeItem(DRAFT_KEY); }
+    catch (e) { /* storage full or disabled: the draft lives only in the page */ }
+  }
+  try {
+    if (!text.value && localStorage.getItem(DRAFT_KEY)) {
+      text.value = localStorage.getItem(DRAFT_KEY); resize();
+      setTimeout(function () { paintBackdrop(); updateSendable(); check(); }, 0); // checked like typed text
+    }
+  } catch (e) { /* no storage */ }
+
   text.addEventListener("input", function () {
     resize();
+    saveDraft();
     typingSignal();
     // Offsets of the previous check no longer fit the new text: clear them until the next answer.
     matches = []; paintBackdrop(); updateSendable();
@@ -569,9 +585,11 @@
       var body = text.value, reply = replyTo;
       var payload = { kind: "text", text: body };
       if (reply) payload.reply_to = reply.id;
-      text.value = ""; resize(); paintBackdrop(); updateSendable(); cancelReply();
+      text.value = ""; resize(); paintBackdrop(); updateSendable(); cancelReply(); saveDraft();
       send(payload, { body: body, kind: "text", reply_to: reply }).catch(function (error) {
-        if (error.code === "restricted_phrases") { text.value = body; matches = error.data.matches || []; paintBackdrop(); updateSendable(); }
+        if (error.code === "restricted_phrases") {
+          text.value = body; matches = error.data.matches || []; paintBackdrop(); updateSendable(); saveDraft();
+        }
       });
     });
   });
