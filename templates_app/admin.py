@@ -17,15 +17,15 @@ class MessageTemplateAdmin(AuditedImportAdminMixin, ImportExportModelAdmin):
     import_formats = DATA_FORMATS
     export_formats = DATA_FORMATS
     list_display = (
-        "name", "language", "waba", "kind", "usage", "meta_category", "meta_status", "quality_score", "display_order",
-        "updated_at",
+        "name", "display_name", "language", "waba", "kind", "usage", "meta_category", "meta_status", "quality_score",
+        "display_order", "updated_at",
     )
     list_filter = ("kind", "usage", "meta_status", "meta_category", "language", "waba")
-    search_fields = ("name", "body", "meta_template_id")
+    search_fields = ("name", "display_name", "body", "meta_template_id")
     list_select_related = ("waba",)
     readonly_fields = ("binding_fields", "quality_score", "status_reason", "last_synced_at", "created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("waba", "name", "language", "kind", "usage", "display_order")}),
+        (None, {"fields": ("waba", "name", "display_name", "language", "kind", "usage", "display_order")}),
         ("Content", {"fields": ("body", "bindings", "binding_fields")}),
         ("Meta", {"fields": ("meta_category", "meta_status", "quality_score", "meta_template_id", "status_reason",
                              "last_synced_at")}),

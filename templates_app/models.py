@@ -86,6 +86,9 @@ class MessageTemplate(models.Model):
 
     waba = models.ForeignKey("chats.WhatsAppBusinessAccount", on_delete=models.PROTECT, related_name="templates")
     name = models.CharField(max_length=512, help_text="Meta's template name: lowercase letters, digits, underscores.")
+    display_name = models.CharField(
+        max_length=120, blank=True,
+        help_text="What reps read, e.g. “New study results”. Empty: the name made readable.")
     language = models.CharField(max_length=12, validators=[validate_language_code])
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.META)
     usage = models.CharField(max_length=24, choices=Usage.choices, default=Usage.GENERAL)
@@ -115,6 +118,12 @@ class MessageTemplate(models.Model):
 
     def __str__(self):
         return f"{self.name} [{self.language}]"
+
+    @property
+    def label(self) -> str:
+        """The name reps read: the display name, else Meta's name made readable (new_study_results →
+        "New study results")."""
+        return self.display_name or self.name.replace("_", " ").strip().capitalize()
 
     @property
     def placeholders(self) -> list[str]:

@@ -173,6 +173,7 @@ class RowErrorsMixin:
 class MessageTemplateResource(AuditedImportMixin, RowErrorsMixin, resources.ModelResource):
     waba = fields.Field(attribute="waba", column_name="waba_id", widget=WabaWidget())
     name = fields.Field(attribute="name", column_name="name", widget=TextWidget())
+    display_name = fields.Field(attribute="display_name", column_name="display_name", widget=TextWidget())
     language = fields.Field(attribute="language", column_name="language", widget=TextWidget())
     kind = fields.Field(attribute="kind", column_name="kind", widget=TextWidget())
     usage = fields.Field(attribute="usage", column_name="usage", widget=TextWidget())
@@ -187,9 +188,10 @@ class MessageTemplateResource(AuditedImportMixin, RowErrorsMixin, resources.Mode
 
     class Meta:
         model = MessageTemplate
-        fields = ("waba", *COLUMNS[1:])
+        # display_name is optional: files written before it existed import as they did
+        fields = ("waba", *COLUMNS[1:], "display_name")
         import_id_fields = ("waba", "name", "language")
-        import_order = export_order = ("waba", *COLUMNS[1:])
+        import_order = export_order = ("waba", "name", "display_name", *COLUMNS[2:])
         skip_unchanged = True
         report_skipped = True
         clean_model_instances = True

@@ -21,7 +21,8 @@ class SenderOutput(serializers.Serializer):
 
 class TemplateRefOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    name = serializers.CharField()
+    name = serializers.CharField(help_text="Meta's template name.")
+    display_name = serializers.CharField(help_text="What reps read (the display name, else the name made readable).")
     language = serializers.CharField()
 
 

@@ -173,6 +173,8 @@ class StateOutput(serializers.Serializer):
 
 
 class TemplateOutput(serializers.ModelSerializer):
+    display_name = serializers.CharField(source="label", help_text="What reps read: the template's display name, "
+                                                                    "else its Meta name made readable.")
     preview = serializers.CharField(help_text="The body with placeholders filled for this thread (without a "
                                               "thread: the body as written, placeholders and all).")
     parameters = serializers.DictField(child=serializers.CharField(allow_blank=True))
@@ -181,8 +183,8 @@ class TemplateOutput(serializers.ModelSerializer):
 
     class Meta:
         model = MessageTemplate
-        fields = ["id", "name", "language", "kind", "usage", "meta_category", "status", "display_order", "preview",
-                  "parameters"]
+        fields = ["id", "name", "display_name", "language", "kind", "usage", "meta_category", "status",
+                  "display_order", "preview", "parameters"]
 
 
 class ThreadDetailOutput(serializers.ModelSerializer):

@@ -124,7 +124,8 @@ def message_fields(message, *, reactions: list[dict] | None = None) -> dict:
         "client_id": str(message.client_id) if message.client_id else None,
         "sender": {"id": sender.pk, "username": sender.get_username(), "full_name": sender.get_full_name()}
         if sender else None,
-        "template": {"id": template.pk, "name": template.name, "language": template.language} if template else None,
+        "template": {"id": template.pk, "name": template.name, "display_name": template.label,
+                     "language": template.language} if template else None,
         "reply_to": reply_to,
         "media": _media_of(message),
         "reactions": reactions_of(message) if reactions is None else reactions,

@@ -170,3 +170,16 @@ def test_templates_needs_a_valid_thread(alex, thread):
     bad_category = client.get("/api/v1/templates/", {"thread": thread.id, "category": "nope"})
     assert bad_category.status_code == 400
     assert client.get("/api/v1/templates/", {"thread": 999999}).status_code == 404
+
+
+def test_reps_read_a_templates_display_name_else_its_name_made_readable(thread):
+    # given: one template with a display name, one without (Meta's names are snake case, often upper)
+    waba = thread.phone_number.waba
+    named = TemplateFactory(waba=waba, name="new_study_results", display_name="Study results: the 2026 data")
+    plain = TemplateFactory(waba=waba, name="FOLLOW_UP_VISIT")
+    # when: the catalogue is read
+    listed = {t["id"]: t for t in api_client(thread.user).get("/api/v1/templates/").json()}
+    # then
+    assert listed[named.pk]["display_name"] == "Study results: the 2026 data"
+    assert listed[plain.pk]["display_name"] == "Follow up visit"
+    assert listed[plain.pk]["name"] == "FOLLOW_UP_VISIT"  # Meta's own name is still there for programs

@@ -36,7 +36,7 @@ def test_rest_the_live_event_and_the_export_show_one_shape(client, threads, temp
     listed = {m["id"]: m for m in api_client(alex).get(f"/api/v1/threads/{thread.pk}/messages/").json()["results"]}
     assert set(listed[reply["id"]]) == FIELDS
     assert listed[template["id"]]["template"] == {"id": templates["intro"].pk, "name": "intro_meeting_request",
-                                                  "language": "en"}
+                                                  "display_name": "Intro meeting request", "language": "en"}
     assert listed[reply["id"]]["sender"] == {"id": alex.pk, "username": alex.username,
                                              "full_name": alex.get_full_name()}
     assert listed[reply["id"]]["reply_to"]["id"] == answer.pk

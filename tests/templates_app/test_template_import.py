@@ -212,7 +212,7 @@ def test_export_gives_back_the_columns(admin_client):
     # then: the file has the import columns and round-trips the values
     assert response.status_code == 200
     exported = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert tuple(exported[0].keys()) == COLUMNS
+    assert tuple(exported[0].keys()) == ("waba_id", "name", "display_name", *COLUMNS[2:])
     assert exported[0]["waba_id"] == WABA_ID and exported[0]["name"] == "follow_up_visit"
     assert json.loads(exported[0]["bindings"]) == {"1": "account.name", "2": "rep.full_name"}
     # and importing the export back changes nothing
@@ -223,4 +223,5 @@ def test_export_gives_back_the_columns(admin_client):
 def test_the_import_page_names_the_expected_columns(admin_client):
     page = admin_client.get(url("import"))
     assert page.status_code == 200
-    assert "waba_id, name, language, kind, usage, meta_category, meta_status, body, bindings" in page.content.decode()
+    assert "waba_id, name, display_name, language, kind, usage, meta_category, meta_status, body, bindings" \
+        in page.content.decode()

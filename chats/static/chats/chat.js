@@ -241,7 +241,7 @@
       option.setAttribute("role", "option");
       option.dataset.account = account.id;
       option.appendChild(el("span", "search__name", account.name));
-      option.appendChild(el("span", "search__hint", account.has_thread ? "Chat open"
+      option.appendChild(el("span", "search__hint", account.has_thread ? "You have a chat"
         : account.consent_status === "opted_in" ? "New chat" : account.consent_status === "opted_out" ? "Opted out" : "Consent not captured"));
       option.addEventListener("mousedown", function (event) { event.preventDefault(); });
       option.addEventListener("click", function () { openThread(account.id); });

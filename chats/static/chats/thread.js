@@ -48,7 +48,7 @@
       q.appendChild(el("span", "bubble__quote-text", quote.quote));
       b.appendChild(q);
     }
-    var templateName = (m.template && m.template.name) || m.template_label;
+    var templateName = (m.template && (m.template.display_name || m.template.name)) || m.template_label;
     if (m.kind === "template" && templateName) {
       b.appendChild(el("span", "bubble__tag", "Template · " + templateName));
     } else if (m.kind === "media_link") {
@@ -485,10 +485,10 @@
       button.setAttribute("data-testid", "quick-template");
       button.disabled = templatesSending.has(t.id);
       button.setAttribute("aria-busy", button.disabled ? "true" : "false");
-      button.appendChild(el("span", "quick__name", t.name.replace(/_/g, " ")));
+      button.appendChild(el("span", "quick__name", t.display_name));
       button.appendChild(el("span", "quick__preview", t.preview));
       button.addEventListener("click", function () {
-        sendTemplate(t, { body: t.preview, kind: "template", template: t.name });
+        sendTemplate(t, { body: t.preview, kind: "template", template: t.display_name });
       });
       box.appendChild(button);
     });
@@ -718,7 +718,7 @@
     picked = null; $("template-send").disabled = true; $("template-preview").hidden = true; $("template-error").textContent = "";
     return api("GET", "templates/?thread=" + threadId + (category ? "&category=" + category : "")).then(function (items) {
       choices($("template-list"), items, function (t) {
-        return [el("span", "choice__title", t.name.replace(/_/g, " ")),
+        return [el("span", "choice__title", t.display_name),
                 el("span", "choice__badge" + (t.kind === "meta" ? "" : " choice__badge--text"), t.kind === "meta" ? "Meta" : "Text Only"),
                 el("span", "choice__sub", t.preview)];
       }, function (t) {
@@ -740,7 +740,7 @@
     if (!picked) return;
     var t = picked;
     $("template-send").disabled = true;
-    send({ kind: "template", template: t.id }, { body: t.preview, kind: "template", template: t.name })
+    send({ kind: "template", template: t.id }, { body: t.preview, kind: "template", template: t.display_name })
       .then(function () { $("templates-dialog").close(); })
       .catch(function (error) { $("template-error").textContent = error.message; $("template-send").disabled = false; });
   });
