@@ -282,6 +282,7 @@ SPECTACULAR_SETTINGS = {
         "TemplateKindEnum": "templates_app.models.MessageTemplate.Kind",
         "ConsentStatusEnum": "consent.models.ConsentStatus",
         "WindowStatusEnum": "chats.conversations.policy.WindowStatus.ALL",
+        "ChangeTypeEnum": "chats.integration.feed.CHANGE_TYPES",
     },
 }
 

@@ -167,6 +167,8 @@ def webhook_deliver(*, delivery_id: int, now=None) -> tuple[str, float | None]:
     code, answer, duration = _post(delivery)
     finished = timezone.now()
     with transaction.atomic():
+        if not WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).exists():
+            return "skipped", None  # its subscription was deleted while it was being posted
         WebhookAttempt.objects.create(delivery=delivery, status_code=code, answer=answer, duration_ms=duration)
         if code is not None and 200 <= code < 300:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(status=Status.DELIVERED, delivered_at=finished,
