@@ -26,7 +26,7 @@ from chats.models.sql import bulk_insert
 from chats.process_cache import ProcessCache
 
 CHANGE_TYPES = ("message.created", "message.status", "message.updated", "message.reaction", "thread.state",
-                "consent.changed", "account.rekeyed")
+                "consent.changed", "account.rekeyed", "account.updated")
 STAMP_BATCH = 5000
 # Any constant: the advisory lock that makes stampers take turns on PostgreSQL.
 _STAMP_LOCK = 7_201_021
@@ -36,7 +36,7 @@ def _feed_entry(event_type: str, payload: dict) -> tuple[str, dict, int | None, 
     """A live event as the feed keeps it: a consent change is the account's, whichever rep's thread heard it."""
     if event_type == "consent.changed":
         return event_type, {"account": payload["account"], "consent": payload["consent"]}, None, payload["account"]
-    if event_type == "account.rekeyed":
+    if event_type in ("account.rekeyed", "account.updated"):
         return event_type, payload, None, payload["account"]
     return event_type, payload, payload.get("thread"), None
 
