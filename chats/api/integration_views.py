@@ -32,6 +32,11 @@ CONFLICT = _error("`conflict`: another HCP account holds this number or user id 
 WEBHOOK_INVALID = _error("`invalid`: a field is wrong (`errors`); `webhook_url_refused`: the URL is not http(s) on a "
                          "public address; `too_many_subscriptions`: delete one first.", "webhook_url_refused",
                          "127.0.0.1 resolves to 127.0.0.1, a loopback or private address; …")
+CURSOR_EXPIRED = _error("`cursor_expired`: the cursor is older than the kept feed (INTEGRATION_CHANGE_RETENTION_DAYS); "
+                        "resync from the lists with `updated_since`, then follow the feed without a cursor.",
+                        "cursor_expired", "This cursor is older than the change feed keeps (changes are kept 30 "
+                                          "days): resync from the lists with `updated_since`, then follow the feed "
+                                          "again without a cursor.")
 UPDATED_SINCE = OpenApiParameter("updated_since", OpenApiTypes.DATETIME,
                                  description="Only what changed at or after this time (ISO 8601), oldest first.")
 
@@ -187,7 +192,7 @@ class ChangesView(IntegrationView):
                                      "you handled (none: from the oldest kept)."),
                     OpenApiParameter("limit", OpenApiTypes.INT, description="At most this many (default 100, max 1000)."),
                     OpenApiParameter("types", OpenApiTypes.STR, description="Only these types, comma-separated.")],
-        responses={200: i.ChangesOutput, 400: INVALID, **ERRORS},
+        responses={200: i.ChangesOutput, 400: INVALID, 410: CURSOR_EXPIRED, **ERRORS},
         description="Every change in commit order after `cursor`: a client that pages from its last cursor never "
                     "misses or doubles one.")
     def get(self, request):

@@ -15,12 +15,14 @@ import base64
 import binascii
 import json
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Min
 from django.db.models.signals import post_delete, post_save
 
 from chats import jobs
-from chats.errors import DomainError
+from chats.errors import DomainError, Gone
 from chats.models import Change, WebhookSubscription
 from chats.models.sql import bulk_insert
 from chats.process_cache import ProcessCache
@@ -118,9 +120,17 @@ def seq_of(cursor: str | None) -> int:
 
 
 def changes_after(*, seq: int, limit: int, types: set[str] | None = None) -> list[Change]:
-    """The next `limit` changes after `seq`, oldest first (stamp first: see `changes_stamp`)."""
+    """The next `limit` changes after `seq`, oldest first (stamp first: see `changes_stamp`). A cursor
+    from before the oldest kept change (chats/integration/retention.py) missed pruned ones: Gone
+    `cursor_expired`."""
     while changes_stamp() == STAMP_BATCH:
         pass  # a backlog bigger than a batch: stamp it all so the page is the oldest
+    if seq:
+        oldest = Change.objects.filter(seq__isnull=False).aggregate(low=Min("seq"))["low"]
+        if oldest is not None and seq < oldest - 1:  # the kept feed is a contiguous run of places
+            raise Gone("cursor_expired", "This cursor is older than the change feed keeps (changes are kept "
+                                         f"{settings.INTEGRATION_CHANGE_RETENTION_DAYS} days): resync from the lists "
+                                         "with `updated_since`, then follow the feed again without a cursor.")
     rows = Change.objects.filter(seq__gt=seq)
     if types:
         rows = rows.filter(type__in=types)
