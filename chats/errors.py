@@ -25,6 +25,12 @@ class NotFound(DomainError):
     default_code = "not_found"
 
 
+class Gone(DomainError):
+    """What the request names existed once and is no longer kept (a change feed cursor older than the feed)."""
+
+    default_code = "gone"
+
+
 class SendRefused(DomainError):
     """A send broke a conversation rule (consent, window, lock, template status)."""
 

@@ -15,7 +15,7 @@ from chats.delivery import handoff, reactions, receipts, transitions
 from chats.delivery.queue import send_retry_scheduled, stale_queued_messages_requeue
 from chats.devtools.simulator import play_status
 from chats.ingress.queue import webhook_events_drain
-from chats.integration import webhooks
+from chats.integration import retention, webhooks
 from chats.media import fetch as media_fetch
 from chats.models import Message
 from chats.whatsapp.errors import Failure
@@ -136,3 +136,9 @@ def deliver_webhook_task(self, delivery_id: int):
     if wait is not None and not self.request.is_eager:
         raise self.retry(countdown=wait)
     return outcome
+
+
+@shared_task
+def prune_integration_log_task():
+    """Every hour (beat): the change feed and the webhook delivery log past INTEGRATION_CHANGE_RETENTION_DAYS."""
+    return retention.integration_log_prune()

@@ -151,6 +151,7 @@ CELERY_BEAT_SCHEDULE = {
     "drain-webhook-events": {"task": "chats.tasks.drain_webhook_events_task", "schedule": 30.0},
     # integrations' webhooks: fan the change feed out and try the deliveries that are due (retries)
     "integration-webhooks": {"task": "chats.tasks.webhook_fan_out_task", "schedule": 15.0},
+    "prune-integration-log": {"task": "chats.tasks.prune_integration_log_task", "schedule": 3600.0},
     "refresh-dashboard-rollup": {
         "task": "chats.compliance.tasks.refresh_dashboard_rollup_task", "schedule": 15 * 60.0,
     },
@@ -181,6 +182,9 @@ INTEGRATION_WEBHOOK_ALLOW_PRIVATE = env.bool("INTEGRATION_WEBHOOK_ALLOW_PRIVATE"
 INTEGRATION_WEBHOOK_TIMEOUT_SECONDS = env.float("INTEGRATION_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # A delivery the receiver keeps refusing is tried with backoff for this long, then given up (kept, replayable).
 INTEGRATION_WEBHOOK_GIVE_UP_SECONDS = env.int("INTEGRATION_WEBHOOK_GIVE_UP_SECONDS", default=24 * 3600)
+# The change feed and the webhook delivery log keep this many days (the prune beat); a feed cursor from
+# before what is kept answers 410 `cursor_expired`.
+INTEGRATION_CHANGE_RETENTION_DAYS = env.int("INTEGRATION_CHANGE_RETENTION_DAYS", default=30)
 
 # --- Cache (login throttling, webhook drain slots): Redis on the services profile, per-process memory otherwise ---
 if REDIS_URL:
@@ -282,6 +286,7 @@ SPECTACULAR_SETTINGS = {
         "TemplateKindEnum": "templates_app.models.MessageTemplate.Kind",
         "ConsentStatusEnum": "consent.models.ConsentStatus",
         "WindowStatusEnum": "chats.conversations.policy.WindowStatus.ALL",
+        "ChangeTypeEnum": "chats.integration.feed.CHANGE_TYPES",
     },
 }
 

@@ -10,7 +10,7 @@ from chats.admin.base import ReadOnlyAdmin
 from chats.errors import DomainError
 from chats.integration.credentials import (
     integration_create, integration_scopes_set, integration_token_revoke, integration_token_rotate,
-    webhook_subscribe,
+    webhook_subscribe, webhook_unsubscribe,
 )
 from chats.integration.feed import CHANGE_TYPES
 from chats.integration.webhooks import webhook_delivery_replay
@@ -119,6 +119,13 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     def log_addition(self, request, obj, message):  # the service audits it
         return None
+
+    def delete_model(self, request, obj):  # through the service, so the deletion is audited
+        webhook_unsubscribe(subscription=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for subscription in queryset.select_related("integration"):
+            webhook_unsubscribe(subscription=subscription, actor=request.user)
 
     def response_add(self, request, obj, post_url_continue=None):
         return shown_once(request, title="Webhook subscribed",

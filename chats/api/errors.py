@@ -9,13 +9,14 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from chats.errors import (
-    BodyTooLarge, Conflict, ConsentRefused, DomainError, IdempotencyKeyReused, NotFound, RestrictedPhrasesFound,
+    BodyTooLarge, Conflict, ConsentRefused, DomainError, Gone, IdempotencyKeyReused, NotFound, RestrictedPhrasesFound,
     SendRefused,
 )
 
 # Most specific first: the first class an error is an instance of decides its status.
 DOMAIN_STATUS = (
     (NotFound, status.HTTP_404_NOT_FOUND),
+    (Gone, status.HTTP_410_GONE),
     (BodyTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
     (SendRefused, status.HTTP_409_CONFLICT),
     (ConsentRefused, status.HTTP_409_CONFLICT),

@@ -6,7 +6,8 @@ from rest_framework import serializers
 
 from chats.api.fields import StrictCharField, StrictChoiceField
 from chats.integration.accounts import BULK_MAX
-from chats.models import Account, Thread
+from chats.integration.feed import CHANGE_TYPES
+from chats.models import Account, Thread, WebhookSubscription
 from chats.models.phones import normalize_e164
 from consent.models import ConsentMethod, ConsentStatus
 
@@ -155,8 +156,7 @@ class IntegrationThreadOutput(serializers.ModelSerializer):
 class ChangeOutput(serializers.Serializer):
     id = serializers.IntegerField()
     cursor = serializers.CharField(help_text="Page on from here to read the changes after this one.")
-    type = serializers.ChoiceField(choices=["message.created", "message.status", "thread.state", "consent.changed",
-                                            "account.rekeyed"])
+    type = serializers.ChoiceField(choices=list(CHANGE_TYPES))
     at = serializers.DateTimeField(help_text="When the change was written.")
     thread = serializers.IntegerField(allow_null=True)
     account = serializers.IntegerField(allow_null=True)
@@ -167,3 +167,26 @@ class ChangesOutput(serializers.Serializer):
     results = ChangeOutput(many=True)
     cursor = serializers.CharField(help_text="Where to go on from next time (the last change's, or the one given).")
     has_more = serializers.BooleanField(help_text="More changes wait: ask again at once with `cursor`.")
+
+
+class WebhookSubscriptionInput(serializers.Serializer):
+    url = serializers.URLField(max_length=500, help_text="http or https, on a public address.")
+    event_types = serializers.ListField(child=StrictChoiceField(choices=list(CHANGE_TYPES)), min_length=1,
+                                        max_length=len(CHANGE_TYPES), help_text="The change types to post.")
+
+
+class WebhookSubscriptionOutput(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "url", "event_types", "is_active", "created_at"]
+
+
+class WebhookSecretOutput(WebhookSubscriptionOutput):
+    secret = serializers.SerializerMethodField(
+        help_text="The signing secret (`whsec_…`), shown this once: verify each delivery with it.")
+
+    class Meta(WebhookSubscriptionOutput.Meta):
+        fields = [*WebhookSubscriptionOutput.Meta.fields, "secret"]
+
+    def get_secret(self, subscription) -> str:
+        return self.context["secret"]

@@ -18,7 +18,9 @@ from chats.api.integration_auth import HasScope, IntegrationTokenAuthentication,
 from chats.api.pagination import MessageCursorPagination, PeekLimitOffsetPagination, query_int
 from chats.integration import feed, selectors
 from chats.integration.accounts import account_upsert, accounts_bulk_upsert
-from chats.integration.credentials import integration_read_record
+from chats.integration.credentials import (
+    integration_read_record, webhook_secret_rotate, webhook_subscribe, webhook_unsubscribe,
+)
 
 SCOPE_REQUIRED = _error("The integration's credential lacks the scope this call needs (`scope_required`).",
                         "scope_required", "This call needs the `accounts:write` scope; the integration's "
@@ -27,6 +29,14 @@ ERRORS = {401: UNAUTHENTICATED, 403: SCOPE_REQUIRED}
 CONFLICT = _error("`conflict`: another HCP account holds this number or user id (`field`, `account` say which); "
                   "`opted_out_by_hcp`: imported consent cannot undo the HCP's own opt-out.", "conflict",
                   "Another HCP account (id 12, external id none) has this whatsapp number.")
+WEBHOOK_INVALID = _error("`invalid`: a field is wrong (`errors`); `webhook_url_refused`: the URL is not http(s) on a "
+                         "public address; `too_many_subscriptions`: delete one first.", "webhook_url_refused",
+                         "127.0.0.1 resolves to 127.0.0.1, a loopback or private address; …")
+CURSOR_EXPIRED = _error("`cursor_expired`: the cursor is older than the kept feed (INTEGRATION_CHANGE_RETENTION_DAYS); "
+                        "resync from the lists with `updated_since`, then follow the feed without a cursor.",
+                        "cursor_expired", "This cursor is older than the change feed keeps (changes are kept 30 "
+                                          "days): resync from the lists with `updated_since`, then follow the feed "
+                                          "again without a cursor.")
 UPDATED_SINCE = OpenApiParameter("updated_since", OpenApiTypes.DATETIME,
                                  description="Only what changed at or after this time (ISO 8601), oldest first.")
 
@@ -182,7 +192,7 @@ class ChangesView(IntegrationView):
                                      "you handled (none: from the oldest kept)."),
                     OpenApiParameter("limit", OpenApiTypes.INT, description="At most this many (default 100, max 1000)."),
                     OpenApiParameter("types", OpenApiTypes.STR, description="Only these types, comma-separated.")],
-        responses={200: i.ChangesOutput, 400: INVALID, **ERRORS},
+        responses={200: i.ChangesOutput, 400: INVALID, 410: CURSOR_EXPIRED, **ERRORS},
         description="Every change in commit order after `cursor`: a client that pages from its last cursor never "
                     "misses or doubles one.")
     def get(self, request):
@@ -196,3 +206,57 @@ class ChangesView(IntegrationView):
         integration_read_record(integration=request.auth, what="changes", count=len(page))
         return Response({"results": [feed.change_fields(change) for change in page],
                          "cursor": feed.cursor_of(page[-1].seq if page else after), "has_more": len(changes) > limit})
+
+
+class WebhookListView(IntegrationListView):
+    """The integration's own webhook subscriptions; subscribe a URL (its signing secret shown once)."""
+
+    required_scopes = {"GET": "events:read", "POST": "events:read"}
+    serializer_class = i.WebhookSubscriptionOutput
+
+    def get_queryset(self):
+        return selectors.webhook_subscriptions_of(integration=self.request.auth)
+
+    @extend_schema(tags=["integration"], responses={200: i.WebhookSubscriptionOutput(many=True), **ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["integration"], request=i.WebhookSubscriptionInput, responses={201: i.WebhookSecretOutput,
+                                                                             400: WEBHOOK_INVALID, **ERRORS},
+        examples=[OpenApiExample("subscribe", request_only=True, value={
+            "url": "https://crm.example/rapport", "event_types": ["message.created", "message.status"]})],
+        description="Every change of these types committed from now on is posted to the URL, signed per Standard "
+                    "Webhooks with the `secret` this answer shows, once. A URL on a loopback or private address is "
+                    "refused (`webhook_url_refused`).")
+    def post(self, request):
+        body = i.WebhookSubscriptionInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        subscription, secret = webhook_subscribe(integration=request.auth, url=body.validated_data["url"],
+                                                 event_types=body.validated_data["event_types"],
+                                                 actor=request.auth.user)
+        return Response(i.WebhookSecretOutput(subscription, context={"secret": secret}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class WebhookView(IntegrationView):
+    required_scopes = {"DELETE": "events:read"}
+
+    @extend_schema(tags=["integration"], responses={204: None, 404: NOT_FOUND, **ERRORS},
+                   description="Ends the subscription at once, with its delivery log; what was pending is not sent.")
+    def delete(self, request, subscription_id: int):
+        subscription = selectors.webhook_subscription_of(integration=request.auth, subscription_id=subscription_id)
+        webhook_unsubscribe(subscription=subscription, actor=request.auth.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookSecretView(IntegrationView):
+    required_scopes = {"POST": "events:read"}
+
+    @extend_schema(tags=["integration"], request=None, responses={200: i.WebhookSecretOutput, 404: NOT_FOUND, **ERRORS},
+                   description="A new signing secret, shown this once; the old one stops at once (retries of "
+                               "pending deliveries are signed with the new one).")
+    def post(self, request, subscription_id: int):
+        subscription = selectors.webhook_subscription_of(integration=request.auth, subscription_id=subscription_id)
+        secret = webhook_secret_rotate(subscription=subscription, actor=request.auth.user)
+        return Response(i.WebhookSecretOutput(subscription, context={"secret": secret}).data)

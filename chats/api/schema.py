@@ -41,6 +41,10 @@ SUMMARIES = {
     "v1_integration_threads_list": "Every rep's threads (integration, read-only)",
     "v1_integration_threads_messages_list": "Any thread's messages (integration, read-only)",
     "v1_integration_changes_retrieve": "The change feed after a cursor (integration)",
+    "v1_integration_webhooks_list": "The integration's webhook subscriptions",
+    "v1_integration_webhooks_create": "Subscribe a URL to change types (secret shown once)",
+    "v1_integration_webhooks_destroy": "End a webhook subscription",
+    "v1_integration_webhooks_rotate_secret_create": "A new signing secret for a subscription (shown once)",
 }
 
 

@@ -31,4 +31,9 @@ urlpatterns = [
     path("integration/threads/<int:thread_id>/messages/", integration_views.ThreadMessagesView.as_view(),
          name="api-integration-messages"),
     path("integration/changes/", integration_views.ChangesView.as_view(), name="api-integration-changes"),
+    path("integration/webhooks/", integration_views.WebhookListView.as_view(), name="api-integration-webhooks"),
+    path("integration/webhooks/<int:subscription_id>/", integration_views.WebhookView.as_view(),
+         name="api-integration-webhook"),
+    path("integration/webhooks/<int:subscription_id>/rotate-secret/", integration_views.WebhookSecretView.as_view(),
+         name="api-integration-webhook-secret"),
 ]

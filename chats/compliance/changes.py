@@ -9,7 +9,8 @@ rows share one shape:
      "fields": {<field>: <new value>}, "previous": {<field>: <old value>}, ...}
 
 and fill the same foreign keys (the number or the HCP the object is), which the
-audit admin's filters and an HCP's history export read.
+audit admin's filters and an HCP's history export read. An HCP account added or
+changed is also written to the integrations' change feed (`account.updated`).
 """
 import datetime
 import decimal
@@ -18,6 +19,7 @@ import uuid
 from django.db import models
 
 from chats.compliance.audit import audit
+from chats.integration.feed import changes_record
 from chats.models import Account, AuditEvent, Conversation, PhoneAssignment, PhoneNumber, Thread
 
 
@@ -67,9 +69,33 @@ def changed_values(before: dict, after: dict) -> tuple[dict, dict]:
     return fields, previous
 
 
+# What an integration keeps of an HCP: a change to one of these is an `account.updated` change in the feed.
+ACCOUNT_SYNCED_FIELDS = ("external_id", "name", "specialty", "country", "language", "team", "whatsapp_number",
+                         "whatsapp_user_id", "whatsapp_parent_user_id", "whatsapp_username")
+
+
+def _account_updated(*, account: Account, action: str, source: str, fields: dict, details: dict) -> None:
+    """The HCP's added or changed synced fields, with their values now, as one feed change (same transaction)."""
+    changed = [name for name in ACCOUNT_SYNCED_FIELDS if name in fields]
+    if not changed:
+        return
+    values = {name: sorted(account.team.values_list("username", flat=True)) if name == "team"
+              else getattr(account, name) for name in changed}
+    by = {"integration": details["integration"]} if "integration" in details else {}
+    changes_record([("account.updated", {"account": account.pk, "external_id": account.external_id,
+                                         "action": action, "source": source, **by, "fields": values})])
+
+
 def change_record(*, kind: str = AuditEvent.Kind.ADMIN_CHANGE, actor, obj, action: str, source: str,
                   object_id=None, **details) -> AuditEvent:
-    """One audit row for one object added, changed or deleted. `object_id` names an already deleted object."""
+    """One audit row for one object added, changed or deleted. `object_id` names an already deleted object.
+
+    Every path that writes an HCP account (the admin's form, its import, an integration's upsert) records
+    the change here; an added or changed account is also an `account.updated` change in the feed, so a CRM
+    syncing both ways hears of edits made in Rapport."""
+    if isinstance(obj, Account) and action in ("added", "changed"):
+        _account_updated(account=obj, action=action, source=source, fields=details.get("fields") or {},
+                         details=details)
     return audit(
         kind=kind,
         actor=actor,

@@ -22,6 +22,7 @@ from chats.models import AuditEvent, Integration, WebhookSubscription
 SCOPES = tuple(Integration.Scope.values)
 TOKEN_PREFIX = "rpi_"
 TOKEN_MAX_LENGTH = 100
+WEBHOOK_SUBSCRIPTIONS_MAX = 20
 
 
 def _digest(token: str) -> str:
@@ -126,22 +127,50 @@ def _check_event_types(event_types) -> list[str]:
     return event_types
 
 
+def _new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 @transaction.atomic
 def webhook_subscribe(*, integration: Integration, url: str, event_types: list[str], actor
                       ) -> tuple[WebhookSubscription, str]:
     """Subscribe `url` to changes of `event_types` from now on; returns it with its signing secret (`whsec_…`),
-    shown this once. A loopback or private address is refused (DomainError `webhook_url_refused`)."""
+    shown this once. A loopback or private address is refused (DomainError `webhook_url_refused`); an
+    integration keeps at most WEBHOOK_SUBSCRIPTIONS_MAX (each one is posted every change it names)."""
     try:
         check_webhook_url(url)
     except AddressRefused as exc:
         raise DomainError("webhook_url_refused", str(exc)) from None
-    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    if integration.subscriptions.count() >= WEBHOOK_SUBSCRIPTIONS_MAX:
+        raise DomainError("too_many_subscriptions", f"An integration keeps at most {WEBHOOK_SUBSCRIPTIONS_MAX} "
+                                                    "webhook subscriptions; delete one first.")
+    secret = _new_secret()
     subscription = WebhookSubscription.objects.create(
         integration=integration, url=url, event_types=_check_event_types(event_types), secret=secret,
         fed_through=latest_seq())
     _audit(integration=integration, actor=actor, action="webhook_subscribed", url=url,
            event_types=subscription.event_types, subscription=subscription.pk)
     return subscription, secret
+
+
+@transaction.atomic
+def webhook_unsubscribe(*, subscription: WebhookSubscription, actor) -> None:
+    """The subscription ends at once, with its delivery log (pending deliveries are not sent)."""
+    integration = subscription.integration
+    _audit(integration=integration, actor=actor, action="webhook_unsubscribed", url=subscription.url,
+           event_types=subscription.event_types, subscription=subscription.pk)
+    subscription.delete()
+
+
+@transaction.atomic
+def webhook_secret_rotate(*, subscription: WebhookSubscription, actor) -> str:
+    """A new signing secret, returned this once; every attempt from now on (retries too) is signed with it."""
+    secret = _new_secret()
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(secret=secret)
+    subscription.secret = secret
+    _audit(integration=subscription.integration, actor=actor, action="webhook_secret_rotated",
+           url=subscription.url, subscription=subscription.pk)
+    return secret
 
 
 def integration_read_record(*, integration: Integration, what: str, count: int, thread=None) -> None:

@@ -15,18 +15,20 @@ import base64
 import binascii
 import json
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Min
 from django.db.models.signals import post_delete, post_save
 
 from chats import jobs
-from chats.errors import DomainError
+from chats.errors import DomainError, Gone
 from chats.models import Change, WebhookSubscription
 from chats.models.sql import bulk_insert
 from chats.process_cache import ProcessCache
 
 CHANGE_TYPES = ("message.created", "message.status", "message.updated", "message.reaction", "thread.state",
-                "consent.changed", "account.rekeyed")
+                "consent.changed", "account.rekeyed", "account.updated")
 STAMP_BATCH = 5000
 # Any constant: the advisory lock that makes stampers take turns on PostgreSQL.
 _STAMP_LOCK = 7_201_021
@@ -36,7 +38,7 @@ def _feed_entry(event_type: str, payload: dict) -> tuple[str, dict, int | None, 
     """A live event as the feed keeps it: a consent change is the account's, whichever rep's thread heard it."""
     if event_type == "consent.changed":
         return event_type, {"account": payload["account"], "consent": payload["consent"]}, None, payload["account"]
-    if event_type == "account.rekeyed":
+    if event_type in ("account.rekeyed", "account.updated"):
         return event_type, payload, None, payload["account"]
     return event_type, payload, payload.get("thread"), None
 
@@ -118,9 +120,17 @@ def seq_of(cursor: str | None) -> int:
 
 
 def changes_after(*, seq: int, limit: int, types: set[str] | None = None) -> list[Change]:
-    """The next `limit` changes after `seq`, oldest first (stamp first: see `changes_stamp`)."""
+    """The next `limit` changes after `seq`, oldest first (stamp first: see `changes_stamp`). A cursor
+    from before the oldest kept change (chats/integration/retention.py) missed pruned ones: Gone
+    `cursor_expired`."""
     while changes_stamp() == STAMP_BATCH:
         pass  # a backlog bigger than a batch: stamp it all so the page is the oldest
+    if seq:
+        oldest = Change.objects.filter(seq__isnull=False).aggregate(low=Min("seq"))["low"]
+        if oldest is not None and seq < oldest - 1:  # the kept feed is a contiguous run of places
+            raise Gone("cursor_expired", "This cursor is older than the change feed keeps (changes are kept "
+                                         f"{settings.INTEGRATION_CHANGE_RETENTION_DAYS} days): resync from the lists "
+                                         "with `updated_since`, then follow the feed again without a cursor.")
     rows = Change.objects.filter(seq__gt=seq)
     if types:
         rows = rows.filter(type__in=types)

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from chats.errors import NotFound
-from chats.models import Account, Message, Thread, written_at_expression
+from chats.models import Account, Message, Thread, WebhookSubscription, written_at_expression
 
 
 def accounts_for_integration(*, updated_since: datetime | None = None) -> QuerySet[Account]:
@@ -49,3 +49,17 @@ def messages_for_integration(*, thread: Thread, updated_since: datetime | None =
             | Q(read_at__gte=updated_since) | Q(failed_at__gte=updated_since))
     return (messages.alias(written_at=written_at_expression())
             .select_related("reply_to", "template", "sender").order_by("written_at", "id"))
+
+
+def webhook_subscriptions_of(*, integration) -> QuerySet[WebhookSubscription]:
+    """An integration's own webhook subscriptions, oldest first."""
+    return WebhookSubscription.objects.filter(integration=integration).order_by("id")
+
+
+def webhook_subscription_of(*, integration, subscription_id: int) -> WebhookSubscription:
+    """One of the integration's own subscriptions; another integration's is as absent as a missing one."""
+    subscription = (WebhookSubscription.objects.select_related("integration")
+                    .filter(integration=integration, pk=subscription_id).first())
+    if subscription is None:
+        raise NotFound("not_found", "No such webhook subscription.")
+    return subscription

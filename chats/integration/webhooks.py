@@ -139,15 +139,19 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, int]:
     subscription, body = delivery.subscription, webhook_body(delivery.change)
     started = time.monotonic()
     try:
-        check_webhook_url(subscription.url)  # again: what the name resolves to may have changed
+        pinned = check_webhook_url(subscription.url)  # again: what the name resolves to may have changed
         sent_at = timezone.now()
         headers = {
-            "content-type": "application/json", "user-agent": "Rapport-Webhooks/1",
+            "host": pinned.host_header, "content-type": "application/json", "user-agent": "Rapport-Webhooks/1",
             "webhook-id": delivery.webhook_id, "webhook-timestamp": str(int(sent_at.timestamp())),
             "webhook-signature": Webhook(subscription.secret).sign(delivery.webhook_id, sent_at, body),
         }
-        response = httpx.post(subscription.url, content=body, headers=headers, follow_redirects=False,
-                              timeout=settings.INTEGRATION_WEBHOOK_TIMEOUT_SECONDS)
+        with httpx.Client(timeout=settings.INTEGRATION_WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False,
+                          trust_env=False) as client:
+            # to the checked address; TLS names (and verifies) the URL's host (httpcore's `sni_hostname`)
+            request = client.build_request("POST", pinned.url, content=body, headers=headers,
+                                           extensions={"sni_hostname": pinned.server_name})
+            response = client.send(request)
         code, answer = response.status_code, response.text[:ANSWER_KEPT_CHARACTERS]
     except AddressRefused as exc:
         code, answer = None, f"refused: {exc}"
@@ -167,6 +171,8 @@ def webhook_deliver(*, delivery_id: int, now=None) -> tuple[str, float | None]:
     code, answer, duration = _post(delivery)
     finished = timezone.now()
     with transaction.atomic():
+        if not WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).exists():
+            return "skipped", None  # its subscription was deleted while it was being posted
         WebhookAttempt.objects.create(delivery=delivery, status_code=code, answer=answer, duration_ms=duration)
         if code is not None and 200 <= code < 300:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(status=Status.DELIVERED, delivered_at=finished,

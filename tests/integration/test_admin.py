@@ -5,10 +5,11 @@ import re
 import pytest
 from django.test import TestCase
 
+from chats.integration.credentials import webhook_subscribe
 from chats.integration.feed import changes_record
-from chats.models import Integration, WebhookDelivery
+from chats.models import AuditEvent, Integration, WebhookDelivery, WebhookSubscription
 from tests.factories import UserFactory
-from tests.integration.conftest import integration_client
+from tests.integration.conftest import integration_client, make_integration
 from tests.integration.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +62,16 @@ def test_admin_subscribes_a_webhook_and_replays_a_delivery(admin_client):
         assert delivery.status == "delivered" and delivery.attempt_log.count() == 2
     finally:
         receiver.close()
+
+
+def test_admin_deleting_a_subscription_is_audited(admin_client):
+    integration, _ = make_integration("events:read")
+    subscription, _ = webhook_subscribe(integration=integration, url="http://127.0.0.1:9/hook",
+                                        event_types=["message.status"], actor=None)
+    # when: the admin deletes it (the bulk action)
+    admin_client.post("/admin/chats/webhooksubscription/", {
+        "action": "delete_selected", "_selected_action": [subscription.pk], "post": "yes"})
+    # then: it is gone, and the trail names the admin
+    assert not WebhookSubscription.objects.exists()
+    row = AuditEvent.objects.get(details__action="webhook_unsubscribed")
+    assert row.actor.username == "admin" and row.details["subscription"] == subscription.pk

@@ -138,3 +138,31 @@ def test_an_address_that_turned_private_is_refused_at_delivery(receiver, subscri
     delivery = WebhookDelivery.objects.get()
     assert receiver.received == [] and delivery.status == "pending"
     assert delivery.attempt_log.get().answer.startswith("refused:")
+
+
+def test_the_delivery_connects_to_the_address_it_checked(receiver, subscribed, monkeypatch):
+    """A name resolved twice may answer differently the second time (DNS rebinding): the post goes to the
+    address the check approved, with the URL's own host in the Host header."""
+    import socket
+    real = socket.getaddrinfo
+    lookups = []
+    port = receiver.server.server_address[1]
+
+    def rebinding(host, *args, **kwargs):
+        if host != "hooks.example.test":
+            return real(host, *args, **kwargs)
+        lookups.append(host)
+        if len(lookups) > 1:  # the second answer points elsewhere
+            raise socket.gaierror("rebound")
+        return real("127.0.0.1", *args, **kwargs)
+
+    subscription, _ = subscribed
+    subscription.url = f"http://hooks.example.test:{port}/hooks"
+    subscription.save(update_fields=["url"])
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    change(thread=7, message=1)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "delivered", delivery.attempt_log.first().answer
+    assert lookups == ["hooks.example.test"]  # resolved once, by the check
+    [(headers, _)] = receiver.received
+    assert headers["host"] == f"hooks.example.test:{port}"
