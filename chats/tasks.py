@@ -18,6 +18,7 @@ from chats.ingress.queue import webhook_events_drain
 from chats.integration import webhooks
 from chats.media import fetch as media_fetch
 from chats.models import Message
+from chats.safety.forwarding import safety_digest_send
 from chats.whatsapp.errors import Failure
 
 logger = logging.getLogger(__name__)
@@ -136,3 +137,9 @@ def deliver_webhook_task(self, delivery_id: int):
     if wait is not None and not self.request.is_eager:
         raise self.retry(countdown=wait)
     return outcome
+
+
+@shared_task
+def safety_digest_task():
+    """Once a day (beat): mail drug safety the possible adverse events that are past their deadline."""
+    return safety_digest_send()
