@@ -18,6 +18,7 @@ from chats.ingress.queue import webhook_events_drain
 from chats.integration import retention, webhooks
 from chats.media import fetch as media_fetch
 from chats.models import Message
+from chats.safety.forwarding import safety_digest_send
 from chats.whatsapp.errors import Failure
 
 logger = logging.getLogger(__name__)
@@ -142,3 +143,9 @@ def deliver_webhook_task(self, delivery_id: int):
 def prune_integration_log_task():
     """Every hour (beat): the change feed and the webhook delivery log past INTEGRATION_CHANGE_RETENTION_DAYS."""
     return retention.integration_log_prune()
+
+
+@shared_task
+def safety_digest_task():
+    """Once a day (beat): mail drug safety the possible adverse events that are past their deadline."""
+    return safety_digest_send()

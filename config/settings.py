@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -155,6 +156,9 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-dashboard-rollup": {
         "task": "chats.compliance.tasks.refresh_dashboard_rollup_task", "schedule": 15 * 60.0,
     },
+    # drug safety: the overdue cases, mailed once a day (docs/safety.md)
+    "safety-digest": {"task": "chats.tasks.safety_digest_task",
+                      "schedule": crontab(hour=env.int("SAFETY_DIGEST_HOUR_UTC", default=7), minute=0)},
 }
 # Stored webhook bodies (chats/ingress/queue.py): drains running at once, how long a drain
 # holds its slot without renewing it, and how long a claimed body waits before another drain
@@ -287,6 +291,8 @@ SPECTACULAR_SETTINGS = {
         "ConsentStatusEnum": "consent.models.ConsentStatus",
         "WindowStatusEnum": "chats.conversations.policy.WindowStatus.ALL",
         "ChangeTypeEnum": "chats.integration.feed.CHANGE_TYPES",
+        "SafetyCaseStatusEnum": "chats.models.safety.SafetyCase.Status",
+        "SafetyTrailKindEnum": "chats.models.safety.SafetyCaseEvent.Kind",
     },
 }
 
@@ -331,6 +337,22 @@ WHATSAPP_SANDBOX_MEDIA_DIR = env.path("WHATSAPP_SANDBOX_MEDIA_DIR", default=BASE
 # Unset, it follows the address `make run` serves on (HOST and PORT), so links work there.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=None) or "http://{}:{}".format(
     env("RAPPORT_HOST", default="127.0.0.1"), env("RAPPORT_PORT", default="8000"))
+
+# --- Drug safety (docs/safety.md) -------------------------------------------------
+# Where possible adverse events are forwarded, and the daily digest of overdue ones goes.
+SAFETY_MAILBOX = env("SAFETY_MAILBOX", default="drug.safety@example.com")
+# A case is due at drug safety this many hours after Rapport received the HCP's message.
+SAFETY_CASE_DEADLINE_HOURS = env.int("SAFETY_CASE_DEADLINE_HOURS", default=24)
+# The admin queue marks an open case "due soon" this many hours before its deadline.
+SAFETY_CASE_DUE_SOON_HOURS = env.int("SAFETY_CASE_DUE_SOON_HOURS", default=4)
+# Django's e-mail backend: the console in the embedded profile (mails are printed), SMTP where configured.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="rapport@example.com")
 
 # --- Logging ------------------------------------------------------------------
 LOGGING = {

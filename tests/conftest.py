@@ -15,19 +15,21 @@ def _eager_celery():
 
 @pytest.fixture(autouse=True)
 def _fresh_webhook_state():
-    """Each test starts with no drain holding a slot and re-reads the WABAs' secrets, the consent keywords and
-    whether webhooks are subscribed."""
+    """Each test starts with no drain holding a slot and re-reads the WABAs' secrets, the consent keywords,
+    whether webhooks are subscribed and the safety lexicon."""
     from django.core.cache import cache
 
     from chats.ingress.queue import drain_slots_free
     from chats.ingress.receive import forget_secrets
     from chats.integration.feed import FAN_OUT_SCHEDULED, forget_subscriptions
+    from chats.safety.lexicon import clear_lexicon_cache
     from consent.services import forget_keywords
 
     drain_slots_free()
     forget_secrets()
     forget_keywords()
     forget_subscriptions()
+    clear_lexicon_cache()
     cache.delete(FAN_OUT_SCHEDULED)
 
 

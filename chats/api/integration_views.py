@@ -194,13 +194,18 @@ class ChangesView(IntegrationView):
                     OpenApiParameter("types", OpenApiTypes.STR, description="Only these types, comma-separated.")],
         responses={200: i.ChangesOutput, 400: INVALID, 410: CURSOR_EXPIRED, **ERRORS},
         description="Every change in commit order after `cursor`: a client that pages from its last cursor never "
-                    "misses or doubles one.")
+                    "misses or doubles one. `safety_case.changed` only with the `safety:read` scope too.")
     def get(self, request):
         after = feed.seq_of(request.query_params.get("cursor"))
         limit = query_int(request, "limit", default=100, minimum=1, maximum=1000)
         types = {t for t in request.query_params.get("types", "").split(",") if t}
         if types - set(feed.CHANGE_TYPES):
             raise ValidationError({"types": [f"Choose among {', '.join(feed.CHANGE_TYPES)}."]})
+        if "safety:read" not in request.auth.scopes:  # safety cases are for a safety system only
+            if types & set(feed.SAFETY_CHANGE_TYPES):
+                raise ScopeRequired("Safety-case changes need the `safety:read` scope; the integration's "
+                                    "credential lacks it.")
+            types = (types or set(feed.CHANGE_TYPES)) - set(feed.SAFETY_CHANGE_TYPES)
         changes = feed.changes_after(seq=after, limit=limit + 1, types=types)
         page = changes[:limit]
         integration_read_record(integration=request.auth, what="changes", count=len(page))

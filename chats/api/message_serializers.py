@@ -2,7 +2,7 @@
 fields document what chats/realtime/payloads.py `message_fields` builds, for REST and WebSocket alike."""
 from rest_framework import serializers
 
-from chats.models import Message, MessageReaction
+from chats.models import Message, MessageReaction, SafetyCase
 from chats.realtime.payloads import message_fields
 
 
@@ -98,6 +98,13 @@ class ReactionStateOutput(serializers.Serializer):
     message = MessageReactionsOutput()
 
 
+class SafetyCaseBriefOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The case (`GET /api/v1/safety-cases/` for drug safety).")
+    status = serializers.ChoiceField(choices=SafetyCase.Status.choices,
+                                     help_text="`open`, `forwarded` (to drug safety) or `closed` (not an adverse event).")
+    due_at = serializers.DateTimeField(help_text="When drug safety must have it.")
+
+
 class MessageOutput(serializers.Serializer):
     """The one message shape: the same in REST, in `message.created` events and in the export
     (built by chats/realtime/payloads.py `message_fields`; the fields here document it)."""
@@ -130,6 +137,8 @@ class MessageOutput(serializers.Serializer):
     reactions = ReactionOutput(many=True, help_text="Current reactions, oldest first (removed ones left out).")
     pricing = PricingOutput(allow_null=True, help_text="Meta's pricing of the message, from its statuses (null "
                                                        "until Meta priced it, and for the HCP's messages).")
+    safety_case = SafetyCaseBriefOutput(allow_null=True, help_text="An HCP's message that may report an adverse "
+                                                                   "event: its safety case (docs/safety.md); else null.")
 
     def to_representation(self, instance):
         return message_fields(instance)

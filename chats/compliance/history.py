@@ -2,8 +2,8 @@
 
 `history_rows` yields flat dicts with the same keys (COLUMNS) for every kind of
 record: messages (with their statuses and timestamps), the consent record,
-consent events, and audit events (routing decisions, link opens, window
-changes, ...). Each table is read with `.iterator(chunk_size=...)`, so memory
+consent events, audit events (routing decisions, link opens, window
+changes, ...), and safety cases with their trails. Each table is read with `.iterator(chunk_size=...)`, so memory
 holds one chunk, never the whole history; the writers turn rows into text one
 at a time for a StreamingHttpResponse or a file.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from chats.models import Account, AuditEvent, Message, written_at_expression
+from chats.models import Account, AuditEvent, Message, SafetyCase, SafetyCaseEvent, written_at_expression
 from consent.models import ConsentEvent, ConsentRecord
 
 CHUNK_SIZE = 1000  # rows per fetch; the peak memory of an export is about two chunks
@@ -119,12 +119,36 @@ def _audit_rows(account, since, until) -> Iterator[dict]:
         }
 
 
+def _safety_rows(account, since, until) -> Iterator[dict]:
+    """Possible adverse events (chats/safety/): each case as it stands, then every step of its trail."""
+    cases = _in_range(_for_account(SafetyCase.objects.all(), account), "received_at", since, until)
+    for c in cases.select_related("account", "rep", "message").order_by("received_at", "id").iterator(
+            chunk_size=CHUNK_SIZE):
+        yield {
+            **_BLANK, "record": "safety_case", "id": c.pk, "at": _iso(c.received_at), "account_id": c.account_id or "",
+            "account_name": c.account.name if c.account else "", "thread_id": c.message.thread_id or "",
+            "thread_owner": _username(c.rep), "message_id": c.message_id, "status": c.status, "body": c.message.body,
+            "details": {"matched_terms": c.matched_terms, "products": c.products, "due_at": _iso(c.due_at),
+                        "seen_at": _iso(c.seen_at), "forwarded_at": _iso(c.forwarded_at),
+                        "closed_at": _iso(c.closed_at), "close_reason": c.close_reason},
+        }
+    trail = SafetyCaseEvent.objects.filter(case__in=cases)
+    for e in trail.select_related("case__account", "actor").order_by("at", "id").iterator(chunk_size=CHUNK_SIZE):
+        yield {
+            **_BLANK, "record": "safety_case_event", "id": e.pk, "at": _iso(e.at), "account_id": e.case.account_id or "",
+            "account_name": e.case.account.name if e.case.account else "", "actor": _username(e.actor),
+            "message_id": e.case.message_id, "kind": e.kind, "body": e.note,
+            "details": {"case": e.case_id, **(e.details or {})},
+        }
+
+
 def history_rows(*, account: Account | None, since: datetime.datetime | None = None,
                  until: datetime.datetime | None = None) -> Iterator[dict]:
     """Every row of `account`'s history (all HCPs when None) with `since <= time < until`, table by table."""
     yield from _message_rows(account, since, until)
     yield from _consent_rows(account, since, until)
     yield from _audit_rows(account, since, until)
+    yield from _safety_rows(account, since, until)
 
 
 class _Line:

@@ -217,9 +217,31 @@ class PhraseMatcher:
 # admin's change within this many seconds.
 VERSION_TTL_SECONDS = 1.0
 
-_cache_lock = threading.Lock()
-_cache: tuple[tuple, PhraseMatcher] | None = None
-_checked_at = 0.0
+
+class MatcherCache:
+    """A process's compiled matcher over some table of phrases: `version()` is re-read at most once
+    per `ttl` seconds, and `build()` runs again only when it changed. The restricted phrases and the
+    safety lexicon (chats/safety/lexicon.py) each keep one."""
+
+    def __init__(self, *, version, build, ttl: float):
+        self._version, self._build, self._ttl = version, build, ttl
+        self._lock = threading.Lock()
+        self._cache: tuple[tuple, PhraseMatcher] | None = None
+        self._checked_at = 0.0
+
+    def get(self) -> PhraseMatcher:
+        cached = self._cache
+        if cached is not None and time.time() - self._checked_at < self._ttl:
+            return cached[1]
+        version = self._version()
+        with self._lock:
+            if self._cache is None or self._cache[0] != version:
+                self._cache = (version, self._build())
+            self._checked_at = time.time()
+            return self._cache[1]
+
+    def clear(self, **_signal_kwargs) -> None:
+        self._cache, self._checked_at = None, 0.0
 
 
 def _version() -> tuple:
@@ -245,24 +267,16 @@ def build_matcher() -> PhraseMatcher:
     return PhraseMatcher(list(rows))
 
 
+_restricted = MatcherCache(version=lambda: _version(), build=lambda: build_matcher(), ttl=VERSION_TTL_SECONDS)
+
+
 def get_matcher() -> PhraseMatcher:
-    """The process's compiled matcher; the tables' version is re-read at most once per
-    VERSION_TTL_SECONDS, and the matcher rebuilt only when it changed."""
-    global _cache, _checked_at
-    cached = _cache
-    if cached is not None and time.time() - _checked_at < VERSION_TTL_SECONDS:
-        return cached[1]
-    version = _version()
-    with _cache_lock:
-        if _cache is None or _cache[0] != version:
-            _cache = (version, build_matcher())
-        _checked_at = time.time()
-        return _cache[1]
+    """The process's compiled restricted-phrase matcher (see MatcherCache)."""
+    return _restricted.get()
 
 
 def clear_matcher_cache() -> None:
-    global _cache, _checked_at
-    _cache, _checked_at = None, 0.0
+    _restricted.clear()
 
 
 def check_restricted_phrases(*, text: str, now: datetime | None = None) -> list[Match]:

@@ -28,6 +28,7 @@ from chats.models import (
     PhoneNumber,
     RestrictedPhrase,
     RestrictedPhraseRule,
+    SafetyTerm,
     UserProfile,
     WhatsAppBusinessAccount,
 )
@@ -134,6 +135,19 @@ RESTRICTED_PHRASES = [
     ("guaranteed", RestrictedPhrase.MatchType.EXACT),
     ("cure", RestrictedPhrase.MatchType.EXACT),
     (r"100\s*%\s*(safe|effective)", RestrictedPhrase.MatchType.REGEX),
+]
+
+# The drug-safety lexicon (docs/safety.md): kind, language, phrase, match type.
+_TERM, _PRODUCT = SafetyTerm.Kind.TERM, SafetyTerm.Kind.PRODUCT
+_CONTAINS, _EXACT, _REGEX = (SafetyTerm.MatchType.CONTAINS, SafetyTerm.MatchType.EXACT, SafetyTerm.MatchType.REGEX)
+SAFETY_TERMS = [
+    (_TERM, "en", "side effect", _CONTAINS), (_TERM, "en", "adverse", _CONTAINS), (_TERM, "en", "rash", _EXACT),
+    (_TERM, "en", r"hospitali[sz](ed|ation)", _REGEX), (_TERM, "en", "allergic reaction", _CONTAINS),
+    (_TERM, "en", "overdose", _CONTAINS), (_TERM, "en", "died", _EXACT),
+    (_TERM, "fr", "effet indésirable", _CONTAINS), (_TERM, "fr", "effets indésirables", _CONTAINS),
+    (_TERM, "fr", "effet secondaire", _CONTAINS), (_TERM, "fr", "hospitalisé", _CONTAINS),
+    (_TERM, "fr", "éruption cutanée", _CONTAINS), (_TERM, "fr", "réaction allergique", _CONTAINS),
+    (_PRODUCT, "en", "Cholecap", _EXACT),
 ]
 
 # title, kind, url, web link enabled, description
@@ -314,6 +328,9 @@ def _seed_content(report: SeedReport, waba: WhatsAppBusinessAccount) -> None:
                    values={"active_from": None, "active_to": None})
     for phrase, match_type in RESTRICTED_PHRASES:
         _ensure(report, RestrictedPhrase, rule=rule, phrase=phrase, match_type=match_type)
+    for kind, language, phrase, match_type in SAFETY_TERMS:
+        _upsert(report, SafetyTerm, lookup={"kind": kind, "language": language, "phrase": phrase,
+                                            "match_type": match_type}, values={"is_active": True})
     for title, kind, url, enabled, description in MEDIA:
         _upsert(report, MediaItem, lookup={"title": title},
                 values={"kind": kind, "url": url, "web_link_enabled": enabled, "description": description})

@@ -174,7 +174,7 @@ def messages_for_thread(*, thread: Thread) -> QuerySet[Message]:
     return (
         Message.objects.filter(thread=thread)
         .alias(written_at=written_at_expression())
-        .select_related("reply_to", "template", "sender")
+        .select_related("reply_to", "template", "sender", "safety_case")
         .prefetch_related(reactions_prefetch())  # one query for a whole page's reactions
         .order_by("written_at", "id")
     )

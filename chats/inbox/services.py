@@ -8,6 +8,7 @@ from knox.models import AuthToken
 from chats.errors import DomainError
 from chats.inbox.receipts import read_receipt_queue
 from chats.models import Account, PhoneNumber, Thread
+from chats.safety.cases import safety_cases_seen
 
 
 def _pick_number(*, user, phone_number_id: int | None) -> PhoneNumber:
@@ -44,11 +45,13 @@ def thread_get_or_create(*, user, account: Account, phone_number_id: int | None 
 @transaction.atomic
 def thread_mark_read(*, thread: Thread, now: datetime | None = None) -> Thread:
     """Everything in the thread up to `now` counts as read by its rep; the HCP's latest unread
-    message is marked read at WhatsApp too (chats/inbox/receipts.py)."""
+    message is marked read at WhatsApp too (chats/inbox/receipts.py), and the thread's safety cases count as
+    seen by the rep (chats/safety/cases.py)."""
     now = now or timezone.now()
     unread_since, thread.last_read_at = thread.last_read_at, now
     Thread.objects.filter(pk=thread.pk).update(last_read_at=now)
     read_receipt_queue(thread=thread, unread_since=unread_since, now=now)
+    safety_cases_seen(thread=thread, now=now)
     return thread
 
 

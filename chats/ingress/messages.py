@@ -19,6 +19,7 @@ from chats.models import AuditEvent, Conversation, Message, Thread
 from chats.models.sql import bulk_insert
 from chats.realtime.events import publish_all_on_commit
 from chats.realtime.payloads import message_payload
+from chats.safety.cases import safety_cases_flag
 from chats.whatsapp.updates import InboundMessage
 from consent.services import consent_apply_keyword
 
@@ -120,7 +121,7 @@ def _ingest(incoming: list[InboundMessage], received: dict[str, datetime]) -> li
             plan.message.reply_to = _reply_target(thread, plan.incoming.context_wamid)
     bulk_insert(Message, [plan.message for plan in plans])
     audit_save(identity_trail)
-    _after_insert(plans, conversations)
+    _after_insert(plans, conversations, received)
     return results
 
 
@@ -158,8 +159,9 @@ def _identity_changes(m: InboundMessage, account, sender: Sender, directory: Dir
     return identity_learn(account=account, sender=sender, directory=directory, wamid=m.wamid)
 
 
-def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conversation]) -> None:
-    """The stored messages' consent keywords, audit rows, windows, thread activity and live events."""
+def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conversation],
+                  received: dict[str, datetime]) -> None:
+    """The stored messages' consent keywords, audit rows, windows, thread activity, safety cases and live events."""
     trail, rolled, activity = [], {}, {}
     for plan in plans:
         message, incoming = plan.message, plan.incoming
@@ -189,11 +191,16 @@ def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conve
     audit_save(trail)  # every audit row of the batch in one INSERT
     sql.conversations_save_rolled(list(rolled.values()))
     sql.threads_touch(activity)
+    # Possible adverse events become safety cases now, so `message.created` already carries its case.
+    now = timezone.now()
+    flagged = safety_cases_flag(messages=[(plan.message, received.get(plan.incoming.wamid, now)) for plan in plans],
+                                now=now)
     # The window, its owner and the other reps' lock changed: every thread on it hears so.
     # Then each message; all of them delivered together after commit.
     publish_all_on_commit(
-        state_events_of(conversations=list(rolled.values()), now=timezone.now())
-        + [(plan.rep_id, "message.created", message_payload(plan.message)) for plan in plans if plan.rep_id])
+        state_events_of(conversations=list(rolled.values()), now=now)
+        + [(plan.rep_id, "message.created", message_payload(plan.message)) for plan in plans if plan.rep_id]
+        + flagged)
     # The files HCPs sent are fetched from Meta after commit, one task for the batch (chats/media/fetch.py);
     # queued after the events above, so a rep hears of the message before of its file.
     inbound_media_fetch_enqueue(message_ids=[plan.message.pk for plan in plans

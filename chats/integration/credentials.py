@@ -16,7 +16,7 @@ from django.utils.text import slugify
 from chats.compliance.audit import audit
 from chats.errors import DomainError
 from chats.integration.addresses import AddressRefused, check_webhook_url
-from chats.integration.feed import CHANGE_TYPES, latest_seq
+from chats.integration.feed import CHANGE_TYPES, SAFETY_CHANGE_TYPES, latest_seq
 from chats.models import AuditEvent, Integration, WebhookSubscription
 
 SCOPES = tuple(Integration.Scope.values)
@@ -141,12 +141,15 @@ def webhook_subscribe(*, integration: Integration, url: str, event_types: list[s
         check_webhook_url(url)
     except AddressRefused as exc:
         raise DomainError("webhook_url_refused", str(exc)) from None
+    event_types = _check_event_types(event_types)
+    if set(event_types) & set(SAFETY_CHANGE_TYPES) and Integration.Scope.SAFETY_READ not in integration.scopes:
+        raise DomainError("scope_required", "Safety-case changes need the `safety:read` scope.")
     if integration.subscriptions.count() >= WEBHOOK_SUBSCRIPTIONS_MAX:
         raise DomainError("too_many_subscriptions", f"An integration keeps at most {WEBHOOK_SUBSCRIPTIONS_MAX} "
                                                     "webhook subscriptions; delete one first.")
     secret = _new_secret()
     subscription = WebhookSubscription.objects.create(
-        integration=integration, url=url, event_types=_check_event_types(event_types), secret=secret,
+        integration=integration, url=url, event_types=event_types, secret=secret,
         fed_through=latest_seq())
     _audit(integration=integration, actor=actor, action="webhook_subscribed", url=url,
            event_types=subscription.event_types, subscription=subscription.pk)

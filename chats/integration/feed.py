@@ -28,7 +28,9 @@ from chats.models.sql import bulk_insert
 from chats.process_cache import ProcessCache
 
 CHANGE_TYPES = ("message.created", "message.status", "message.updated", "message.reaction", "thread.state",
-                "consent.changed", "account.rekeyed", "account.updated")
+                "consent.changed", "account.rekeyed", "account.updated", "safety_case.changed")
+# Changes only an integration with the `safety:read` scope reads (and may subscribe to).
+SAFETY_CHANGE_TYPES = ("safety_case.changed",)
 STAMP_BATCH = 5000
 # Any constant: the advisory lock that makes stampers take turns on PostgreSQL.
 _STAMP_LOCK = 7_201_021

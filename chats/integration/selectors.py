@@ -48,7 +48,7 @@ def messages_for_integration(*, thread: Thread, updated_since: datetime | None =
             Q(created_at__gte=updated_since) | Q(sent_at__gte=updated_since) | Q(delivered_at__gte=updated_since)
             | Q(read_at__gte=updated_since) | Q(failed_at__gte=updated_since))
     return (messages.alias(written_at=written_at_expression())
-            .select_related("reply_to", "template", "sender").order_by("written_at", "id"))
+            .select_related("reply_to", "template", "sender", "safety_case").order_by("written_at", "id"))
 
 
 def webhook_subscriptions_of(*, integration) -> QuerySet[WebhookSubscription]:

@@ -198,7 +198,7 @@ def _settle(message_id: int, changes: dict, stored_name: str = "") -> str:
     """Record the file's outcome once: ready or failed, audited, and told to the thread's rep live."""
     with transaction.atomic():
         message = (Message.objects.select_for_update(of=("self",))
-                   .select_related("thread", "reply_to", "template", "sender")
+                   .select_related("thread", "reply_to", "template", "sender", "safety_case")
                    .get(pk=message_id))
         media = dict(message.media)
         if media.get("status") != PENDING:  # another run settled it meanwhile: keep its outcome, drop our copy

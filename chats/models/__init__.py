@@ -5,6 +5,7 @@ from .messages import Message, WebhookEvent, written_at_expression
 from .numbers import PhoneAssignment, PhoneNumber, WhatsAppBusinessAccount
 from .reactions import MessageReaction
 from .phrases import RestrictedPhrase, RestrictedPhraseRule
+from .safety import SafetyCase, SafetyCaseEvent, SafetyTerm
 from .rollup import DailyMessageRollup, RolledUpDay
 from .threads import Conversation, Thread
 
@@ -26,6 +27,9 @@ __all__ = [
     "RestrictedPhrase",
     "RestrictedPhraseRule",
     "RolledUpDay",
+    "SafetyCase",
+    "SafetyCaseEvent",
+    "SafetyTerm",
     "Thread",
     "UserProfile",
     "WebhookEvent",

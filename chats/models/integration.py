@@ -15,6 +15,7 @@ class Integration(models.Model):
         CONSENT_WRITE = "consent:write", "Import consent captured elsewhere"
         MESSAGES_READ = "messages:read", "Read every rep's threads and messages"
         EVENTS_READ = "events:read", "Read the change feed and receive webhooks"
+        SAFETY_READ = "safety:read", "Read drug-safety cases (the API and, with events:read, their changes)"
 
     name = models.CharField(max_length=120, unique=True)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="integration",

@@ -16,7 +16,7 @@ from chats.integration.feed import changes_record
 logger = logging.getLogger(__name__)
 
 EVENT_TYPES = ("message.created", "message.status", "message.updated", "message.reaction", "thread.state",
-               "consent.changed")
+               "consent.changed", "safety_case.changed")
 
 
 def user_group(user_id: int) -> str:

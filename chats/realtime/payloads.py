@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from chats.models import MessageReaction
+from chats.models import Message, MessageReaction, SafetyCase
 
 QUOTE_LENGTH = 80
 
@@ -130,7 +130,63 @@ def message_fields(message, *, reactions: list[dict] | None = None) -> dict:
         "media": _media_of(message),
         "reactions": reactions_of(message) if reactions is None else reactions,
         "pricing": message.pricing or None,
+        "safety_case": safety_case_brief(safety_case_of(message)),
     }
+
+
+def safety_case_of(message):
+    """The message's safety case (chats/safety/), or None: from `select_related("safety_case")` when the
+    message was loaded with it, else with one query. Only an HCP's message can have one."""
+    if message.direction != Message.Direction.INBOUND or message.pk is None:
+        return None
+    relation = Message.safety_case.related
+    if not relation.is_cached(message):
+        relation.set_cached_value(message, SafetyCase.objects.filter(message_id=message.pk).first())
+    return relation.get_cached_value(message)
+
+
+def safety_case_brief(case) -> dict | None:
+    """What the message shape says of its safety case: `{id, status, due_at}`, or None."""
+    if case is None:
+        return None
+    return {"id": case.pk, "status": case.status, "due_at": api_datetime(case.due_at)}
+
+
+def safety_case_fields(case) -> dict:
+    """A safety case as the safety-cases API and the `safety_case.changed` event show it. Load the case with
+    `select_related("message__thread", "account", "rep")`."""
+    message, rep = case.message, case.rep
+    return {
+        **safety_case_brief(case),
+        "message": case.message_id,
+        "thread": message.thread_id,
+        "text": message.body,
+        "account": {"id": case.account_id, "name": case.account.name, "country": case.account.country}
+        if case.account_id else None,
+        "rep": {"id": rep.pk, "username": rep.get_username(), "full_name": rep.get_full_name()} if rep else None,
+        "matched_terms": case.matched_terms,
+        "products": case.products,
+        "received_at": api_datetime(case.received_at),
+        "seen_at": api_datetime(case.seen_at),
+        "forwarded_at": api_datetime(case.forwarded_at),
+        "closed_at": api_datetime(case.closed_at),
+        "close_reason": case.close_reason,
+    }
+
+
+def safety_trail_fields(event) -> dict:
+    """One step of a case's trail: what, when, by whom (null: Rapport itself), the note or reason, details."""
+    actor = event.actor if event.actor_id is not None else None
+    return {"kind": event.kind, "at": api_datetime(event.at),
+            "by": {"id": actor.pk, "username": actor.get_username()} if actor else None,
+            "note": event.note, "details": event.details}
+
+
+def safety_case_payload(case) -> dict:
+    """Payload of `safety_case.changed`: the thread id, the message's new `safety_case` (to merge by message
+    id, as the bubble shows it) and the whole case (`safety_case_fields`)."""
+    return {"thread": case.message.thread_id, "message": {"id": case.message_id, "safety_case": safety_case_brief(case)},
+            "safety_case": safety_case_fields(case)}
 
 
 def message_payload(message) -> dict:

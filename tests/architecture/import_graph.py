@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("rules", (
         "chats.conversations.policy", "chats.conversations.phrases", "chats.conversations.phrase_text", "chats.conversations.skeleton",
         "chats.conversations.announcements",
-        "chats.inbox", "chats.media.access", "consent.services", "templates_app.services", "media_links.services",
+        "chats.inbox", "chats.media.access", "chats.safety", "consent.services", "templates_app.services", "media_links.services",
     )),
     ("use cases", ("chats.conversations.sending", "chats.conversations.reactions", "chats.integration")),
     ("ingress", ("chats.ingress",)),

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 FIELDS = {"id", "thread", "direction", "kind", "body", "status", "written_at", "created_at", "sent_at",
           "delivered_at", "read_at", "failed_at", "failure_code", "failure_reason", "wamid", "client_id", "sender",
-          "template", "reply_to", "media", "reactions", "pricing"}
+          "template", "reply_to", "media", "reactions", "pricing", "safety_case"}
 
 
 def test_rest_the_live_event_and_the_export_show_one_shape(client, threads, templates, ada, shared_number, alex):

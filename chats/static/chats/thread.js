@@ -73,6 +73,7 @@
     }
     b.appendChild(meta);
     b.appendChild(el("p", "bubble__failed"));
+    b.appendChild(safetyMark());
     var react = el("button", "bubble__react", "☺");
     react.type = "button";
     react.setAttribute("aria-label", "React");
@@ -198,7 +199,55 @@
     failed.textContent = m.status === "failed" ? "Not sent: " + (m.failure_reason || m.failure_code || "unknown reason") : "";
     li.classList.toggle("msg--failed", m.status === "failed");
     paintReactions(li, m);
+    paintSafety(li, m);
   }
+
+  // A possible adverse event in the HCP's message (docs/safety.md): marked, with a way to add what the rep
+  // knows; drug safety forwards or closes the case, never the rep.
+  var SAFETY_TEXT = {
+    open: "Possible adverse event — sent to Drug Safety",
+    forwarded: "Possible adverse event — forwarded to Drug Safety",
+    closed: "Drug Safety found no adverse event"
+  };
+
+  function safetyMark() {
+    var box = el("div", "bubble__safety");
+    box.hidden = true;
+    box.setAttribute("data-testid", "safety-mark");
+    box.appendChild(el("span", "bubble__safety-text"));
+    var note = el("button", "bubble__safety-note", "Add a note");
+    note.type = "button";
+    note.setAttribute("data-testid", "safety-note");
+    box.appendChild(note);
+    box.appendChild(el("span", "bubble__safety-done"));
+    return box;
+  }
+
+  function paintSafety(li, m) {
+    var box = li.querySelector(".bubble__safety");
+    if (!box) return;
+    var c = m.safety_case;
+    box.hidden = !c;
+    li.classList.toggle("msg--safety", !!c);
+    if (!c) return;
+    box.dataset.case = c.id;
+    box.dataset.status = c.status;
+    box.querySelector(".bubble__safety-text").textContent = "⚠ " + (SAFETY_TEXT[c.status] || SAFETY_TEXT.open);
+    box.querySelector(".bubble__safety-note").hidden = c.status === "closed";
+  }
+
+  list.addEventListener("click", function (event) {
+    var button = event.target.closest(".bubble__safety-note");
+    if (!button) return;
+    var box = button.closest(".bubble__safety"), done = box.querySelector(".bubble__safety-done");
+    var note = window.prompt("What do you know of this adverse event? (patient, product, dose, dates) Drug Safety reads it with the case.");
+    if (!note || !note.trim()) return;
+    button.disabled = true;
+    api("POST", "safety-cases/" + box.dataset.case + "/notes/", { note: note }).then(function () {
+      done.textContent = "Note added";
+    }).catch(function (error) { done.textContent = error.message; })
+      .then(function () { button.disabled = false; });
+  });
 
   function merge(old, update) {
     // Statuses only move forward (queued < sent < delivered < read); failed stands on its own.
@@ -841,6 +890,8 @@
       }
     } else if (event.type === "message.status" || event.type === "message.updated") {
       upsert(event.message);
+    } else if (event.type === "safety_case.changed") {
+      if (byId.has(event.message.id)) upsert(event.message);
     } else if (event.type === "message.reaction") {
       if (byId.has(event.message.id)) upsert(event.message); // one not loaded comes with its page
     } else if (event.type === "thread.state") {
