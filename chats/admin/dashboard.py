@@ -11,7 +11,8 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from chats.compliance.dashboard import dashboard_data, month_bounds, pricing_by_month, pricing_by_rep
+from chats.compliance.dashboard import (dashboard_data, month_bounds, pricing_by_month, pricing_by_rep,
+                                        safety_cases_per_week)
 from chats.compliance.rollup import coverage
 
 DEFAULT_DAYS = 30
@@ -109,6 +110,7 @@ def dashboard_view(request):
         "pricing_rows": _month_rows(pricing),
         "rep_month": months["rep_month"],
         "pricing_reps": pricing_by_rep(start=rep_start, end=rep_end, cover=cover.within(start=rep_start, end=rep_end)),
+        "safety_weeks": safety_cases_per_week(start=start, end=end),
     }
     return TemplateResponse(request, "admin/rapport_dashboard.html", context)
 
