@@ -19,7 +19,8 @@ import pytest
 from tests.realtime.helpers import flush_channel_layer
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import transaction
@@ -41,6 +42,9 @@ SERVICES = bool(os.environ.get("DATABASE_URL", "").startswith("postgres") and os
 
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer():
+    # A layer of its own for each test: channels-redis binds its receive locks to the event loop that first
+    # used them, and an earlier test's loop (any test file's) must not hold one this test's sockets need.
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
     yield
     # Groups and queued frames must not leak from one test into the next.
     flush_channel_layer()
