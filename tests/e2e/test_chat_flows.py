@@ -179,6 +179,7 @@ def test_a_whole_conversation(as_user):
     page.locator(".msg--in .bubble").last.click(button="right")
     menu.get_by_role("menuitem", name="Copy").click()
     page.wait_for_function("window.Rapport.copied === 'Yes please, send me the details.'")
+    expect(page.get_by_test_id("action-note")).to_have_text("Copied")  # it says that it copied
 
     # a Text Only template from the Message Templates pill
     page.get_by_test_id("pill-templates").click()

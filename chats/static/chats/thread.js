@@ -734,11 +734,37 @@
         .then(function (result) { upsert(result.message); footError.textContent = ""; })
         .catch(function (error) { footError.textContent = error.message; });
     } else if (action.dataset.action === "copy") {
-      var done = function () { footError.textContent = ""; R.copied = body; };
-      if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(body).then(done, done);
-      else done();
+      copyText(body);
     }
   });
+
+  // Copy says what it did. The Clipboard API needs a secure context (HTTPS); on a plain-http deployment
+  // the text is copied through a selected, off-screen text area instead.
+  var actionNote = $("action-note"), actionNoteTimer = null;
+  function note(message) {
+    actionNote.textContent = message;
+    clearTimeout(actionNoteTimer);
+    actionNoteTimer = setTimeout(function () { actionNote.textContent = ""; }, 2500);
+  }
+  function copyByCommand(value) {
+    var area = el("textarea", "visually-hidden");
+    area.value = value; area.setAttribute("readonly", ""); area.style.position = "fixed"; area.style.top = "-1000px";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    return ok;
+  }
+  function copyText(value) {
+    var copied = function () { footError.textContent = ""; R.copied = value; note("Copied"); };
+    var fallback = function () {
+      if (copyByCommand(value)) copied();
+      else note("Could not copy: select the text and copy it");
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(value).then(copied, fallback);
+    else fallback();
+  }
 
   // --- dialogs: templates, media, end -------------------------------------------------
   function choices(listEl, items, label, onPick) {
