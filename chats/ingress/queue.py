@@ -35,7 +35,7 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from chats import jobs
+from chats import jobs, phases
 from chats.ingress.process import webhook_events_process
 from chats.models import WebhookEvent
 from chats.models.sql import among, db_datetime, is_postgresql
@@ -87,7 +87,7 @@ def _claim(*, limit: int) -> list[WebhookEvent]:
     sql = (f"UPDATE {table} SET attempts = attempts + 1, available_at = %s WHERE id {picked}"
            " RETURNING id, body, attempts, received_at")
     lease_end = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-    with connection.cursor() as cursor:
+    with phases.phase("claim"), connection.cursor() as cursor:
         cursor.execute(sql, [db_datetime(lease_end), MAX_ATTEMPTS, db_datetime(now), limit])
         rows = cursor.fetchall()
     as_datetime = getattr(connection.ops, "convert_datetimefield_value", None)  # SQLite returns text
@@ -118,8 +118,13 @@ def _process(events: list[WebhookEvent]) -> int:
     own, so a bad body fails (and backs off, and is dead-lettered) alone, never the bodies beside it.
     Returns how many bodies failed."""
     try:
-        with transaction.atomic():  # the batch's ingest and its marking commit together
-            return _mark(events, webhook_events_process(events=events))
+        with phases.batch(len(events)), transaction.atomic():  # the batch's ingest and its marking commit together
+            transaction.on_commit(lambda: phases.end("commit"))  # the first callback: right after COMMIT
+            outcomes = webhook_events_process(events=events)
+            with phases.phase("mark processed"):
+                failures = _mark(events, outcomes)
+            phases.begin("commit")
+            return failures
     except Exception:  # noqa: BLE001 - tried again body by body, where each failure is recorded
         if len(events) > 1:
             logger.exception("webhook events %s: the batch failed; each body alone", [event.pk for event in events])
