@@ -172,6 +172,7 @@ class SocketListener:
         self.url, self.token = url, token
         self.wamids: list[str] = []
         self.hellos = 0
+        self.drops: list[str] = []  # why the socket closed or could not open, each time
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -183,17 +184,23 @@ class SocketListener:
             self._loop.call_soon_threadsafe(self._task.cancel)
         hellos = self.hellos
         self._task = asyncio.run_coroutine_threadsafe(self._listen(), self._loop)
-        wait_for(lambda: self.hellos > hellos, 20, "the socket's hello")
+        wait_for(lambda: self.hellos > hellos, 30, f"the socket's hello (drops: {self.drops[-3:]})")
 
     async def _listen(self) -> None:
-        async with websockets.connect(self.url, subprotocols=["rapport.v1", f"token.{self.token}"],
-                                      origin="http://127.0.0.1", max_queue=None) as ws:
-            async for frame in ws:
-                event = json.loads(frame)
-                if event.get("type") == "hello":
-                    self.hellos += 1
-                elif event.get("type") == "message.created":
-                    self.wamids += WAMID.findall(frame)
+        """Connect, and connect again after a refusal or a drop (as the portal's page does), until cancelled."""
+        while True:
+            try:
+                async with websockets.connect(self.url, subprotocols=["rapport.v1", f"token.{self.token}"],
+                                              origin="http://127.0.0.1", max_queue=None) as ws:
+                    async for frame in ws:
+                        event = json.loads(frame)
+                        if event.get("type") == "hello":
+                            self.hellos += 1
+                        elif event.get("type") == "message.created":
+                            self.wamids += WAMID.findall(frame)
+            except (OSError, websockets.WebSocketException) as exc:
+                self.drops.append(repr(exc))
+            await asyncio.sleep(0.5)
 
     def close(self) -> None:
         if self._task is not None:
