@@ -117,13 +117,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and Celery broker ----------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Several Redis servers shard the channel layer: channels-redis hashes each group and channel to one
+# of them (every web and worker process must list the same servers, in the same order).
+CHANNEL_LAYER_URLS = env.list("CHANNEL_LAYER_URLS", default=[REDIS_URL] if REDIS_URL else [])
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # Messages a channel may hold before channels_redis drops new ones (its default is
             # 100): a rep's socket that falls a second or two behind a burst must not lose events.
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000)},
+            "CONFIG": {"hosts": CHANNEL_LAYER_URLS, "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000)},
         }
     }
 else:
