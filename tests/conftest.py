@@ -67,3 +67,20 @@ def _media_in_tmp(settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES, "inbound_media": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "media")}}}
     settings.WHATSAPP_SANDBOX_MEDIA_DIR = tmp_path / "sandbox-media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_database_pool_after_committing_tests(request):
+    """On PostgreSQL the test process keeps its sessions in a pool (config/settings.py). A test that commits
+    for real may terminate sessions (the fault suite drops "every other session" of the database) or leave
+    them used by threads; the next test starts on a new pool rather than draw a dead session from it."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    committing = "transactional_db" in request.fixturenames or (
+        marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    from django.db import connection
+
+    if committing and connection.vendor == "postgresql" and connection.pool is not None:
+        connection.close()
+        connection.close_pool()
+
