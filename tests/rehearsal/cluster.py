@@ -62,6 +62,7 @@ class Process:
     def __init__(self, name: str, args: list[str], env: dict, log: Path):
         self.name, self.args, self.env, self.log = name, args, env, log
         self.proc: subprocess.Popen | None = None
+        self.killed = False  # by the rehearsal, on purpose
 
     def start(self) -> None:
         with self.log.open("ab") as out:
@@ -73,6 +74,7 @@ class Process:
 
     def kill(self) -> None:
         """SIGKILL the whole group: no shutdown, no acknowledgement (a machine losing power)."""
+        self.killed = True
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
@@ -125,6 +127,15 @@ class Cluster:
         self.workers.append(worker)
         wait_for(lambda: " ready." in worker.log_text(), 60, f"worker {n} ready (log {worker.log})")
         return worker
+
+    def restart_exited_workers(self) -> int:
+        """What a process supervisor (systemd's Restart=always) does: a worker that exited by itself is
+        started again. Returns how many were."""
+        exited = [w for w in self.workers if not w.killed and w.proc is not None and w.proc.poll() is not None]
+        for worker in exited:
+            worker.killed = True  # replaced
+            self.start_worker()
+        return len(exited)
 
     def start_beat(self) -> None:
         self.beat = Process("beat", [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "info",
