@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# The bench's own environment: the peer it measures against (pywa on FastAPI), never a requirement of Rapport.
+BENCH_VENV := .bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
 .PHONY: run test install migrate seed bench e2e clean
 
@@ -34,8 +37,14 @@ run: seed
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install
+$(BENCH_STAMP): tests/bench/peer/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet -r tests/bench/peer/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
+	@command -v wrk >/dev/null || echo "wrk is missing: the peer bench will be skipped (Debian: apt-get install -y wrk)"
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache

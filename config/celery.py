@@ -44,10 +44,11 @@ def _freeze_startup_objects(**_kwargs):
 
 @task_postrun.connect
 def _release_database_sessions(sender=None, **_kwargs):
-    """As after a web request: a pooled session goes back to its pool; an aged, broken or
-    mid-transaction one is closed, so the next task starts on a sound one (CELERY_DB_REUSE_MAX)."""
+    """As after a web request, but a sound session is kept for the next task (a worker process is
+    one long-lived thread): a broken or mid-transaction one is closed, so the next task starts on
+    a sound one; Celery's fix-up recycles them every CELERY_DB_REUSE_MAX tasks."""
     if sender is not None and getattr(sender.request, "is_eager", False):
         return  # an eager task runs inside its caller's request and transaction
-    from django.db import close_old_connections
+    from chats.db_session import session_keep_if_sound
 
-    close_old_connections()
+    session_keep_if_sound()

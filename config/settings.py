@@ -64,7 +64,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
-# Threads per ASGI process that run HTTP requests (config/asgi.py); keep DATABASE_POOL_SIZE above it.
+# Threads per ASGI process that run HTTP requests (config/asgi.py); the database pool is sized from it.
 HTTP_THREADS = env.int("HTTP_THREADS", default=10)
 
 TEMPLATES = [
@@ -87,10 +87,13 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
-# DATABASE_POOL_SIZE > 0 (PostgreSQL): a psycopg pool per process instead of a connection
-# per request; under ASGI each request otherwise opens (and forks a backend for) its own
-# connection, and a burst can exceed max_connections (docs/performance.md).
-DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=0)
+# On PostgreSQL each process keeps its sessions in a psycopg pool (Django's OPTIONS["pool"]), on by
+# default: without it every web request and every webhook batch paid for a new PostgreSQL session
+# (a backend forked, authenticated and its prepared statements lost), which made a webhook's
+# acknowledgement three to four times slower (docs/performance.md). The default size is what one web
+# process can use at once: its HTTP_THREADS, the webhook writer's thread and the WebSocket consumers'
+# thread. DATABASE_POOL_SIZE overrides it; 0 turns the pool off.
+DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=HTTP_THREADS + 2)
 if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -115,13 +118,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and Celery broker ----------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Several Redis servers shard the channel layer: channels-redis hashes each group and channel to one
+# of them (every web and worker process must list the same servers, in the same order).
+CHANNEL_LAYER_URLS = env.list("CHANNEL_LAYER_URLS", default=[REDIS_URL] if REDIS_URL else [])
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # Messages a channel may hold before channels_redis drops new ones (its default is
             # 100): a rep's socket that falls a second or two behind a burst must not lose events.
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000)},
+            "CONFIG": {"hosts": CHANNEL_LAYER_URLS, "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000)},
         }
     }
 else:

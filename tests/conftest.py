@@ -69,3 +69,25 @@ def _media_in_tmp(settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES, "inbound_media": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "media")}}}
     settings.WHATSAPP_SANDBOX_MEDIA_DIR = tmp_path / "sandbox-media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_database_pool_after_committing_tests(request):
+    """On PostgreSQL the test process keeps its sessions in a pool (config/settings.py). Some tests terminate
+    sessions (the fault suite drops "every other session" of the database, this process's idle pooled ones
+    included) or leave them used by threads: the next test never draws a dead session. After a committing
+    test the pool is new; after another, its idle sessions are checked and the dead ones replaced."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    committing = "transactional_db" in request.fixturenames or (
+        marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or connection.pool is None:
+        return
+    if committing:
+        connection.close()
+        connection.close_pool()
+    else:  # sessions a test terminated (the web fault tests drop every other session): out of the pool
+        connection.pool.check()
+

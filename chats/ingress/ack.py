@@ -22,8 +22,9 @@ import logging
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection
 
+from chats.db_session import session_keep_if_sound
 from chats.errors import BodyTooLarge
 from chats.ingress.group_commit import GroupCommit
 from chats.ingress.receive import Delivery, ReceiveOutcome, webhook_receive_many
@@ -42,8 +43,9 @@ NOT_STORED = ReceiveOutcome(503, "not stored, retry later")
 
 
 def store_batch(deliveries: Sequence[Delivery]) -> list[ReceiveOutcome]:
-    """The writer thread's unit of work: one batch, with Django's per-request connection hygiene."""
-    close_old_connections()
+    """The writer thread's unit of work: one batch, on the session the batch before it used (a broken
+    one is closed and the next batch opens another)."""
+    session_keep_if_sound()
     try:
         return webhook_receive_many(deliveries=deliveries)
     except DatabaseError:
@@ -55,7 +57,7 @@ def store_batch(deliveries: Sequence[Delivery]) -> list[ReceiveOutcome]:
         _close_connection()
         return [NOT_STORED] * len(deliveries)
     finally:
-        close_old_connections()
+        session_keep_if_sound()
 
 
 def _close_connection() -> None:

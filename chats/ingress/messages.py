@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chats import phases
 from chats.compliance.audit import audit_entry, audit_save
 from chats.inbox.identity import REKEY_TYPES, Directory, Sender, e164_or_none, identity_learn, identity_rekey
 from chats.conversations.announcements import state_events_of
@@ -67,6 +68,7 @@ class _Plan:
 
 
 def _ingest(incoming: list[InboundMessage], received: dict[str, datetime]) -> list[tuple[Message, bool]]:
+    phases.begin("look-ups and routing")
     numbers, assignees = sql.numbers_with_assignees({m.phone_number_id for m in incoming})
     now = timezone.now()
     senders = {m.wamid: _sender_of(m) for m in incoming}
@@ -119,8 +121,11 @@ def _ingest(incoming: list[InboundMessage], received: dict[str, datetime]) -> li
             thread.account, thread.phone_number = plan.message.account, plan.message.phone_number  # no lazy loads
             plan.message.thread = thread
             plan.message.reply_to = _reply_target(thread, plan.incoming.context_wamid)
-    bulk_insert(Message, [plan.message for plan in plans])
-    audit_save(identity_trail)
+    phases.end("look-ups and routing")
+    with phases.phase("insert messages"):
+        bulk_insert(Message, [plan.message for plan in plans])
+    with phases.phase("audit rows"):
+        audit_save(identity_trail)
     _after_insert(plans, conversations, received)
     return results
 
@@ -165,7 +170,8 @@ def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conve
     trail, rolled, activity = [], {}, {}
     for plan in plans:
         message, incoming = plan.message, plan.incoming
-        consent_apply_keyword(message=message)  # an HCP's STOP counts whatever number it reached
+        with phases.phase("consent keywords"):
+            consent_apply_keyword(message=message)  # an HCP's STOP counts whatever number it reached
         if plan.unrouted:
             trail.append(audit_entry(kind=AuditEvent.Kind.MESSAGE_RECEIVED, message=message, wamid=incoming.wamid,
                                      unrouted=plan.unrouted))
@@ -188,19 +194,24 @@ def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conve
             rolled[conversation.pk] = conversation
         at = incoming.timestamp or timezone.now()
         activity[thread.pk] = max(at, activity.get(thread.pk, at))
-    audit_save(trail)  # every audit row of the batch in one INSERT
-    sql.conversations_save_rolled(list(rolled.values()))
-    sql.threads_touch(activity)
+    with phases.phase("audit rows"):
+        audit_save(trail)  # every audit row of the batch in one INSERT
+    with phases.phase("windows and threads"):
+        sql.conversations_save_rolled(list(rolled.values()))
+        sql.threads_touch(activity)
     # Possible adverse events become safety cases now, so `message.created` already carries its case.
     now = timezone.now()
-    flagged = safety_cases_flag(messages=[(plan.message, received.get(plan.incoming.wamid, now)) for plan in plans],
-                                now=now)
+    with phases.phase("safety check"):
+        flagged = safety_cases_flag(
+            messages=[(plan.message, received.get(plan.incoming.wamid, now)) for plan in plans], now=now)
     # The window, its owner and the other reps' lock changed: every thread on it hears so.
     # Then each message; all of them delivered together after commit.
-    publish_all_on_commit(
-        state_events_of(conversations=list(rolled.values()), now=now)
-        + [(plan.rep_id, "message.created", message_payload(plan.message)) for plan in plans if plan.rep_id]
-        + flagged)
+    with phases.phase("event payloads"):
+        events = (state_events_of(conversations=list(rolled.values()), now=now)
+                  + [(plan.rep_id, "message.created", message_payload(plan.message)) for plan in plans if plan.rep_id]
+                  + flagged)
+    with phases.phase("change feed"):
+        publish_all_on_commit(events)
     # The files HCPs sent are fetched from Meta after commit, one task for the batch (chats/media/fetch.py);
     # queued after the events above, so a rep hears of the message before of its file.
     inbound_media_fetch_enqueue(message_ids=[plan.message.pk for plan in plans

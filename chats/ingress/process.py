@@ -9,6 +9,7 @@ from chats.conversations.reactions import hcp_reaction_apply
 from chats.delivery.reactions import reaction_status_apply
 from chats.delivery.transitions import status_apply
 from chats.inbox.identity import identity_learn_from_statuses
+from chats import phases
 from chats.ingress.messages import inbound_messages_ingest
 from chats.models import WebhookEvent
 from chats.whatsapp.parser import PayloadError, parse_body
@@ -35,11 +36,12 @@ def webhook_events_process(*, events: list[WebhookEvent]) -> dict[int, ProcessOu
     fails, each message alone, so one bad item holds back only its own body.
     """
     outcomes, parsed = {}, {}
-    for event in events:
-        try:
-            parsed[event.pk] = parse_body(bytes(event.body))
-        except PayloadError as exc:
-            outcomes[event.pk] = ProcessOutcome(given_up=str(exc))
+    with phases.phase("parse"):
+        for event in events:
+            try:
+                parsed[event.pk] = parse_body(bytes(event.body))
+            except PayloadError as exc:
+                outcomes[event.pk] = ProcessOutcome(given_up=str(exc))
     # When Rapport received each message: its body's receipt (policy.answered_at compares it).
     received = {m.wamid: event.received_at for event in events if event.pk in parsed
                 for m in parsed[event.pk].messages if event.received_at is not None}

@@ -8,7 +8,7 @@ itself (docs/performance.md, "Inbound"). Instead:
   commit, calls `drain_request()` once: one `cache.add` (Redis SET NX) on drain slot 0.
   Only when the slot was free is a `drain_webhook_events_task` published, so under load
   almost no batch publishes anything.
-- A drain claims due events in batches of BATCH (one UPDATE … RETURNING whose subquery picks
+- A drain claims due events in batches of BATCH, larger behind a backlog (one UPDATE … RETURNING whose subquery picks
   them `FOR UPDATE SKIP LOCKED`; it counts the attempt and leases them for WEBHOOK_LEASE_SECONDS), ingests the
   batch's HCP messages in one transaction (chats/ingress/process.py `webhook_events_process`), and marks
   the batch processed. A full batch lets it wake the next slot, up to
@@ -35,7 +35,7 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from chats import jobs
+from chats import jobs, phases
 from chats.ingress.process import webhook_events_process
 from chats.models import WebhookEvent
 from chats.models.sql import among, db_datetime, is_postgresql
@@ -45,6 +45,11 @@ logger = logging.getLogger(__name__)
 # Small batches: a batch's live events go out when it commits, so a body waits for the
 # others of its batch; and a backlog fills a batch soon enough to wake the next drain.
 BATCH = 10
+# Behind a backlog (the last claim came back full) a drain doubles its batch up to this: a batch
+# has fixed costs (the claim, the look-ups' round trips, the commit, the channel-layer send, the
+# marking), about half of a batch of ten's time, which a backlog need not pay every ten bodies
+# (docs/performance.md, "The drain's time per message"). It falls back to BATCH once it has caught up.
+BACKLOG_BATCH = 80
 MAX_ATTEMPTS = 5
 LINGER_STEP_SECONDS = 0.01
 
@@ -87,7 +92,7 @@ def _claim(*, limit: int) -> list[WebhookEvent]:
     sql = (f"UPDATE {table} SET attempts = attempts + 1, available_at = %s WHERE id {picked}"
            " RETURNING id, body, attempts, received_at")
     lease_end = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-    with connection.cursor() as cursor:
+    with phases.phase("claim"), connection.cursor() as cursor:
         cursor.execute(sql, [db_datetime(lease_end), MAX_ATTEMPTS, db_datetime(now), limit])
         rows = cursor.fetchall()
     as_datetime = getattr(connection.ops, "convert_datetimefield_value", None)  # SQLite returns text
@@ -118,8 +123,13 @@ def _process(events: list[WebhookEvent]) -> int:
     own, so a bad body fails (and backs off, and is dead-lettered) alone, never the bodies beside it.
     Returns how many bodies failed."""
     try:
-        with transaction.atomic():  # the batch's ingest and its marking commit together
-            return _mark(events, webhook_events_process(events=events))
+        with phases.batch(len(events)), transaction.atomic():  # the batch's ingest and its marking commit together
+            transaction.on_commit(lambda: phases.end("commit"))  # the first callback: right after COMMIT
+            outcomes = webhook_events_process(events=events)
+            with phases.phase("mark processed"):
+                failures = _mark(events, outcomes)
+            phases.begin("commit")
+            return failures
     except Exception:  # noqa: BLE001 - tried again body by body, where each failure is recorded
         if len(events) > 1:
             logger.exception("webhook events %s: the batch failed; each body alone", [event.pk for event in events])
@@ -184,11 +194,12 @@ def webhook_events_drain(*, slot: int = 0, holds_slot: bool = True) -> int:
     delayed wake-up: it takes the slot first, or leaves at once when a drain holds it.
     """
     key, claimed, failures, touched = _slot_key(slot), 0, 0, time.monotonic()
+    limit = BATCH
     if not holds_slot and not cache.add(key, 1, settings.WEBHOOK_DRAIN_SLOT_SECONDS):
         return 0
     try:
         while True:
-            events = _claim_lingering(limit=BATCH)
+            events = _claim_lingering(limit=limit)
             if not events:
                 cache.delete(key)  # free the slot first, then look once more (module docstring)
                 events = _claim(limit=BATCH)
@@ -202,8 +213,9 @@ def webhook_events_drain(*, slot: int = 0, holds_slot: bool = True) -> int:
                 cache.touch(key, settings.WEBHOOK_DRAIN_SLOT_SECONDS)  # still here: keep the slot
                 touched = time.monotonic()
             claimed += len(events)
-            if len(events) == BATCH and slot + 1 < settings.WEBHOOK_DRAIN_CONCURRENCY:
+            if len(events) >= BATCH and slot + 1 < settings.WEBHOOK_DRAIN_CONCURRENCY:
                 drain_request(slot=slot + 1)
+            limit = min(2 * limit, BACKLOG_BATCH) if len(events) == limit else BATCH
             failures += _process(events)
     except Exception:
         cache.delete(key)

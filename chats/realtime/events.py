@@ -11,6 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from chats import phases
 from chats.integration.feed import changes_record
 
 logger = logging.getLogger(__name__)
@@ -64,13 +65,18 @@ def _send_all(events: list[tuple[int, str, dict]]) -> None:
             await layer.group_send(group, message)
 
     try:
-        if isinstance(layer, InMemoryChannelLayer):
-            # In-memory queues belong to the server's own loop: publish on it.
-            async_to_sync(send_each)()
-        else:
-            asyncio.run_coroutine_threadsafe(send_each(), _publisher_loop()).result(timeout=PUBLISH_TIMEOUT_SECONDS)
+        with phases.phase("channel-layer send"):
+            _deliver(layer, send_each)
     except Exception:  # a lost live event must never undo or fail the committed write
         logger.exception("could not publish %s events to users %s", len(events), sorted(by_user))
+
+
+def _deliver(layer, send_each) -> None:
+    if isinstance(layer, InMemoryChannelLayer):
+        # In-memory queues belong to the server's own loop: publish on it.
+        async_to_sync(send_each)()
+    else:
+        asyncio.run_coroutine_threadsafe(send_each(), _publisher_loop()).result(timeout=PUBLISH_TIMEOUT_SECONDS)
 
 
 def publish_on_commit(user_id: int | None, event_type: str, payload: dict) -> None:

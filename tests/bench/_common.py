@@ -70,11 +70,11 @@ def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "0",
                 "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
-                # 2 uvicorn workers x 20 + Celery stays well under PostgreSQL's max_connections (100)
-                "DATABASE_POOL_SIZE": os.environ.get("BENCH_DATABASE_POOL_SIZE", "20"),
                 # the benches measure the stack, one token sending hundreds a minute: no API rate limits
                 "API_THROTTLE_SEND_USER": "", "API_THROTTLE_SEND_IP": "",
                 "API_THROTTLE_SEARCH_USER": "", "API_THROTTLE_SEARCH_IP": ""})
+    if os.environ.get("BENCH_DATABASE_POOL_SIZE"):  # else the default pool (config/settings.py), as deployed
+        env["DATABASE_POOL_SIZE"] = os.environ["BENCH_DATABASE_POOL_SIZE"]
     env.update(extra)
     return env
 

@@ -7,6 +7,9 @@ HCPs; latency from the moment a POST is sent to the moment its `message.created`
 arrives, overall and second by second.
 
 Bar (docs/performance.md): p99 under 100 ms at 200 messages/s.
+
+The worker writes where each drain batch's time went (chats/phases.py, RAPPORT_DRAIN_PHASES_FILE);
+the bench prints it per message and per batch (BENCH_WS_PHASES=0: not).
 """
 import asyncio
 import itertools
@@ -29,6 +32,8 @@ SECONDS = float(os.environ.get("BENCH_WS_SECONDS", 10))
 TARGET_P99_MS = 100.0
 WARM_HCPS, WARM_RATE, WARM_SECONDS = 50, 100, 3
 MARK = re.compile(r"wsbench-(\d+)")
+PHASES = os.environ.get("BENCH_WS_PHASES", "1") == "1"
+PHASES_FILE = "/tmp/rapport-bench-drain-phases.jsonl"
 
 
 async def _measure(port: int, token: str, number, accounts) -> tuple[dict[int, float], int, int]:
@@ -97,19 +102,26 @@ def run() -> None:
     _users, number, accounts, tokens = make_world(hcps=200 + WARM_HCPS)
     env = child_env()
     port = free_port()
-    worker = start(worker_command(), env, "ws-worker")
+    if PHASES:
+        open(PHASES_FILE, "w").close()
+    worker = start(worker_command(), env | ({"RAPPORT_DRAIN_PHASES_FILE": PHASES_FILE} if PHASES else {}),
+                   "ws-worker")
     server = start([bin_path("uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
                     "--workers", "1", "--no-access-log", "--lifespan", "off", "--log-level", "warning"], env, "ws-server")
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
         wait_worker()
         _warm_up(port, number, accounts[200:])
+        if PHASES:
+            open(PHASES_FILE, "w").close()  # the measured run's batches only
         measured_from = timezone.now()
         latencies, acked, errors = asyncio.run(_measure(port, tokens[0], number, accounts[:200]))
     finally:
         stop(server)
         stop(worker)
     _print_phases(since=measured_from, wamid_prefix=f"wamid.WSBENCH.{port}.")
+    if PHASES:
+        print_drain_phases(PHASES_FILE)
     print(f"webhooks acknowledged: {acked}, errors: {errors}; events received: {len(latencies)}")
     # Second by second: a backlog that builds shows as rising latencies, a slow start as a first high second.
     by_second: dict[int, list[float]] = {}
@@ -142,3 +154,24 @@ def _print_phases(*, since, wamid_prefix: str) -> None:
         ingested.append((processed - inserted).total_seconds() * 1000)
     print(f"  body stored -> message inserted by the drain: {summary(waited)}")
     print(f"  message inserted -> its batch marked processed: {summary(ingested)}")
+
+
+def print_drain_phases(path: str) -> None:
+    """The drain's batches (chats/phases.py): each phase's time per message and its share of a batch."""
+    batches = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    batches = [b for b in batches if b.get("bodies")]
+    if not batches:
+        print("drain phases: no batch recorded")
+        return
+    bodies = sum(b["bodies"] for b in batches)
+    totals: dict[str, float] = {}
+    for b in batches:
+        for name, ms in b.items():
+            if name != "bodies":
+                totals[name] = totals.get(name, 0.0) + ms
+    inside = sum(ms for name, ms in totals.items() if name not in ("claim", "batch"))
+    totals["(rest of the batch: the drain's own Python, other callbacks)"] = totals["batch"] - inside
+    print(f"drain phases: {len(batches)} batches, {bodies} bodies, {bodies / len(batches):.1f} a batch; "
+          f"wall time per message (per batch)")
+    for name, ms in sorted(totals.items(), key=lambda item: -item[1]):
+        print(f"  {name:<62} {ms / bodies * 1000:7.0f} us  ({ms / len(batches):6.2f} ms)")

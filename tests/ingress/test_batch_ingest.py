@@ -114,3 +114,26 @@ def test_messages_for_unknown_numbers_and_senders_are_kept_unrouted_beside_route
     assert reasons["wamid.NO_NUMBER"].startswith("no business number")
     assert reasons["wamid.NO_HCP"].startswith("sender")
     assert Message.objects.get(wamid="wamid.ROUTED").thread is not None
+
+
+def test_behind_a_backlog_a_drain_claims_larger_batches_and_small_ones_again_once_caught_up(
+        settings, solo_number, hcps):
+    settings.WEBHOOK_DRAIN_CONCURRENCY = 1
+    # given a backlog of 45 stored bodies
+    for i in range(45):
+        store(text_body(number=solo_number, account=hcps[i % len(hcps)], wamid=f"wamid.BACKLOG{i}", ts=1_700_000_000 + i))
+    batches, real = [], webhook_queue._process
+
+    def recording(events):
+        batches.append(len(events))
+        return real(events)
+
+    # when one drain empties it
+    with mock.patch.object(webhook_queue, "_process", recording):
+        assert drain() == 45
+        # then each full claim doubled the next (10, 20, then the 15 left); every body was ingested once
+        assert batches == [10, 20, 15]
+        assert Message.objects.filter(wamid__startswith="wamid.BACKLOG").count() == 45
+        # and once it has caught up, a new body goes alone, in a batch of the small size again
+        store(text_body(number=solo_number, account=hcps[0], wamid="wamid.AFTER", ts=1_700_000_100))
+        assert drain() == 1 and batches[-1] == 1

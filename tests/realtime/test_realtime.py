@@ -499,13 +499,12 @@ def test_malformed_or_unknown_client_messages_get_an_error_frame_and_the_socket_
 def test_event_published_in_another_process_reaches_the_socket_through_redis(shared):
     alex, thread = shared["alex"], shared["alex_thread"]
     assert type(get_channel_layer()).__module__.startswith("channels_redis")
+    # The channel-layer half of publish_on_commit (the other half writes the change feed, to a database
+    # this process does not share).
     publisher = (
         "import django; django.setup()\n"
-        # A publish also appends to the integrations' change feed; this publisher has no database (the
-        # feed is tested in tests/integration), so only the channel layer is real here.
-        "from unittest import mock; mock.patch('chats.realtime.events.changes_record').start()\n"
-        "from chats.realtime.events import publish_on_commit, user_group\n"
-        f"publish_on_commit({alex.pk}, 'message.created', {{'thread': {thread.pk}, 'message': {{'id': 99}}}})\n"
+        "from chats.realtime.events import _send_all\n"
+        f"_send_all([({alex.pk}, 'message.created', {{'thread': {thread.pk}, 'message': {{'id': 99}}}})])\n"
     )
     # The publishing process (think: a Celery worker) shares only Redis with this one.
     env = {**os.environ, "DATABASE_URL": "sqlite:///:memory:", "DJANGO_SETTINGS_MODULE": "config.settings"}
