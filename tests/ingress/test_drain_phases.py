@@ -28,7 +28,7 @@ def test_with_a_phases_file_each_batch_writes_where_its_time_went(monkeypatch, t
     [line] = [json.loads(text) for text in path.read_text().splitlines()]
     assert line["bodies"] == 2 and Message.objects.filter(wamid__startswith="wamid.PHASE").count() == 2
     assert set(line) == {"bodies", "batch", "claim", "parse", "look-ups and routing", "insert messages", "audit rows",
-                         "consent keywords", "windows and threads", "event payloads", "change feed",
+                         "consent keywords", "windows and threads", "safety check", "event payloads", "change feed",
                          "mark processed", "commit", "channel-layer send"}
     assert all(ms >= 0 for ms in line.values()) and line["batch"] >= line["insert messages"]
 
