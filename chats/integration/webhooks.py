@@ -28,7 +28,7 @@ from standardwebhooks.webhooks import Webhook
 from chats import jobs
 from chats.integration import feed
 from chats.integration.addresses import AddressRefused, check_webhook_url
-from chats.models import Change, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from chats.models import Change, Integration, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +69,13 @@ def webhooks_fan_out(*, now=None) -> int:
     for subscription_id in _active_subscriptions().values_list("pk", flat=True):
         while True:
             with transaction.atomic():
-                subscription = (WebhookSubscription.objects.select_for_update(skip_locked=True)
-                                .filter(pk=subscription_id).first())
+                subscription = (WebhookSubscription.objects.select_for_update(skip_locked=True, of=("self",))
+                                .select_related("integration").filter(pk=subscription_id).first())
                 if subscription is None or subscription.fed_through >= top:
                     break  # another fan-out holds it, or it is caught up
                 upto = min(top, subscription.fed_through + FAN_OUT_SEQS)
                 changes = Change.objects.filter(seq__gt=subscription.fed_through, seq__lte=upto,
-                                                type__in=subscription.event_types).order_by("seq")
+                                                type__in=_readable_types(subscription)).order_by("seq")
                 rows = [WebhookDelivery(subscription=subscription, change=change, seq=change.seq,
                                         order_key=order_key(change), next_attempt_at=now,
                                         give_up_at=now + timedelta(seconds=settings.INTEGRATION_WEBHOOK_GIVE_UP_SECONDS))
@@ -85,6 +85,14 @@ def webhooks_fan_out(*, now=None) -> int:
                 WebhookSubscription.objects.filter(pk=subscription.pk).update(fed_through=upto)
     webhook_deliveries_start(now=now)
     return made
+
+
+def _readable_types(subscription: WebhookSubscription) -> list[str]:
+    """The subscription's change types its integration may read now: safety-case changes only while it holds
+    `safety:read` (a scope taken away after subscribing stops them; those changes are not sent later)."""
+    scopes = subscription.integration.scopes
+    return [t for t in subscription.event_types
+            if t not in feed.SAFETY_CHANGE_TYPES or Integration.Scope.SAFETY_READ in scopes]
 
 
 # --- delivering ------------------------------------------------------------------------

@@ -179,3 +179,23 @@ def test_a_page_of_messages_costs_the_same_queries_with_cases(client, lexicon, s
     rep = api_client(alex)
     with django_assert_num_queries(4):  # session, user, thread, the page with its cases joined (+ reactions)
         assert len(rep.get(f"/api/v1/threads/{thread_id}/messages/").json()["results"]) == 2 * cases
+
+
+def test_a_webhook_stops_carrying_cases_once_the_safety_scope_is_taken_away(client, lexicon, solo_number, ada):
+    from chats.integration.credentials import integration_scopes_set, webhook_subscribe
+    from chats.integration.webhooks import webhooks_fan_out
+    from chats.models import WebhookDelivery
+
+    # given: a safety system subscribed to case changes while it held `safety:read`
+    argus, _ = make_integration("events:read", "safety:read", name="Argus")
+    subscription, _ = webhook_subscribe(integration=argus, url="http://127.0.0.1:9/hook",
+                                        event_types=["safety_case.changed"], actor=None)
+    hcp_writes(client, number=solo_number, account=ada, text="My patient had a rash after Cholecap")
+    webhooks_fan_out()
+    assert WebhookDelivery.objects.filter(subscription=subscription).count() == 1
+    # when: an admin takes the scope away, and another case opens
+    integration_scopes_set(integration=argus, scopes=["events:read"], actor=None)
+    hcp_writes(client, number=solo_number, account=ada, text="Another adverse event, hospitalised")
+    webhooks_fan_out()
+    # then: no delivery is made for it
+    assert WebhookDelivery.objects.filter(subscription=subscription).count() == 1
