@@ -2,7 +2,6 @@
 reads every rep's threads and messages (read-only) and follows the change feed. Thin: the rules live in
 chats/integration/. Authenticated by integration tokens only (`Authorization: Bearer <token>`), each
 operation behind one scope."""
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -15,7 +14,7 @@ from chats.api import integration_serializers as i
 from chats.api import serializers as s
 from chats.api.docs import INVALID, NOT_FOUND, UNAUTHENTICATED, _error
 from chats.api.integration_auth import HasScope, IntegrationTokenAuthentication, ScopeRequired
-from chats.api.pagination import MessageCursorPagination, PeekLimitOffsetPagination, query_int
+from chats.api.pagination import MessageCursorPagination, PeekLimitOffsetPagination, query_datetime, query_int
 from chats.integration import feed, selectors
 from chats.integration.accounts import account_upsert, accounts_bulk_upsert
 from chats.integration.credentials import (
@@ -42,13 +41,7 @@ UPDATED_SINCE = OpenApiParameter("updated_since", OpenApiTypes.DATETIME,
 
 
 def updated_since(request):
-    raw = request.query_params.get("updated_since")
-    if raw is None:
-        return None
-    value = parse_datetime(raw.replace(" ", "+")) if raw else None  # a `+` in a query string arrives as a space
-    if value is None or value.tzinfo is None:
-        raise ValidationError({"updated_since": ["Give a date and time with its offset, e.g. 2026-03-01T09:00:00Z."]})
-    return value
+    return query_datetime(request, "updated_since")
 
 
 class IntegrationView(APIView):

@@ -3,6 +3,7 @@ from base64 import b64decode
 from urllib.parse import parse_qs
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.dateparse import parse_datetime
 from rest_framework import exceptions
 from rest_framework.pagination import Cursor, CursorPagination, LimitOffsetPagination
 from rest_framework.response import Response
@@ -33,6 +34,18 @@ def query_int(request, name: str, *, default: int, minimum: int, maximum: int) -
     if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
         raise exceptions.ValidationError({name: [f"Give a whole number of at least {minimum}."]})
     return min(int(raw), maximum)
+
+
+def query_datetime(request, name: str):
+    """A moment to filter by: absent → None; ISO 8601 with its offset → the datetime; anything else (a date
+    alone, no offset, text) → 400 naming it. A `+` in a query string arrives as a space: read back as `+`."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    value = parse_datetime(raw.replace(" ", "+")) if raw else None
+    if value is None or value.tzinfo is None:
+        raise exceptions.ValidationError({name: ["Give a date and time with its offset, e.g. 2026-03-01T09:00:00Z."]})
+    return value
 
 
 class PeekLimitOffsetPagination(LimitOffsetPagination):

@@ -2,7 +2,6 @@
 them; the rep adds a note to a case on their own thread; staff who work the queue close one. Thin: the rules
 live in chats/safety/."""
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
@@ -17,7 +16,7 @@ from chats.api import safety_serializers as ss
 from chats.api.authentication import TokenAuthentication
 from chats.api.docs import CHAT_ERRORS, INVALID, NOT_FOUND, UNAUTHENTICATED, _error
 from chats.api.integration_auth import IntegrationTokenAuthentication, ScopeRequired
-from chats.api.pagination import PeekLimitOffsetPagination
+from chats.api.pagination import PeekLimitOffsetPagination, query_datetime
 from chats.api.permissions import HasEngageLicense
 from chats.integration.credentials import integration_read_record
 from chats.models import Integration, SafetyCase
@@ -88,7 +87,7 @@ class SafetyCaseListView(ListAPIView):
         return selectors.safety_cases_queue(
             now=timezone.now(), status=status, due=due, product=params.get("product") or None,
             country=params.get("country") or None, rep_id=int(rep) if rep else None,
-            received_since=_received_since(params.get("received_since")))
+            received_since=query_datetime(self.request, "received_since"))
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
@@ -112,15 +111,6 @@ class SafetyCaseListView(ListAPIView):
         description="For drug safety (staff) and safety systems (an integration token with `safety:read`).")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
-
-
-def _received_since(raw: str | None):
-    if raw is None:
-        return None
-    value = parse_datetime(raw.replace(" ", "+")) if raw else None  # a `+` in a query string arrives as a space
-    if value is None or value.tzinfo is None:
-        raise ValidationError({"received_since": ["Give a date and time with its offset, e.g. 2026-03-01T09:00:00Z."]})
-    return value
 
 
 class SafetyCaseDetailView(APIView):
