@@ -156,6 +156,20 @@ class Session:
             DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
             self.page.screenshot(path=str(DOCS_SHOTS / f"{docs}-{self.viewport}.png"))
 
+    def post_webhook(self, body: bytes) -> None:
+        """`body` POSTed to the running server's webhook as Meta posts it, signed with the shipped app secret
+        (the demo WABAs keep no secret of their own)."""
+        import urllib.request
+
+        from chats.whatsapp import signatures
+        from config.settings import SHIPPED_SECRETS
+
+        request = urllib.request.Request(self.base + "/webhooks/whatsapp/", data=body, method="POST", headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signatures.sign(body, SHIPPED_SECRETS["WHATSAPP_APP_SECRET"])})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+
     def wait_live(self):
         self.page.wait_for_function("window.Rapport && window.Rapport.serverTime")
 

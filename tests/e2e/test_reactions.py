@@ -3,7 +3,6 @@ menu (press and hold, right-click or the small react button). A shared location 
 contact card shows as a card. The thread: tests/e2e/scenarios.py (Dr. Hiro Haddad)."""
 import json
 import time
-import urllib.request
 
 from playwright.sync_api import expect
 
@@ -13,8 +12,6 @@ from tests.e2e.test_chat_flows import open_chat_from_search
 def hcp_reacts(session, *, emoji: str, target: str) -> None:
     """Hiro's reaction, as Meta's signed webhook carries it."""
     from chats.devtools.demo import generated_account_rows
-    from chats.whatsapp import signatures
-    from config.settings import SHIPPED_SECRETS
     from tests.e2e.scenarios import REACTION_THREAD, SHARED
 
     number = next(row[2] for row in generated_account_rows(60) if row[0] == REACTION_THREAD).lstrip("+")
@@ -24,11 +21,7 @@ def hcp_reacts(session, *, emoji: str, target: str) -> None:
             "contacts": [{"profile": {"name": "Hiro"}, "wa_id": number}],
             "messages": [{"from": number, "id": f"wamid.e2e.react.{time.time_ns()}", "timestamp": str(int(time.time())),
                           "type": "reaction", "reaction": {"message_id": target, "emoji": emoji}}]}}]}]}).encode()
-    request = urllib.request.Request(session.base + "/webhooks/whatsapp/", data=body, method="POST", headers={
-        "Content-Type": "application/json",
-        "X-Hub-Signature-256": signatures.sign(body, SHIPPED_SECRETS["WHATSAPP_APP_SECRET"])})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
+    session.post_webhook(body)
 
 
 def test_reactions_both_ways_and_rich_messages(as_user):

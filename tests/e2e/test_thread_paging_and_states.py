@@ -53,11 +53,9 @@ def test_a_250_message_thread_opens_on_the_newest_and_loads_earlier(as_user):
 def post_late_hcp_message(session, *, name: str, text: str, written_seconds_ago: int) -> None:
     """The HCP's message as Meta's signed webhook, stamped `written_seconds_ago` on WhatsApp's clock."""
     import time
-    import urllib.request
 
     from chats.devtools.demo import generated_account_rows
-    from chats.whatsapp import bodies, signatures
-    from config.settings import SHIPPED_SECRETS
+    from chats.whatsapp import bodies
     from tests.e2e.scenarios import SHARED
 
     number = next(row[2] for row in generated_account_rows(60) if row[0] == name)
@@ -65,11 +63,7 @@ def post_late_hcp_message(session, *, name: str, text: str, written_seconds_ago:
     body = bodies.text_message_body(waba_id="0", phone_number_id=SHARED, display_phone_number="",
                                     wa_from=number.lstrip("+"), text=text, wamid=f"wamid.late.{time.time_ns()}",
                                     timestamp=int(time.time()) - written_seconds_ago)
-    request = urllib.request.Request(session.base + "/webhooks/whatsapp/", data=body, method="POST", headers={
-        "Content-Type": "application/json",
-        "X-Hub-Signature-256": signatures.sign(body, SHIPPED_SECRETS["WHATSAPP_APP_SECRET"])})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
+    session.post_webhook(body)
 
 
 def test_an_hcp_message_delivered_late_takes_its_place_live(as_user):
