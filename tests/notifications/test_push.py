@@ -212,3 +212,13 @@ def test_the_system_check_warns_of_unusable_push_settings(settings, vapid):
     assert [w.id for w in push_settings_usable()] == ["rapport.W010"]
     settings.VAPID_PUBLIC_KEY = settings.VAPID_SUBJECT = ""
     assert push_settings_usable() == []
+
+
+def test_admins_list_the_devices_read_only(admin_client, vapid, new_device, alex):
+    device = new_device()
+    subscription = device.subscribe(alex)
+    listing = admin_client.get("/admin/chats/pushsubscription/")
+    assert listing.status_code == 200 and b"Chrome on Android" in listing.content and b"127.0.0.1" in listing.content
+    page = admin_client.get(f"/admin/chats/pushsubscription/{subscription.pk}/change/")
+    assert page.status_code == 200 and device.auth.encode() not in page.content
+    assert admin_client.get("/admin/chats/pushsubscription/add/").status_code == 403
