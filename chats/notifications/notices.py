@@ -1,4 +1,4 @@
-"""What each notification says, and its queueing after commit.
+"""What each notification says, to whom, and its queueing after commit (rules layer: it asks who may chat).
 
 Three kinds: an HCP's new message in one of the rep's threads, the 12-hour warning before
 the rep's window expires, and "you can write again" for a rep who waited behind another
@@ -12,6 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from chats import jobs
+from chats.inbox.access import users_who_may_chat
 from chats.models import Message, Thread
 from chats.notifications.push import Notification, push_enabled, push_to_user
 
@@ -33,14 +34,18 @@ def notify_on_commit(*, kind: str, ids: list[int]) -> None:
 
 
 def notify(*, kind: str, ids: list[int]) -> dict[str, int]:
-    """Send the `kind` notifications (the task's work); returns the counts of push_to_user, summed."""
+    """Send the `kind` notifications (the task's work) to the reps who may still chat (active, licensed);
+    returns the counts of push_to_user, summed."""
     if kind == NEW_MESSAGES:
         notices = _new_messages(ids)
     else:
         threads = Thread.objects.filter(pk__in=ids).select_related("account").order_by("pk")
         notices = [(t.user_id, (_expiry_warning if kind == EXPIRY_WARNING else _lock_ended)(t)) for t in threads]
     totals = {"sent": 0, "removed": 0, "failed": 0}
+    may_chat = users_who_may_chat(user_ids=[user_id for user_id, _ in notices]) if notices else set()
     for user_id, notification in notices:
+        if user_id not in may_chat:
+            continue
         for key, count in push_to_user(user_id=user_id, notification=notification).items():
             totals[key] += count
     return totals

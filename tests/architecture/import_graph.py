@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("delivery", ("chats.delivery", "chats.media", "chats.notifications")),
     ("rules", (
         "chats.conversations.policy", "chats.conversations.phrases", "chats.conversations.phrase_text", "chats.conversations.skeleton",
-        "chats.conversations.announcements", "chats.conversations.waiting",
+        "chats.conversations.announcements", "chats.conversations.waiting", "chats.notifications.notices",
         "chats.inbox", "chats.media.access", "chats.safety", "consent.services", "templates_app.services", "media_links.services",
     )),
     ("use cases", ("chats.conversations.sending", "chats.conversations.reactions", "chats.integration")),

@@ -222,3 +222,16 @@ def test_admins_list_the_devices_read_only(admin_client, vapid, new_device, alex
     page = admin_client.get(f"/admin/chats/pushsubscription/{subscription.pk}/change/")
     assert page.status_code == 200 and device.auth.encode() not in page.content
     assert admin_client.get("/admin/chats/pushsubscription/add/").status_code == 403
+
+
+def test_a_rep_who_lost_the_license_or_was_deactivated_is_not_notified(vapid, push_service, new_device, alex,
+                                                                       ada_wrote):
+    from chats.models import UserProfile
+
+    new_device().subscribe(alex)
+    UserProfile.objects.filter(user=alex).update(has_engage_license=False)
+    notify(kind=NEW_MESSAGES, ids=[ada_wrote.pk])
+    UserProfile.objects.filter(user=alex).update(has_engage_license=True)
+    type(alex).objects.filter(pk=alex.pk).update(is_active=False)
+    notify(kind=NEW_MESSAGES, ids=[ada_wrote.pk])
+    assert push_service.received == []
