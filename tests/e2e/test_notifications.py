@@ -80,3 +80,34 @@ def test_a_browser_without_push_is_told_so(as_user):
     page.get_by_test_id("push-button").click()
     expect(page.get_by_test_id("push-status")).to_contain_text("This browser cannot show notifications")
     assert page.evaluate("window.__prompts") == 0
+
+
+def test_the_service_worker_shows_a_pushed_notification(as_user):
+    # given: notifications allowed and the service worker running
+    alex = as_user("rep.alex")
+    alex.context.grant_permissions(["notifications"], origin=alex.base)
+    page = open_chats(alex, push_on=False)
+    assert page.evaluate("navigator.serviceWorker.ready.then(function () { return true; })")
+    cdp = alex.context.new_cdp_session(page)
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    page.wait_for_timeout(300)
+    [registration] = [r for r in registrations if r["scopeURL"] == alex.base + "/" and not r.get("isDeleted")][:1]
+    # when: a push arrives with the payload the server sends (as the browser hands it over, decrypted)
+    payload = {"title": "New message", "body": "Dr. Ada Lovelace wrote to you.", "tag": "thread-7",
+               "url": "/chats/7/", "kind": "message"}
+    cdp.send("ServiceWorker.deliverPushMessage", {"origin": alex.base, "registrationId": registration["registrationId"],
+                                                  "data": json.dumps(payload)})
+    # then: the worker shows it, with the thread to open on a tap
+    shown = None
+    for _ in range(50):
+        shown = page.evaluate("""navigator.serviceWorker.ready.then(function (reg) {
+            return reg.getNotifications().then(function (list) {
+              return list.map(function (n) { return [n.title, n.body, n.tag, n.data.url]; });
+            });
+          })""")
+        if shown:
+            break
+        page.wait_for_timeout(100)
+    assert shown == [["New message", "Dr. Ada Lovelace wrote to you.", "thread-7", "/chats/7/"]]
