@@ -18,6 +18,7 @@ from chats.compliance.audit import audit_entry, audit_save
 from chats.integration.feed import changes_record
 from chats.models import Account, AuditEvent
 from chats.models.phones import normalize_e164
+from chats.models.sql import among, is_postgresql, load_models, model_columns
 
 # Meta's system notices that move an HCP to a new identity (`system.type`).
 REKEY_TYPES = ("user_changed_number", "user_changed_user_id")
@@ -135,14 +136,14 @@ def _apply(*, account: Account, changes: dict, directory: Directory, reason: str
                         changes={name: {"from": before[name], "to": value} for name, value in changes.items()})]
 
 
-def identity_learn_from_statuses(*, pairs: set[tuple[str, str]]) -> list[AuditEvent]:
+def identity_learn_from_statuses(*, pairs: set[tuple[str, str]]) -> list:
     """(wa_id, user_id) pairs that status webhooks gave together: an account with that number and no user
     id learns it. One read for the whole batch; nothing when every account already knows its id."""
     numbers = {number: user_id for wa_id, user_id in pairs if (number := e164_or_none(wa_id)) and user_id}
     if not numbers:
         return []
     with transaction.atomic():
-        learners = list(Account.objects.filter(whatsapp_number__in=numbers, whatsapp_user_id__isnull=True))
+        learners = [a for a in accounts_by_address(numbers=set(numbers), user_ids=set()) if not a.whatsapp_user_id]
         if not learners:
             return []
         directory = Directory()
@@ -154,3 +155,51 @@ def identity_learn_from_statuses(*, pairs: set[tuple[str, str]]) -> list[AuditEv
                                                                    user_id=numbers[account.whatsapp_number]),
                                     directory=directory)
         return audit_save(trail)
+
+
+# --- reading accounts by address, for a whole batch ------------------------------------------------
+
+
+def accounts_by_address(*, numbers: set[str], user_ids: set[str]) -> list[Account]:
+    """The HCPs with one of these WhatsApp numbers (E.164) or user ids, each with `team_ids`: the reps who
+    may see it (its account team), read in the same statement."""
+    if not numbers and not user_ids:
+        return []
+    if is_postgresql():
+        accounts = _accounts_by_address_postgresql(numbers=numbers, user_ids=user_ids)
+    else:
+        conditions, params = [], []
+        for column, values in (("whatsapp_number", numbers), ("whatsapp_user_id", user_ids)):
+            if values:
+                among_sql, among_params = among(values)
+                conditions.append(f"a.{column} {among_sql}")
+                params += among_params
+        team = "(SELECT group_concat(t.user_id) FROM chats_account_team t WHERE t.account_id = a.id)"
+        accounts = load_models(
+            Account, f"SELECT {model_columns(Account, 'a')}, {team} FROM chats_account a"
+            f" WHERE {' OR '.join(conditions)}", params, extra=("team_ids",))
+    for account in accounts:
+        ids = account.team_ids
+        account.team_ids = set(ids) if isinstance(ids, list) else {int(i) for i in (ids or "").split(",") if i}
+    return accounts
+
+
+def _accounts_by_address_postgresql(*, numbers: set[str], user_ids: set[str]) -> list[Account]:
+    """Each number looked up on its own in the unique btree index (a LATERAL … LIMIT 1 per number): as
+    `whatsapp_number = ANY(…)` the planner may take the account search's trigram index instead, which
+    matches every number's "+44", "447", … and cost 42 ms for a batch of 80 among 2,000 HCPs
+    (docs/performance.md). User ids have no trigram index. An HCP named both ways comes once."""
+    team = "ARRAY(SELECT t.user_id FROM chats_account_team t WHERE t.account_id = a.id)"
+    columns = f"{model_columns(Account, 'a')}, {team}"
+    parts, params = [], []
+    if numbers:
+        parts.append(f"SELECT {columns} FROM unnest(%s::text[]) AS k(number) CROSS JOIN LATERAL"
+                     " (SELECT * FROM chats_account x WHERE x.whatsapp_number = k.number LIMIT 1) AS a")
+        params.append(sorted(numbers))
+    if user_ids:
+        parts.append(f"SELECT {columns} FROM chats_account a WHERE a.whatsapp_user_id = ANY(%s)")
+        params.append(sorted(user_ids))
+    found = {}
+    for account in load_models(Account, " UNION ALL ".join(parts), params, extra=("team_ids",)):
+        found.setdefault(account.pk, account)
+    return list(found.values())

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from chats import phases
 from chats.compliance.audit import audit_entry, audit_save
-from chats.inbox.identity import REKEY_TYPES, Directory, Sender, e164_or_none, identity_learn, identity_rekey
+from chats.inbox.identity import (
+    REKEY_TYPES, Directory, Sender, accounts_by_address, e164_or_none, identity_learn, identity_rekey,
+)
 from chats.conversations.announcements import state_events_of
 from chats.conversations.policy import roll_window, route_inbound
 from chats.ingress import sql
@@ -145,7 +147,7 @@ def _directory_for(incoming: list[InboundMessage], senders: dict[str, Sender]) -
             numbers |= {n for n in [e164_or_none(str(m.media.get("wa_id") or ""))] if n}
             user_ids |= {str(m.media[k]) for k in ("user_id", "previous_user_id") if m.media.get(k)}
     directory = Directory()
-    for account in sql.accounts_by_address(numbers=numbers, user_ids=user_ids):
+    for account in accounts_by_address(numbers=numbers, user_ids=user_ids):
         directory.remember(account)
     return directory
 

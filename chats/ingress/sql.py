@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from chats.conversations.policy import ROLLED_FIELDS
-from chats.models import Account, Conversation, Message, PhoneNumber, Thread
+from chats.models import Conversation, Message, PhoneNumber, Thread
 from chats.models.sql import among, bulk_insert, for_update, is_postgresql, load_models, model_columns
 
 
@@ -31,30 +31,6 @@ def numbers_with_assignees(phone_number_ids: set[str]) -> tuple[dict[str, PhoneN
         if number.assignee_id is not None:
             assignees.setdefault(number.pk, set()).add(number.assignee_id)
     return numbers, assignees
-
-
-def accounts_by_address(*, numbers: set[str], user_ids: set[str]) -> list[Account]:
-    """The HCPs with one of these WhatsApp numbers (E.164) or user ids, each with `team_ids`: the reps who
-    may see it (its account team), read in the same statement."""
-    if not numbers and not user_ids:
-        return []
-    conditions, params = [], []
-    for column, values in (("whatsapp_number", numbers), ("whatsapp_user_id", user_ids)):
-        if values:
-            among_sql, among_params = among(values)
-            conditions.append(f"a.{column} {among_sql}")
-            params += among_params
-    if is_postgresql():
-        team = "ARRAY(SELECT t.user_id FROM chats_account_team t WHERE t.account_id = a.id)"
-    else:
-        team = "(SELECT group_concat(t.user_id) FROM chats_account_team t WHERE t.account_id = a.id)"
-    accounts = load_models(
-        Account, f"SELECT {model_columns(Account, 'a')}, {team} FROM chats_account a WHERE {' OR '.join(conditions)}",
-        params, extra=("team_ids",))
-    for account in accounts:
-        ids = account.team_ids
-        account.team_ids = set(ids) if isinstance(ids, list) else {int(i) for i in (ids or "").split(",") if i}
-    return accounts
 
 
 def stored_copies(wamids: set[str]) -> dict[str, Message]:

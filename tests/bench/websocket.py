@@ -28,6 +28,8 @@ from tests.bench._common import (
 from tests.bench._load import build_request, run_step
 
 RATE = int(os.environ.get("BENCH_WS_RATE", 200))
+# The HCPs who write during the measured run (each one's first message creates its conversation and thread).
+HCPS = int(os.environ.get("BENCH_WS_HCPS", 200))
 SECONDS = float(os.environ.get("BENCH_WS_SECONDS", 10))
 TARGET_P99_MS = 100.0
 WARM_HCPS, WARM_RATE, WARM_SECONDS = 50, 100, 3
@@ -90,6 +92,19 @@ def _warm_up(port: int, number, accounts) -> None:
 
     asyncio.run(run_step(port, payloads(), WARM_RATE, WARM_SECONDS))
     time.sleep(2)
+    _analyze()
+
+
+def _analyze() -> None:
+    """Statistics, as a database in service has them (autovacuum analyses a table within a minute of its
+    changes): the bench's database is new, and the worker's sessions would otherwise keep plans made for
+    empty tables (a sequential scan of chats_message for the drain's look-up by wamid, prepared once and
+    kept, slower with every message stored; docs/performance.md)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def run() -> None:
@@ -97,9 +112,9 @@ def run() -> None:
         print(SKIPPED)
         return
     print(f"machine: {machine()}; {RATE} webhooks/s for {SECONDS:g} s")
-    # 200 HCPs measured (each one's first message creates its conversation and thread during the
+    # HCPS measured (each one's first message creates its conversation and thread during the
     # run), 50 more only for the warm-up
-    _users, number, accounts, tokens = make_world(hcps=200 + WARM_HCPS)
+    _users, number, accounts, tokens = make_world(hcps=HCPS + WARM_HCPS)
     env = child_env()
     port = free_port()
     if PHASES:
@@ -111,11 +126,11 @@ def run() -> None:
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
         wait_worker()
-        _warm_up(port, number, accounts[200:])
+        _warm_up(port, number, accounts[HCPS:])
         if PHASES:
             open(PHASES_FILE, "w").close()  # the measured run's batches only
         measured_from = timezone.now()
-        latencies, acked, errors = asyncio.run(_measure(port, tokens[0], number, accounts[:200]))
+        latencies, acked, errors = asyncio.run(_measure(port, tokens[0], number, accounts[:HCPS]))
     finally:
         stop(server)
         stop(worker)
