@@ -6,8 +6,10 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.urls import Resolver404, resolve
+from django.utils.translation import gettext_lazy as _
 
 from chats.errors import BodyTooLarge
+from chats.inbox.language import activate_user_language
 
 NUL = "\x00"
 
@@ -25,7 +27,7 @@ class RejectNulCharactersMiddleware:
 
     def __call__(self, request):
         if NUL in request.path or any(NUL in key or any(NUL in v for v in values) for key, values in request.GET.lists()):
-            detail = "The address contains a NUL character, which is not allowed."
+            detail = _("The address contains a NUL character, which is not allowed.")
             if request.path.startswith("/api/"):
                 return JsonResponse({"code": "invalid", "detail": detail}, status=400)
             return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
@@ -109,7 +111,7 @@ class ApiJsonMiddleware:
             return None
         request_logger.error("Internal Server Error: %s", request.path, exc_info=exception,
                              extra={"status_code": 500, "request": request})
-        return JsonResponse({"code": "server_error", "detail": "Something went wrong on our side; it is logged."},
+        return JsonResponse({"code": "server_error", "detail": _("Something went wrong on our side; it is logged.")},
                             status=500)
 
 
@@ -122,3 +124,16 @@ def _as_json(response: HttpResponse) -> JsonResponse:
         if header in response:
             converted[header] = response[header]
     return converted
+
+
+class UserLanguageMiddleware:
+    """After LocaleMiddleware (Accept-Language) and authentication: a signed-in user's own
+    language, when they picked one, wins over the browser's. API token users get theirs from
+    chats/api/authentication.py, once DRF knows who they are."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        activate_user_language(request=request, user=request.user)
+        return self.get_response(request)
