@@ -31,7 +31,7 @@ def user_language_set(*, user, language: str) -> UserProfile:
     """Save the user's language: one of settings.LANGUAGES, or "" to follow the browser."""
     if language and language not in dict(settings.LANGUAGES):
         raise DomainError("invalid_language", translation.gettext("Pick one of the languages offered."))
-    profile, _ = UserProfile.objects.get_or_create(user=user)
+    profile, _created = UserProfile.objects.get_or_create(user=user)
     profile.language = language
     profile.save(update_fields=["language"])
     user.profile = profile
