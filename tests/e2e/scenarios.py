@@ -7,7 +7,9 @@ Each uses generated demo HCPs that the flow tests never touch, so the tests stay
   Dr. Bruno Bernard (window expired 6 hours ago), Dr. Elena Eriksen (expiring in 4 hours);
 - Alex ↔ Dr. Greta Garnier: an open window, for an HCP message that Meta delivers late;
 - Alex ↔ Dr. Hiro Haddad: an open window, messages Meta knows (wamids), a shared location and a
-  contact card, for reactions both ways.
+  contact card, for reactions both ways;
+- Alex ↔ Dr. Maya Moreau and Dr. Noah Nakamura: expiring in 4 hours, for the chat in French and in
+  English (a banner, bubbles and the chat list telling the same times).
 
 Run as `manage.py shell -c "from tests.e2e.scenarios import run; run()"` (see conftest.seeded_db).
 """
@@ -24,6 +26,7 @@ SHARED = "100000000000001"
 LATE_THREAD = "Dr. Greta Garnier"
 REACTION_THREAD = "Dr. Hiro Haddad"
 REACTION_TARGET = "wamid.e2e.reaction.outbound"  # Alex's message that Hiro reacts to
+LANGUAGE_THREADS = {"fr": "Dr. Maya Moreau", "en": "Dr. Noah Nakamura"}
 
 
 def _thread(user, account, number, at) -> Thread:
@@ -72,7 +75,8 @@ def run() -> None:
         _thread(alex, account(name=name), shared, now - timedelta(hours=2))
 
     # expired (HCP wrote 30 hours ago) and expiring (20 hours ago)
-    for name, hours in (("Dr. Bruno Bernard", 30), ("Dr. Elena Eriksen", 20)):
+    for name, hours in (("Dr. Bruno Bernard", 30), ("Dr. Elena Eriksen", 20),
+                        *((name, 20) for name in LANGUAGE_THREADS.values())):
         hcp = account(name=name)
         thread = _thread(alex, hcp, shared, now - timedelta(hours=hours))
         inbound_at = now - timedelta(hours=hours)
