@@ -49,7 +49,7 @@ def test_accept_language_fr_gives_french_pages(alex, thread):
     opened = client.get(f"/chats/{thread.pk}/").content.decode()
     # then both are in French, the script catalogue too
     assert '<html lang="fr">' in listing
-    assert "Nouvelle conversation" in listing and "Se déconnecter" in listing and "Compose Chat" not in listing
+    assert "Nouvelle conversation" in listing and "Déconnexion" in listing and "Compose Chat" not in listing
     assert "Terminer la conversation" in opened
     assert "Conversation bientôt expirée" in opened  # the banners, hidden until the state asks
     assert "/jsi18n/?v=fr" in listing
