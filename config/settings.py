@@ -236,6 +236,9 @@ if env.bool("DJANGO_SECURE", default=False):
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Auth ---------------------------------------------------------------------
+# The user with their profile in one query. Django's own backend stays listed for sessions it signed
+# in before (a session names the backend that made it); they work on, one query slower, until renewed.
+AUTHENTICATION_BACKENDS = ["config.auth_backend.ProfileModelBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
