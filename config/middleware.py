@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.urls import Resolver404, resolve
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from chats.errors import BodyTooLarge
@@ -27,7 +28,7 @@ class RejectNulCharactersMiddleware:
 
     def __call__(self, request):
         if NUL in request.path or any(NUL in key or any(NUL in v for v in values) for key, values in request.GET.lists()):
-            detail = _("The address contains a NUL character, which is not allowed.")
+            detail = _early(request, _("The address contains a NUL character, which is not allowed."))
             if request.path.startswith("/api/"):
                 return JsonResponse({"code": "invalid", "detail": detail}, status=400)
             return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
@@ -54,17 +55,25 @@ class JsonBodyTooLargeMiddleware:
         declared = request.META.get("CONTENT_LENGTH") or ""
         if (limit is not None and request.path.startswith(JSON_PREFIXES) and declared.isdigit()
                 and int(declared) > limit):
-            return _too_large(limit)
+            return _too_large(limit, request)
         return self.get_response(request)
 
     def process_exception(self, request, exception):
         if isinstance(exception, RequestDataTooBig) and request.path.startswith(JSON_PREFIXES):
-            return _too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+            return _too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, request)
         return None
 
 
-def _too_large(limit: int) -> HttpResponse:
-    return HttpResponse(BodyTooLarge(limit).as_json(), status=413, content_type="application/json")
+def _too_large(limit: int, request) -> HttpResponse:
+    with translation.override(translation.get_language_from_request(request)):
+        body = BodyTooLarge(limit).as_json()
+    return HttpResponse(body, status=413, content_type="application/json")
+
+
+def _early(request, text) -> str:
+    """`text` in the request's Accept-Language, for answers given before LocaleMiddleware has run."""
+    with translation.override(translation.get_language_from_request(request)):
+        return str(text)
 
 
 API_PREFIX = "/api/"

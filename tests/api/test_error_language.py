@@ -64,8 +64,15 @@ def test_errors_before_sign_in_follow_the_header(language, detail):
     assert response.json() == {"code": "not_authenticated", "detail": detail}
 
 
-def test_an_unknown_path_in_french(client):
-    response = client.get("/api/v1/no-such-thing/?x=\x00", HTTP_ACCEPT_LANGUAGE="fr")
-    assert response.status_code == 400
-    assert response.json()["code"] == "invalid"
-    assert "caractère NUL" in response.json()["detail"]
+def test_answers_given_before_the_language_is_chosen_follow_the_header_too(client):
+    # a NUL in the address is refused first of all, before LocaleMiddleware; each answer still in its own language
+    for language, words in (("fr", "caractère NUL"), ("en", "NUL character"), ("fr", "caractère NUL")):
+        response = client.get("/api/v1/threads/?x=\x00", HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 400
+        assert response.json()["code"] == "invalid"
+        assert words in response.json()["detail"]
+    # a body over the limit, refused on its Content-Length
+    response = client.post("/api/v1/threads/", data="{}", content_type="application/json",
+                           HTTP_ACCEPT_LANGUAGE="fr", CONTENT_LENGTH=str(10 ** 9))
+    assert (response.status_code, response.json()["code"]) == (413, "too_large")
+    assert response.json()["detail"].startswith("Le corps de la requête")
