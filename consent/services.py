@@ -172,7 +172,7 @@ def consent_apply_keyword(*, message: Message) -> str | None:
     status, consent_type = intent
     with transaction.atomic():
         _record, changed = _set_status(account=message.account, status=status, via=ConsentChannel.KEYWORD,
-                                 message=message, consent_type=consent_type, said_at=message.wa_timestamp)
+                                       message=message, consent_type=consent_type, said_at=message.wa_timestamp)
         if changed is None:  # an older keyword, arrived late: kept in the trail, superseded
             return None
         if status == ConsentStatus.OPTED_OUT:
@@ -221,7 +221,7 @@ def consent_apply_preference(*, wa_id: str, value: str, said_at, category: str =
                                         via=ConsentChannel.PREFERENCE, details=details)
             return None
         _record, changed = _set_status(account=account, status=ConsentStatus.OPTED_OUT, via=ConsentChannel.PREFERENCE,
-                                 said_at=said_at, details=details, locked=(record,))
+                                       said_at=said_at, details=details, locked=(record,))
         if changed is None:
             return None
         messages_fail_queued(account=account)

@@ -224,7 +224,7 @@ class CaptureConsentView(APIView):
         data = s.ConsentInput(data=request.data)
         data.is_valid(raise_exception=True)
         thread, _created = thread_get_or_create(user=request.user, account=account,
-                                         phone_number_id=data.validated_data.get("phone_number"))
+                                                phone_number_id=data.validated_data.get("phone_number"))
         record, message, not_sent = consent_capture_and_confirm(
             account=account, user=request.user, method=data.validated_data["method"], thread=thread)
         return Response({

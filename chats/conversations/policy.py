@@ -176,7 +176,7 @@ def conversation_lock(*, phone_number: PhoneNumber, account: Account) -> Convers
     """The (number, HCP) Conversation row, created if needed and locked for this transaction:
     two reps sending at once, or an HCP answer arriving meanwhile, are serialised on it."""
     conversation, _created = Conversation.objects.select_for_update().get_or_create(phone_number=phone_number,
-                                                                            account=account)
+                                                                                     account=account)
     return conversation
 
 
