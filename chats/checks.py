@@ -77,6 +77,31 @@ def secret_key_not_shipped(app_configs=None, **kwargs) -> list[checks.Error]:
     return []
 
 
+@checks.register()
+def push_settings_usable(app_configs=None, **kwargs) -> list[checks.Warning]:
+    """Web Push (chats/notifications/) needs all three VAPID settings, a private key that loads and a
+    `mailto:` or `https:` subject; a warning otherwise, since push is then off or every push refused."""
+    names = ("VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT")
+    values = [getattr(settings, name, "") for name in names]
+    hint = "Run `manage.py vapid_keys` and set all three (docs/operations.md, \"Notifications (Web Push)\")."
+    if not any(values):
+        return []
+    if not all(values):
+        missing = ", ".join(name for name, value in zip(names, values) if not value)
+        return [checks.Warning(f"Web Push is off: {missing} not set.", hint=hint, id="rapport.W010")]
+    if not settings.VAPID_SUBJECT.startswith(("mailto:", "https://")):
+        return [checks.Warning("VAPID_SUBJECT must be a mailto: or https: URL; push services refuse others.",
+                               hint=hint, id="rapport.W011")]
+    from py_vapid import Vapid
+
+    try:
+        Vapid.from_string(settings.VAPID_PRIVATE_KEY)
+    except Exception:  # py_vapid raises several kinds for a malformed key
+        return [checks.Warning("VAPID_PRIVATE_KEY is not a P-256 private key; every push would fail.",
+                               hint=hint, id="rapport.W012")]
+    return []
+
+
 def refuse_to_serve_on_failed_checks() -> None:
     """Raise ImproperlyConfigured when a `rapport` check fails (config/asgi.py calls it at start-up)."""
     from django.core.exceptions import ImproperlyConfigured

@@ -17,6 +17,7 @@ MARK_TEMPLATE_REFUSED = "templates_app.tasks.template_refused_task"
 SEND_READ_STATUS = "chats.tasks.read_status_task"
 FAN_OUT_WEBHOOKS = "chats.tasks.webhook_fan_out_task"
 DELIVER_WEBHOOK = "chats.tasks.deliver_webhook_task"
+PUSH_NOTIFY = "chats.tasks.push_notify_task"
 
 
 # One thread imports the tasks modules; the others wait for it. Unguarded, the first requests of a

@@ -18,6 +18,7 @@ from chats.ingress.queue import webhook_events_drain
 from chats.integration import retention, webhooks
 from chats.media import fetch as media_fetch
 from chats.models import Message
+from chats.notifications.notices import notify
 from chats.safety.forwarding import safety_digest_send
 from chats.whatsapp.errors import Failure
 
@@ -149,3 +150,9 @@ def prune_integration_log_task():
 def safety_digest_task():
     """Once a day (beat): mail drug safety the possible adverse events that are past their deadline."""
     return safety_digest_send()
+
+
+@shared_task
+def push_notify_task(kind: str, ids: list[int]):
+    """After the commit that made them: Web Push notifications to reps' devices (chats/notifications/)."""
+    return notify(kind=kind, ids=ids)

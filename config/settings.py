@@ -201,6 +201,18 @@ INTEGRATION_WEBHOOK_GIVE_UP_SECONDS = env.int("INTEGRATION_WEBHOOK_GIVE_UP_SECON
 # before what is kept answers 410 `cursor_expired`.
 INTEGRATION_CHANGE_RETENTION_DAYS = env.int("INTEGRATION_CHANGE_RETENTION_DAYS", default=30)
 
+# --- Web Push notifications to reps' devices (docs/operations.md, "Notifications") ---------
+# The VAPID key pair (`manage.py vapid_keys` prints a fresh one) and the subject push services may
+# write to (mailto: or https:). Push is off while any of the three is empty.
+VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env("VAPID_SUBJECT", default="")
+# A lock screen is not private: a notification names the HCP but holds no message text unless this is on.
+PUSH_MESSAGE_TEXT = env.bool("PUSH_MESSAGE_TEXT", default=False)
+PUSH_TIMEOUT_SECONDS = env.float("PUSH_TIMEOUT_SECONDS", default=10.0)
+# Push endpoints over plain http or on loopback and private addresses: only on the embedded profile.
+PUSH_ALLOW_PRIVATE_ENDPOINTS = env.bool("PUSH_ALLOW_PRIVATE_ENDPOINTS", default=not REDIS_URL)
+
 # --- Cache (login throttling, webhook drain slots): Redis on the services profile, per-process memory otherwise ---
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL,

@@ -1,2 +1,2 @@
 """Django admin for the chats app, one module per area (see docs/admin.md)."""
-from . import accounts, audit, conversations, dashboard, integrations, numbers, phrases, safety, users  # noqa: F401 (registers)
+from . import accounts, audit, conversations, dashboard, integrations, numbers, phrases, push, safety, users  # noqa: F401 (registers)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chats.api import history_views, integration_views, media_views, safety_views, sending_views, views
+from chats.api import history_views, integration_views, media_views, push_views, safety_views, sending_views, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -23,6 +23,9 @@ urlpatterns = [
     path("templates/", views.TemplateListView.as_view(), name="api-templates"),
     path("media/", views.MediaListView.as_view(), name="api-media"),
     path("restricted-phrases/check/", views.PhraseCheckView.as_view(), name="api-phrase-check"),
+    path("push/key/", push_views.PushKeyView.as_view(), name="api-push-key"),
+    path("push/subscribe/", push_views.PushSubscribeView.as_view(), name="api-push-subscribe"),
+    path("push/unsubscribe/", push_views.PushUnsubscribeView.as_view(), name="api-push-unsubscribe"),
     path("safety-cases/", safety_views.SafetyCaseListView.as_view(), name="api-safety-cases"),
     path("safety-cases/<int:case_id>/", safety_views.SafetyCaseDetailView.as_view(), name="api-safety-case"),
     path("safety-cases/<int:case_id>/notes/", safety_views.SafetyCaseNoteView.as_view(), name="api-safety-case-notes"),

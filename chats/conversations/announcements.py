@@ -17,8 +17,10 @@ from chats.compliance.audit import audit
 from chats.conversations.policy import (
     EXPIRING_WITHIN, ended_since_inbound, not_ended_since_inbound_q, thread_state,
 )
+from chats.conversations.waiting import lock_waiters_release
 from chats.models import AuditEvent, Conversation, Thread
 from chats.models.sql import among, load_models, model_columns
+from chats.notifications.notices import EXPIRY_WARNING, notify_on_commit
 from chats.realtime import payloads
 from chats.realtime.events import publish_all_on_commit
 from consent.models import ConsentStatus
@@ -109,6 +111,7 @@ def window_announce_due(*, now: datetime | None = None) -> dict[str, int]:
                 continue  # another run claimed it, or the window moved
             conversation = Conversation.objects.get(pk=pk)
             publish_conversation_states(conversation=conversation, now=now)
+            _push_warning(conversation)
             warned += 1
     for pk in _due(_expiry_due(now=now)):
         with transaction.atomic():
@@ -123,5 +126,13 @@ def window_announce_due(*, now: datetime | None = None) -> dict[str, int]:
                   phone_number=conversation.phone_number, owner_id=conversation.owner_id,
                   expired_at=conversation.window_expires_at.isoformat())
             publish_conversation_states(conversation=conversation, now=now)
+            lock_waiters_release(conversation=conversation)
             expired += 1
     return {"warned": warned, "expired": expired}
+
+
+def _push_warning(conversation: Conversation) -> None:
+    """The window's owner hears of the 12-hour warning on their devices too, once per window (the claim above)."""
+    owner_thread = Thread.objects.filter(user_id=conversation.owner_id, account_id=conversation.account_id,
+                                         phone_number_id=conversation.phone_number_id).values_list("pk", flat=True)
+    notify_on_commit(kind=EXPIRY_WARNING, ids=list(owner_thread[:1]))

@@ -206,6 +206,11 @@ def conversation_for(*, phone_number_id: int, account_id: int) -> Conversation |
     return Conversation.objects.filter(phone_number_id=phone_number_id, account_id=account_id).first()
 
 
+def locked_out(*, window: Window, owner_id: int | None, user_id: int) -> bool:
+    """Another rep holds the open window: `user_id` may send nothing until it ends or expires."""
+    return window.status in WindowStatus.OPEN_STATES and owner_id is not None and owner_id != user_id
+
+
 def thread_state(*, thread: Thread, now: datetime | None = None, conversation=...,
                  shared_history: bool | None = None, consent: str | None = None) -> ThreadState:
     """Everything the composer and the banners need, computed at read time.
@@ -219,8 +224,7 @@ def thread_state(*, thread: Thread, now: datetime | None = None, conversation=..
         conversation = conversation_for(phone_number_id=thread.phone_number_id, account_id=thread.account_id)
     window = window_of(conversation=conversation, now=now)
     owner_id = conversation.owner_id if conversation else None
-    # Another rep holds the open window: nothing may be sent until it ends or expires.
-    locked = window.status in WindowStatus.OPEN_STATES and owner_id is not None and owner_id != thread.user_id
+    locked = locked_out(window=window, owner_id=owner_id, user_id=thread.user_id)
     # Another rep's Meta template that the HCP has not answered yet: the yellow banner.
     pending = bool(
         conversation

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from chats.compliance.audit import audit
 from chats.conversations.announcements import publish_conversation_states, thread_state_event
 from chats.conversations.phrases import ensure_no_restricted_phrases
+from chats.conversations.waiting import lock_waiters_release
 from chats.conversations.policy import (
     check_can_send, conversation_lock, ended_since_inbound, has_open_window, shared_history_exists, thread_state,
 )
@@ -252,8 +253,9 @@ def conversation_end(*, thread: Thread, user, now: datetime | None = None) -> tu
     else:
         publish_on_commit(thread.user_id, "thread.state", thread_state_event(
             thread=thread, now=now, conversation=conversation, shared_history=state.shared_history))
-    # The other reps on the number are no longer locked out.
+    # The other reps on the number are no longer locked out; those who waited are told on their devices.
     publish_conversation_states(conversation=conversation, now=now, except_thread_id=thread.pk)
+    lock_waiters_release(conversation=conversation)
     return conversation, message
 
 

@@ -25,6 +25,13 @@ def has_engage_license(*, user) -> bool:
     return _grants_engage(getattr(user, "profile", None))
 
 
+def users_who_may_chat(*, user_ids) -> dict[int, str]:
+    """Of these users, the active ones with the license, read afresh in one query (who may be notified),
+    each with their language (UserProfile.language; "" when they follow the browser)."""
+    return dict(UserProfile.objects.filter(user_id__in=set(user_ids), has_engage_license=True, user__is_active=True)
+                .values_list("user_id", "language"))
+
+
 def has_engage_license_now(*, user_id: int) -> bool:
     """The license read afresh (a long-lived socket's user object may predate an admin's change)."""
     return _grants_engage(UserProfile.objects.filter(user_id=user_id).first())

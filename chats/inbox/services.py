@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
+from chats.conversations.waiting import lock_wait_note
 from chats.errors import DomainError
 from chats.inbox.receipts import read_receipt_queue
 from chats.models import Account, PhoneNumber, Thread
@@ -46,13 +47,15 @@ def thread_get_or_create(*, user, account: Account, phone_number_id: int | None 
 @transaction.atomic
 def thread_mark_read(*, thread: Thread, now: datetime | None = None) -> Thread:
     """Everything in the thread up to `now` counts as read by its rep; the HCP's latest unread
-    message is marked read at WhatsApp too (chats/inbox/receipts.py), and the thread's safety cases count as
-    seen by the rep (chats/safety/cases.py)."""
+    message is marked read at WhatsApp too (chats/inbox/receipts.py), the thread's safety cases count as
+    seen by the rep (chats/safety/cases.py), and a rep locked out by another rep's window waits for it
+    to end (chats/conversations/waiting.py)."""
     now = now or timezone.now()
     unread_since, thread.last_read_at = thread.last_read_at, now
     Thread.objects.filter(pk=thread.pk).update(last_read_at=now)
     read_receipt_queue(thread=thread, unread_since=unread_since, now=now)
     safety_cases_seen(thread=thread, now=now)
+    lock_wait_note(thread=thread, now=now)
     return thread
 
 

@@ -18,6 +18,7 @@ from chats.ingress import sql
 from chats.media.fetch import inbound_media_fetch_enqueue
 from chats.models import AuditEvent, Conversation, Message, Thread
 from chats.models.sql import bulk_insert
+from chats.notifications.notices import NEW_MESSAGES, notify_on_commit
 from chats.realtime.events import publish_all_on_commit
 from chats.realtime.payloads import message_payload
 from chats.safety.cases import safety_cases_flag
@@ -217,6 +218,9 @@ def _after_insert(plans: list[_Plan], conversations: dict[tuple[int, int], Conve
     inbound_media_fetch_enqueue(message_ids=[plan.message.pk for plan in plans
                                              if plan.message.kind == Message.Kind.INBOUND_MEDIA
                                              and (plan.message.media or {}).get("status") == "pending"])
+    # And the reps' devices hear of their new messages, from a task after commit (chats/notifications/).
+    notify_on_commit(kind=NEW_MESSAGES, ids=[plan.message.pk for plan in plans
+                                             if plan.rep_id and plan.message.kind != Message.Kind.SYSTEM])
 
 
 def _reply_target(thread: Thread, context_wamid: str) -> Message | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.db.models.signals import post_delete, post_save
 
 from chats.ingress.queue import drain_request
 from chats.models import WebhookEvent, WhatsAppBusinessAccount
-from chats.models.sql import bulk_insert
+from chats.models.sql import bulk_insert, is_postgresql
 from chats.process_cache import ProcessCache
 from chats.whatsapp import signatures
 
@@ -101,7 +102,9 @@ def webhook_receive_many(*, deliveries: Sequence[Delivery]) -> list[ReceiveOutco
     outcomes: list[ReceiveOutcome | None] = [_refusal(delivery) for delivery in deliveries]
     genuine = [i for i, outcome in enumerate(outcomes) if outcome is None]
     if genuine:
-        with transaction.atomic():
+        # On PostgreSQL the rows go in one INSERT, atomic on its own: no BEGIN and COMMIT round trips around it
+        # (a third of a small batch's time). Elsewhere bulk_create may take several statements: a transaction.
+        with nullcontext() if is_postgresql() else transaction.atomic():
             events = bulk_insert(WebhookEvent, [WebhookEvent(body=deliveries[i].body) for i in genuine])
             # robust: in eager mode processing runs here, and its failure must not turn Meta's 200 into a 500
             transaction.on_commit(drain_request, robust=True)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from chats import jobs
 from chats.errors import DomainError, Gone
 from chats.models import Change, WebhookSubscription
-from chats.models.sql import bulk_insert
+from chats.models.sql import insert_rows
 from chats.process_cache import ProcessCache
 
 CHANGE_TYPES = ("message.created", "message.status", "message.updated", "message.reaction", "thread.state",
@@ -54,12 +54,14 @@ def changes_record(events: list[tuple[str, dict]]) -> None:
         if event_type not in CHANGE_TYPES:
             raise ValueError(f"unknown change type {event_type!r}")
         change_type, data, thread_id, account_id = _feed_entry(event_type, payload)
-        key = (change_type, json.dumps(data, sort_keys=True, default=str))
-        if key not in seen:
+        if thread_id is None:  # an account's change, heard on each rep's thread: kept once
+            key = (change_type, json.dumps(data, sort_keys=True, default=str))
+            if key in seen:
+                continue
             seen.add(key)
-            rows.append(Change(type=change_type, payload=data, thread_id=thread_id, account_id=account_id))
+        rows.append({"type": change_type, "payload": data, "thread_id": thread_id, "account_id": account_id})
     if rows:
-        bulk_insert(Change, rows)
+        insert_rows(Change, rows)
         transaction.on_commit(_wake_fan_out, robust=True)
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chats', '0024_safety_cases'),
+        ('chats', '0025_push_subscriptions'),
     ]
 
     operations = [

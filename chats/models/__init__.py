@@ -5,6 +5,7 @@ from .messages import Message, WebhookEvent, written_at_expression
 from .numbers import PhoneAssignment, PhoneNumber, WhatsAppBusinessAccount
 from .reactions import MessageReaction
 from .phrases import RestrictedPhrase, RestrictedPhraseRule
+from .push import PushSubscription
 from .safety import SafetyCase, SafetyCaseEvent, SafetyTerm
 from .rollup import DailyMessageRollup, RolledUpDay
 from .threads import Conversation, Thread
@@ -24,6 +25,7 @@ __all__ = [
     "written_at_expression",
     "PhoneAssignment",
     "PhoneNumber",
+    "PushSubscription",
     "RestrictedPhrase",
     "RestrictedPhraseRule",
     "RolledUpDay",

@@ -94,28 +94,64 @@ def bulk_insert(model: type[models.Model], objs: list[models.Model], *, ignore_c
         return objs
     if not is_postgresql():
         return model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts)
-    fields, sql = _insert_plan(model)
-    if ignore_conflicts:
-        sql = sql.replace(" RETURNING ", " ON CONFLICT DO NOTHING RETURNING ")
+    plan = _row_plan(model)
     for obj in objs:  # as bulk_create: a related row saved after it was assigned gives its id now
         obj._prepare_related_fields_for_save(operation_name="bulk_insert")
     now = timezone.now()
-    stamped = [f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-    columns = [(f.column, f.attname) for f in fields]
     rows = []
     for obj in objs:
-        for name in stamped:
-            setattr(obj, name, now)
-        rows.append({column: getattr(obj, name) for column, name in columns})
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, default=_json_value)])
-        ids = [pk for (pk,) in cursor.fetchall()]
+        for _column, attname, stamped, _field in plan:
+            if stamped:
+                setattr(obj, attname, now)
+        rows.append({column: getattr(obj, attname) for column, attname, _stamped, _field in plan})
+    ids = _insert(model, rows, ignore_conflicts=ignore_conflicts)
     if ignore_conflicts:
         return objs  # which rows went in is not known (as bulk_create): no pks
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
         obj._state.adding, obj._state.db = False, connection.alias
     return objs
+
+
+def insert_rows(model: type[models.Model], rows: list[dict]) -> list[int]:
+    """Rows given as {attname: value}, inserted as `bulk_insert` does, without a model instance per
+    row (building one cost more than writing its row: docs/performance.md, "The drain's time per
+    message"). A field a row leaves out takes its default (`auto_now`/`auto_now_add`: now).
+    Returns the new ids, in order."""
+    if not rows:
+        return []
+    if not is_postgresql():
+        return [obj.pk for obj in model.objects.bulk_create([model(**row) for row in rows])]
+    now = timezone.now()
+    plan = _row_plan(model)
+    written = []
+    for row in rows:
+        values = {}
+        for column, attname, stamped, field in plan:
+            if attname in row:
+                values[column] = row[attname]
+            elif stamped:
+                values[column] = now
+            else:
+                values[column] = field.get_default()
+        written.append(values)
+    return _insert(model, written)
+
+
+@functools.cache
+def _row_plan(model: type[models.Model]) -> list[tuple[str, str, bool, models.Field]]:
+    fields, _sql = _insert_plan(model)
+    return [(f.column, f.attname, bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)), f)
+            for f in fields]
+
+
+def _insert(model: type[models.Model], rows: list[dict], *, ignore_conflicts: bool = False) -> list[int]:
+    _fields, sql = _insert_plan(model)
+    if ignore_conflicts:
+        sql = sql.replace(" RETURNING ", " ON CONFLICT DO NOTHING RETURNING ")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(rows, default=_json_value)])
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 @functools.cache

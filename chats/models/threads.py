@@ -14,6 +14,9 @@ class Thread(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_read_at = models.DateTimeField(null=True, blank=True)
+    lock_waiting_since = models.DateTimeField(
+        null=True, blank=True,
+        help_text="The rep opened this thread while another rep held the HCP's window: told when it ends.")
 
     class Meta:
         constraints = [

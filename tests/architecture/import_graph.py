@@ -27,10 +27,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "chats.integration.feed", "chats.integration.addresses",
         "templates_app.selectors", "templates_app.rendering", "media_links.selectors",
     )),
-    ("delivery", ("chats.delivery", "chats.media")),
+    ("delivery", ("chats.delivery", "chats.media", "chats.notifications")),
     ("rules", (
         "chats.conversations.policy", "chats.conversations.phrases", "chats.conversations.phrase_text", "chats.conversations.skeleton",
-        "chats.conversations.announcements",
+        "chats.conversations.announcements", "chats.conversations.waiting", "chats.notifications.notices",
         "chats.inbox", "chats.media.access", "chats.safety", "consent.services", "templates_app.services", "media_links.services",
     )),
     ("use cases", ("chats.conversations.sending", "chats.conversations.reactions", "chats.integration")),

@@ -9,7 +9,11 @@ Each uses generated demo HCPs that the flow tests never touch, so the tests stay
 - Alex ↔ Dr. Hiro Haddad: an open window, messages Meta knows (wamids), a shared location and a
   contact card, for reactions both ways;
 - Alex ↔ Dr. Maya Moreau and Dr. Noah Nakamura: expiring in 4 hours, for the chat in French and in
-  English (a banner, bubbles and the chat list telling the same times).
+  English (a banner, bubbles and the chat list telling the same times);
+- Alex ↔ Dr. Quinn Quiroga (English: a closing template) and Dr. Daniel Dubois (French: none): an open
+  window and 40 messages each, for End Conversation on a scrolled thread;
+- Blair ↔ Dr. Kavya Kowalski on the shared number: Alex's unanswered template (pending) and Alex's
+  history (shared history), with the quick templates: the most a phone's thread has to show at once.
 
 Run as `manage.py shell -c "from tests.e2e.scenarios import run; run()"` (see conftest.seeded_db).
 """
@@ -27,6 +31,8 @@ LATE_THREAD = "Dr. Greta Garnier"
 REACTION_THREAD = "Dr. Hiro Haddad"
 REACTION_TARGET = "wamid.e2e.reaction.outbound"  # Alex's message that Hiro reacts to
 LANGUAGE_THREADS = {"fr": "Dr. Maya Moreau", "en": "Dr. Noah Nakamura"}
+END_THREADS = ("Dr. Quinn Quiroga", "Dr. Daniel Dubois")  # with and without a closing template
+PENDING_THREAD = "Dr. Kavya Kowalski"
 
 
 def _thread(user, account, number, at) -> Thread:
@@ -120,3 +126,22 @@ def run() -> None:
     Conversation.objects.update_or_create(phone_number=shared, account=hiro, defaults={
         "owner": alex, "last_inbound_at": now - timedelta(minutes=4),
         "window_expires_at": now - timedelta(minutes=4) + timedelta(hours=24)})
+
+    # End Conversation on threads long enough to scroll (HCP wrote 3 minutes ago): Quinn has a closing
+    # template in her language (English), Daniel none (French)
+    for name in END_THREADS:
+        hcp = account(name=name)
+        thread = _thread(alex, hcp, shared, now - timedelta(minutes=2))
+        _messages(thread, [("inbound" if i % 2 else "outbound", f"{name} message {i + 1:02d}",
+                            now - timedelta(minutes=42 - i)) for i in range(40)])
+        Conversation.objects.update_or_create(phone_number=shared, account=hcp, defaults={
+            "owner": alex, "last_inbound_at": now - timedelta(minutes=3),
+            "window_expires_at": now - timedelta(minutes=3) + timedelta(hours=24)})
+
+    # Alex's template to Kavya is unanswered: Blair, on the same number, sees it pending and Alex's history
+    kavya = account(name=PENDING_THREAD)
+    thread = _thread(alex, kavya, shared, now - timedelta(hours=1))
+    _messages(thread, [("outbound", "Hello, may I send you the new study results?", now - timedelta(hours=1))])
+    Conversation.objects.update_or_create(phone_number=shared, account=kavya, defaults={
+        "owner": alex, "last_template_by": alex, "last_template_at": now - timedelta(hours=1)})
+    _thread(blair, kavya, shared, now - timedelta(hours=3))

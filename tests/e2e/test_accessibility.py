@@ -87,11 +87,22 @@ def test_main_screens_have_no_serious_accessibility_violations(as_user, browser,
     alex.goto("/media/")
     audit("media", page)
 
+    # a thread's message actions menu, opened from the keyboard
+    page = open_chat_from_search(alex, "Greta Garnier")
+    page.locator(".msg--in .bubble__actions").last.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("context-menu")).to_be_visible()
+    audit("message actions menu", page)
+    page.keyboard.press("Escape")
+
     # locked by another rep: banners (locked, shared history) and the footer note
     blair = as_user("rep.blair")
     page = open_chat_from_search(blair, "Amara Abbott")
     expect(page.get_by_test_id("foot-note")).to_be_visible()
     audit("thread, locked with shared history", page)
+    if page.get_by_test_id("banners-toggle").is_visible():  # a phone: the banners' details opened
+        page.get_by_test_id("banners-toggle").click()
+        audit("thread, banners' details open", page)
 
     drew = as_user("rep.drew")
     drew.goto("/chats/")
@@ -100,5 +111,9 @@ def test_main_screens_have_no_serious_accessibility_violations(as_user, browser,
     admin = as_user("admin")
     admin.goto("/simulator/")
     audit("simulator", admin.page)
+    # the admin dashboard, once its charts are drawn
+    page = admin.goto("/admin/dashboard/")
+    expect(page.locator("canvas").first).to_be_visible()
+    audit("admin dashboard", page)
 
     assert not found, "\n".join(found)

@@ -55,7 +55,7 @@ def test_an_hcps_photo_arrives_in_the_open_thread(as_user):
                                                                  "clientY": box["y"] + 10})
     else:
         bubble.locator(".bubble").click(button="right")
-    page.get_by_test_id("reaction-picker").get_by_role("menuitem", name="React ❤️").click()
+    page.get_by_test_id("reaction-picker").get_by_role("menuitemradio", name="React ❤️").click()
     expect(bubble.get_by_test_id("reaction")).to_have_text("❤️")
     expect(bubble.get_by_test_id("reaction")).to_have_attribute("data-by", "rep")
     page.keyboard.press("Escape")

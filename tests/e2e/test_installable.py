@@ -36,3 +36,51 @@ def test_offline_page_and_drafts_that_survive_a_reload(as_user):
     alex.wait_live()
     expect(page.get_by_test_id("composer")).to_have_value("")
     assert not alex.errors
+
+
+IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                 "Version/18.1 Mobile/15E148 Safari/604.1")
+
+
+def test_install_app_from_the_top_bar_only_where_the_device_can(as_user):
+    # given: Alex in a Chromium that has not offered to install Rapport (headless never does by itself)
+    alex = as_user("rep.alex")
+    page = alex.goto("/chats/")
+    alex.wait_live()
+    install = page.locator("[data-install-app]")
+    # then: no Install button, and no prompt on load
+    expect(install).to_be_hidden()
+    # when: the browser offers to install (its beforeinstallprompt event, as Chromium sends it)
+    page.evaluate("""() => { const offer = new Event('beforeinstallprompt', {cancelable: true});
+        offer.prompt = () => { window.installPrompted = (window.installPrompted || 0) + 1; };
+        offer.userChoice = Promise.resolve({outcome: 'accepted'}); window.offer = offer; window.dispatchEvent(offer); }""")
+    # then: the browser's own mini-infobar is held back and the button appears
+    assert page.evaluate("window.offer.defaultPrevented")
+    expect(install).to_be_visible()
+    alex.shot("install-button", docs="install-button")
+    # when: Alex taps it, the browser's prompt opens, once, and the button goes
+    install.click()
+    assert page.evaluate("window.installPrompted") == 1
+    expect(install).to_be_hidden()
+
+
+def test_install_app_on_an_iphone_explains_add_to_home_screen(as_user):
+    # given: Alex in Safari on an iPhone or iPad (no install prompt there), Rapport not yet installed
+    alex = as_user("rep.alex")
+    alex.context.add_init_script(
+        "Object.defineProperty(navigator, 'userAgent', {get: () => %r});" % IPHONE_SAFARI)
+    page = alex.goto("/chats/")
+    alex.wait_live()
+    # when: Alex taps Install app
+    page.locator("[data-install-app]").click()
+    # then: the steps to add it to the Home Screen
+    help_dialog = page.get_by_role("dialog", name="Install Rapport on this device")
+    expect(help_dialog).to_contain_text("Add to Home Screen")
+    alex.shot("install-help", docs="install-help")
+    help_dialog.get_by_role("button", name="OK").click()
+    expect(help_dialog).to_be_hidden()
+    # and: once installed (opened from the Home Screen, standalone) there is no button
+    alex.context.add_init_script("Object.defineProperty(navigator, 'standalone', {get: () => true});")
+    page.reload()
+    alex.wait_live()
+    expect(page.locator("[data-install-app]")).to_be_hidden()

@@ -55,7 +55,7 @@ def test_reactions_both_ways_and_rich_messages(as_user):
     picker = page.get_by_test_id("reaction-picker")
     expect(picker).to_be_visible()
     alex.shot("reaction-picker", docs="reaction-picker")
-    picker.get_by_role("menuitem", name="React 🙏").click()
+    picker.get_by_role("menuitemradio", name="React 🙏").click()
     # then it shows under Hiro's answer, as the rep's
     mine_chip = answer.get_by_test_id("reaction")
     expect(mine_chip).to_have_text("🙏")

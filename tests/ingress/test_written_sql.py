@@ -51,6 +51,34 @@ def test_bulk_insert_stores_every_field_as_the_rows_hold_them(alex, ada, solo_nu
     assert Message.objects.get(pk=rows[0].pk).media == {"link": {"url": "https://example.org/x", "n": [1, 2]}}
 
 
+def test_insert_rows_stores_what_an_instance_would_with_the_defaults_filled(alex, ada, solo_number):
+    # given audit rows as plain values, one leaving out its details (a JSON default) and its time (auto_now_add)
+    from chats.models.sql import insert_rows
+
+    before = timezone.now()
+    ids = insert_rows(AuditEvent, [
+        {"kind": AuditEvent.Kind.ROUTED, "actor_id": alex.pk, "account_id": ada.pk, "details": {"rule": "owner"}},
+        {"kind": AuditEvent.Kind.MESSAGE_RECEIVED, "phone_number_id": solo_number.pk},
+    ])
+    # then each has its id, in order, and reads back as the ORM would have stored it
+    first, second = (AuditEvent.objects.get(pk=pk) for pk in ids)
+    assert (first.kind, first.actor_id, first.account_id, first.details) == ("routing.decision", alex.pk, ada.pk,
+                                                                            {"rule": "owner"})
+    assert (second.kind, second.phone_number_id, second.details, second.actor_id) == (
+        "message.received", solo_number.pk, {}, None)
+    assert first.at >= before and second.at >= before
+
+
+def test_an_audit_entry_of_a_message_never_saved_is_refused(alex, ada, solo_number):
+    # given an entry for a message that was never saved
+    thread = ThreadFactory(user=alex, account=ada, phone_number=solo_number)
+    message = Message(thread=thread, account=ada, phone_number=solo_number, direction=Message.Direction.INBOUND)
+    entry = audit_entry(kind=AuditEvent.Kind.MESSAGE_RECEIVED, message=message)
+    # then saving it fails loudly rather than writing a row that lost its message
+    with pytest.raises(ValueError, match="message was never saved"):
+        audit_save([entry])
+
+
 def test_bulk_insert_takes_the_id_of_a_row_saved_after_it_was_assigned(alex, ada, solo_number):
     # given an audit entry built for a message before that message was saved
     thread = ThreadFactory(user=alex, account=ada, phone_number=solo_number)

@@ -301,7 +301,8 @@
   function runSearch() {
     var seq = ++searchSeq;
     api("GET", "accounts/?limit=20&search=" + encodeURIComponent(search.value.trim())).then(function (page) {
-      if (seq === searchSeq) showResults(page.results); // only the latest answer counts
+      // only the latest answer counts, and only while the search has the focus (Tab may have moved on)
+      if (seq === searchSeq && document.activeElement === search) showResults(page.results);
     });
   }
 

@@ -41,6 +41,7 @@
     li.setAttribute("data-testid", "message");
     var b = el("div", "bubble");
     b.tabIndex = 0;
+    b.setAttribute("aria-describedby", "bubble-hint");
     var quote = quoteOf(m);
     if (quote) {
       var q = el("blockquote", "bubble__quote");
@@ -74,11 +75,14 @@
     b.appendChild(meta);
     b.appendChild(el("p", "bubble__failed"));
     b.appendChild(safetyMark());
-    var react = el("button", "bubble__react", "☺");
-    react.type = "button";
-    react.setAttribute("aria-label", _("React"));
-    react.setAttribute("data-testid", "react-button");
-    b.appendChild(react);
+    // Reply, Copy and React without a long press or a right-click: a button of its own per bubble.
+    var actions = el("button", "bubble__react bubble__actions", "⋯");
+    actions.type = "button";
+    actions.setAttribute("aria-label", _("Message actions"));
+    actions.setAttribute("aria-haspopup", "menu");
+    actions.setAttribute("aria-expanded", "false");
+    actions.setAttribute("data-testid", "react-button");
+    b.appendChild(actions);
     b.appendChild(el("div", "reactions"));
     li.appendChild(b);
     paint(li, m);
@@ -294,7 +298,12 @@
   }
 
   function nearBottom() { return list.scrollHeight - list.scrollTop - list.clientHeight < 80; }
-  function toBottom() { list.scrollTop = list.scrollHeight; }
+  function toBottom() { list.scrollTop = list.scrollHeight; atBottom = true; }
+  // The list's box changes with the banners, the footer (quick templates, composer, reply bar) and the
+  // phone's keyboard: one that showed the newest message keeps showing it.
+  var atBottom = true;
+  list.addEventListener("scroll", function () { atBottom = nearBottom(); }, { passive: true });
+  if (window.ResizeObserver) new ResizeObserver(function () { if (atBottom) toBottom(); }).observe(list);
 
   function upsert(m, clientId) {
     if (threadOf(m) !== undefined && Number(threadOf(m)) !== threadId) return;
@@ -435,6 +444,7 @@
     show("ended", w.status === "ended" && !state.locked_by_other);
     show("awaiting", w.status === "awaiting_reply" && !state.pending_template_by_other);
     show("shared_history", state.shared_history);
+    $("banners-toggle").hidden = !root.querySelector(".banner:not([hidden])");
     if (w.expires_at) {
       var expires = new Date(w.expires_at);
       // the same formats as the bubbles' times (chat.js), in the browser's time zone
@@ -650,14 +660,17 @@
   });
 
   // --- reply and copy -----------------------------------------------------------------
-  var menu = $("context-menu"), menuTarget = null, holdTimer = null;
+  var menu = $("context-menu"), menuTarget = null, menuOpener = null, holdTimer = null;
 
   function cancelReply() { replyTo = null; $("reply-bar").hidden = true; }
   $("reply-cancel").addEventListener("click", function () { cancelReply(); text.focus(); });
 
   function openMenu(li, x, y) {
     menuTarget = li;
+    // the focus goes back where it was when the menu closes (the bubble, or its Message actions button)
+    menuOpener = li.contains(document.activeElement) ? document.activeElement : li.querySelector(".bubble");
     menu.hidden = false;
+    li.querySelector(".bubble__actions").setAttribute("aria-expanded", "true");
     var reply = menu.querySelector('[data-action="reply"]');
     reply.disabled = $("window-area").hidden || !li.dataset.id;
     reply.title = reply.disabled ? _("Replies need an open conversation") : "";
@@ -665,7 +678,7 @@
     menu.querySelectorAll('[data-action="react"]').forEach(function (button) {
       button.disabled = reply.disabled || !(m && m.wamid);
       button.title = button.disabled ? _("Reactions need an open conversation") : "";
-      button.setAttribute("aria-pressed", String(!!mine && mine.emoji === button.dataset.emoji));
+      button.setAttribute("aria-checked", String(!!mine && mine.emoji === button.dataset.emoji));
     });
     var box = menu.getBoundingClientRect();
     menu.style.left = Math.max(8, Math.min(x, window.innerWidth - box.width - 8)) + "px";
@@ -675,7 +688,8 @@
   function closeMenu(refocus) {
     if (menu.hidden) return;
     menu.hidden = true;
-    if (refocus && menuTarget) menuTarget.querySelector(".bubble").focus();
+    if (menuTarget) menuTarget.querySelector(".bubble__actions").setAttribute("aria-expanded", "false");
+    if (refocus && menuOpener && menuOpener.isConnected) menuOpener.focus();
   }
 
   list.addEventListener("contextmenu", function (event) {
@@ -690,10 +704,14 @@
     var box = button.getBoundingClientRect();
     openMenu(button.closest(".msg"), box.left, box.bottom + 4);
   });
+  // From the keyboard: Enter or Space on the bubble itself, or the context-menu key / Shift+F10 anywhere
+  // in it (a link or button inside a bubble keeps its own Enter).
   list.addEventListener("keydown", function (event) {
     if (event.target.closest && event.target.closest(".bubble__react")) return;
     var li = event.target.closest && event.target.closest(".msg");
-    if (li && (event.key === "ContextMenu" || (event.shiftKey && event.key === "F10") || event.key === "Enter")) {
+    var onBubble = event.target.classList && event.target.classList.contains("bubble");
+    if (li && (event.key === "ContextMenu" || (event.shiftKey && event.key === "F10") ||
+               (onBubble && (event.key === "Enter" || event.key === " ")))) {
       event.preventDefault();
       var box = li.querySelector(".bubble").getBoundingClientRect();
       openMenu(li, box.left + 16, box.bottom - 8);
@@ -713,21 +731,22 @@
     });
   });
   document.addEventListener("pointerdown", function (event) { if (!menu.contains(event.target)) closeMenu(false); });
+  // In the menu: arrows move (Down/Right forward, Up/Left back, Home/End), Enter or Space picks,
+  // Escape or Tab closes it and gives the focus back.
   menu.addEventListener("keydown", function (event) {
     var items = Array.prototype.slice.call(menu.querySelectorAll("button:not(:disabled)"));
     var index = items.indexOf(document.activeElement);
-    if (event.key === "Escape") closeMenu(true);
-    else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-      event.preventDefault();
-      items[(index + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length].focus();
-    }
+    var step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
+    if (event.key === "Escape" || event.key === "Tab") { event.preventDefault(); closeMenu(true); }
+    else if (step) { event.preventDefault(); items[(index + step + items.length) % items.length].focus(); }
+    else if (event.key === "Home" || event.key === "End") { event.preventDefault(); items[event.key === "Home" ? 0 : items.length - 1].focus(); }
   });
   menu.addEventListener("click", function (event) {
     var action = event.target.closest("button");
     if (!action || !menuTarget) return;
     var m = byId.get(Number(menuTarget.dataset.id));
     var body = m ? m.body : menuTarget.querySelector(".bubble__body").textContent;
-    closeMenu(false);
+    closeMenu(action.dataset.action !== "reply");
     if (action.dataset.action === "reply" && m) {
       replyTo = { id: m.id, direction: m.direction, quote: body.replace(/\s+/g, " ").slice(0, 80) };
       $("reply-quote").textContent = replyTo.quote;
@@ -872,6 +891,19 @@
   });
 
   $("pill-end").addEventListener("click", function () { $("end-dialog").showModal(); });
+  // Where the messages are, the thread says that the rep ended it (after the closing message, if one
+  // went out); it takes the focus, as End Conversation is gone from the footer.
+  function endNote(closingSent) {
+    var at = R.clock(new Date().toISOString());
+    var li = el("li", "end-note", closingSent
+      ? fill(_("You ended the conversation at %(time)s; the closing message went to %(name)s."), { time: at, name: detail.account.name })
+      : fill(_("You ended the conversation at %(time)s; no closing message was sent."), { time: at }));
+    li.setAttribute("data-testid", "end-note");
+    li.tabIndex = -1;
+    list.appendChild(li);
+    li.focus({ preventScroll: true });
+    toBottom();
+  }
   $("end-confirm").addEventListener("click", function () {
     var button = $("end-confirm");
     if (button.disabled) return;
@@ -880,7 +912,8 @@
       $("end-dialog").close();
       applyState(result.state);
       if (result.closing_message) upsert(result.closing_message);
-      // the footer changed height with the state: show the closing message once laid out
+      endNote(!!result.closing_message);
+      // the footer changed height with the state: show the end once laid out
       requestAnimationFrame(toBottom);
     }).catch(function (error) { $("end-dialog").close(); footError.textContent = error.message; })
       .then(function () { button.disabled = false; });
@@ -937,6 +970,18 @@
   });
   R.resyncs.push(function () { loadMessages(); refreshState(); });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { markRead(); refreshState(); } });
+
+  // Phones: the banners fold into their titles and the quick templates into their names (chat.css);
+  // each opens on demand.
+  function toggler(button, box, attribute) {
+    button.addEventListener("click", function () {
+      var open = box.hasAttribute(attribute);
+      box.toggleAttribute(attribute, !open);
+      button.setAttribute("aria-expanded", String(open));
+    });
+  }
+  toggler($("banners-toggle"), $("banners"), "data-collapsed");
+  toggler($("quick-toggle"), $("quick-area"), "data-compact");
 
   applyState(state);
   renderQuick();

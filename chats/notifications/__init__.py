@@ -1,0 +1,1 @@
+"""Web Push notifications to reps' devices (docs/webchat.md, "Notifications")."""
