@@ -49,7 +49,7 @@ def test_no_prompt_on_load_and_a_refusal_is_explained(as_user):
     expect(button).to_be_enabled()
     page.wait_for_timeout(300)  # the page settled: still no prompt
     assert page.evaluate("window.__prompts") == 0
-    alex.shot("push-ready")
+    alex.shot("push-ready", docs="notifications-button")
     # when: Alex clicks, and the browser refuses (headless Chromium denies without asking)
     alex.context.clear_permissions()
     button.click()
@@ -58,7 +58,7 @@ def test_no_prompt_on_load_and_a_refusal_is_explained(as_user):
     expect(status).to_have_text(re.compile(r"(blocked for Rapport|were not allowed)"))
     assert page.evaluate("window.__prompts") == 1
     expect(button).to_have_text("Turn on notifications on this device")
-    alex.shot("push-denied")
+    alex.shot("push-denied", docs="notifications-blocked")
 
 
 def test_a_push_service_that_cannot_subscribe_is_explained(as_user):
