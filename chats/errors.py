@@ -2,9 +2,11 @@
 
 The rules know nothing of HTTP; the API maps each class to a status and a JSON body
 `{"code", "detail"}` in one place (chats/api/errors.py). Clients branch on `code`,
-humans read `detail`.
+humans read `detail`, in the request's language (docs/api.md, "Errors"): `code` never changes with it.
 """
 import json
+
+from django.utils.translation import gettext_lazy as _
 
 
 class DomainError(Exception):
@@ -61,10 +63,10 @@ class BodyTooLarge(DomainError):
     default_code = "too_large"
 
     def __init__(self, limit: int):
-        super().__init__(self.default_code, f"The request body is over the {limit:,}-byte limit.")
+        super().__init__(self.default_code, _("The request body is over the %(limit)s-byte limit.") % {"limit": f"{limit:,}"})
 
     def as_json(self) -> bytes:
-        return json.dumps({"code": self.code, "detail": self.detail}).encode()
+        return json.dumps({"code": self.code, "detail": str(self.detail)}).encode()
 
 
 class RestrictedPhrasesFound(DomainError):
@@ -75,6 +77,6 @@ class RestrictedPhrasesFound(DomainError):
     def __init__(self, matches: list, detail: str = ""):
         super().__init__(
             self.default_code,
-            detail or "The text contains restricted phrases; remove them and try again.",
+            detail or _("The text contains restricted phrases; remove them and try again."),
             matches=[m.as_dict() if hasattr(m, "as_dict") else m for m in matches],
         )

@@ -6,8 +6,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.urls import Resolver404, resolve
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from chats.errors import BodyTooLarge
+from chats.inbox.language import activate_user_language
 
 NUL = "\x00"
 
@@ -25,7 +28,7 @@ class RejectNulCharactersMiddleware:
 
     def __call__(self, request):
         if NUL in request.path or any(NUL in key or any(NUL in v for v in values) for key, values in request.GET.lists()):
-            detail = "The address contains a NUL character, which is not allowed."
+            detail = _early(request, _("The address contains a NUL character, which is not allowed."))
             if request.path.startswith("/api/"):
                 return JsonResponse({"code": "invalid", "detail": detail}, status=400)
             return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
@@ -52,17 +55,25 @@ class JsonBodyTooLargeMiddleware:
         declared = request.META.get("CONTENT_LENGTH") or ""
         if (limit is not None and request.path.startswith(JSON_PREFIXES) and declared.isdigit()
                 and int(declared) > limit):
-            return _too_large(limit)
+            return _too_large(limit, request)
         return self.get_response(request)
 
     def process_exception(self, request, exception):
         if isinstance(exception, RequestDataTooBig) and request.path.startswith(JSON_PREFIXES):
-            return _too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+            return _too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, request)
         return None
 
 
-def _too_large(limit: int) -> HttpResponse:
-    return HttpResponse(BodyTooLarge(limit).as_json(), status=413, content_type="application/json")
+def _too_large(limit: int, request) -> HttpResponse:
+    with translation.override(translation.get_language_from_request(request)):
+        body = BodyTooLarge(limit).as_json()
+    return HttpResponse(body, status=413, content_type="application/json")
+
+
+def _early(request, text) -> str:
+    """`text` in the request's Accept-Language, for answers given before LocaleMiddleware has run."""
+    with translation.override(translation.get_language_from_request(request)):
+        return str(text)
 
 
 API_PREFIX = "/api/"
@@ -109,7 +120,7 @@ class ApiJsonMiddleware:
             return None
         request_logger.error("Internal Server Error: %s", request.path, exc_info=exception,
                              extra={"status_code": 500, "request": request})
-        return JsonResponse({"code": "server_error", "detail": "Something went wrong on our side; it is logged."},
+        return JsonResponse({"code": "server_error", "detail": _("Something went wrong on our side; it is logged.")},
                             status=500)
 
 
@@ -122,3 +133,16 @@ def _as_json(response: HttpResponse) -> JsonResponse:
         if header in response:
             converted[header] = response[header]
     return converted
+
+
+class UserLanguageMiddleware:
+    """After LocaleMiddleware (Accept-Language) and authentication: a signed-in user's own
+    language, when they picked one, wins over the browser's. API token users get theirs from
+    chats/api/authentication.py, once DRF knows who they are."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        activate_user_language(request=request, user=request.user)
+        return self.get_response(request)

@@ -5,10 +5,12 @@ Served from the site's root, where browsers look for them: `/manifest.webmanifes
 `/offline/`. The service worker only answers navigations the network cannot serve, with the offline
 page; it caches nothing else, so a rep never sees stale conversations (docs/webchat.md).
 """
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
+from django.utils import translation
 from django.views.decorators.cache import cache_control
 
 THEME_COLOUR = "#0a6b4f"  # --brand in config/static/css/app.css
@@ -49,7 +51,11 @@ def service_worker(request):
 
 
 def offline(request):
-    """What the service worker shows when the network is gone: static, no user data."""
+    """What the service worker shows when the network is gone: static, no user data; in the
+    language of the pages that installed the worker (?lang=, config/static/js/sw.js)."""
+    if (lang := request.GET.get("lang", "")) in dict(settings.LANGUAGES):
+        translation.activate(lang)
+        request.LANGUAGE_CODE = lang
     return render(request, "offline.html")
 
 

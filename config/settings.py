@@ -55,9 +55,13 @@ MIDDLEWARE = [
     "config.middleware.ApiJsonMiddleware",  # before CommonMiddleware: a missing slash is served, not redirected
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's Accept-Language (English unless it asks for French) ...
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # ... unless the signed-in user picked a language (docs/webchat.md, "Languages").
+    "config.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -75,6 +79,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -243,6 +248,9 @@ if env.bool("DJANGO_SECURE", default=False):
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Auth ---------------------------------------------------------------------
+# The user with their profile in one query. Django's own backend stays listed for sessions it signed
+# in before (a session names the backend that made it); they work on, one query slower, until renewed.
+AUTHENTICATION_BACKENDS = ["config.auth_backend.ProfileModelBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -252,7 +260,10 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- I18N / time --------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# The web chat and the API's `detail` texts speak these; catalogues in locale/ (docs/development.md).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -3,6 +3,8 @@ import os
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chats.admin import dashboard as admin_dashboard
@@ -23,6 +25,9 @@ urlpatterns = [
     path("favicon.ico", pwa.favicon, name="favicon"),
     path("sw.js", pwa.service_worker, name="pwa-service-worker"),
     path("offline/", pwa.offline, name="pwa-offline"),
+    # The web chat scripts' translations (locale/*/LC_MESSAGES/djangojs.po); pages ask for it with
+    # ?v=<language>, so a cached copy never speaks another language than the page.
+    path("jsi18n/", cache_control(max_age=3600, private=True)(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/dashboard/", admin.site.admin_view(admin_dashboard.dashboard_view), name="admin-dashboard"),

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chats.delivery.transitions import messages_fail_queued
 from chats.errors import ConsentRefused
@@ -72,7 +73,7 @@ def _set_status(*, account: Account, status: str, via: str, actor=None, message:
             and record.captured_via in HCP_OWN_CHANNELS):
         raise ConsentRefused(
             "opted_out_by_hcp",
-            "The HCP opted out themselves; only their own subscribe keyword (e.g. START) opts them in again.",
+            _("The HCP opted out themselves; only their own subscribe keyword (e.g. START) opts them in again."),
         )
     previous = record.status if record else ConsentStatus.NOT_CAPTURED
     details = {**({"keyword": message.body.strip()} if message is not None else {}), **(details or {}),
@@ -170,8 +171,8 @@ def consent_apply_keyword(*, message: Message) -> str | None:
         return None
     status, consent_type = intent
     with transaction.atomic():
-        _, changed = _set_status(account=message.account, status=status, via=ConsentChannel.KEYWORD,
-                                 message=message, consent_type=consent_type, said_at=message.wa_timestamp)
+        _record, changed = _set_status(account=message.account, status=status, via=ConsentChannel.KEYWORD,
+                                       message=message, consent_type=consent_type, said_at=message.wa_timestamp)
         if changed is None:  # an older keyword, arrived late: kept in the trail, superseded
             return None
         if status == ConsentStatus.OPTED_OUT:
@@ -219,8 +220,8 @@ def consent_apply_preference(*, wa_id: str, value: str, said_at, category: str =
             ConsentEvent.objects.create(account=account, previous_status=current, status=current,
                                         via=ConsentChannel.PREFERENCE, details=details)
             return None
-        _, changed = _set_status(account=account, status=ConsentStatus.OPTED_OUT, via=ConsentChannel.PREFERENCE,
-                                 said_at=said_at, details=details, locked=(record,))
+        _record, changed = _set_status(account=account, status=ConsentStatus.OPTED_OUT, via=ConsentChannel.PREFERENCE,
+                                       said_at=said_at, details=details, locked=(record,))
         if changed is None:
             return None
         messages_fail_queued(account=account)
@@ -273,8 +274,8 @@ def consent_import(*, account: Account, status: str, actor, captured_at, source:
         return "unchanged"
     if (status == ConsentStatus.OPTED_IN and record is not None and record.status == ConsentStatus.OPTED_OUT
             and record.captured_via in HCP_OWN_CHANNELS):
-        raise ConsentRefused("opted_out_by_hcp", "The HCP opted out themselves; only their own subscribe keyword "
-                                                 "(e.g. START) opts them in again.")
+        raise ConsentRefused("opted_out_by_hcp", _("The HCP opted out themselves; only their own subscribe keyword "
+                                                 "(e.g. START) opts them in again."))
     evidence = {"source": source, "captured_at": captured_at.isoformat(), "wording": wording}
     if record is not None and record.captured_at > captured_at:
         current = record.status

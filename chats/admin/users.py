@@ -12,7 +12,7 @@ User = get_user_model()
 class UserProfileInline(admin.StackedInline):
     model = UserProfile
     can_delete = False
-    fields = ("has_engage_license",)
+    fields = ("has_engage_license", "language")
     verbose_name_plural = "Rapport profile"
 
 
@@ -38,8 +38,8 @@ class RapportUserAdmin(UserAdmin):
 
 @admin.register(UserProfile)
 class UserProfileAdmin(admin.ModelAdmin):
-    list_display = ("user", "user_full_name", "has_engage_license")
-    list_filter = ("has_engage_license",)
+    list_display = ("user", "user_full_name", "has_engage_license", "language")
+    list_filter = ("has_engage_license", "language")
     list_editable = ("has_engage_license",)
     search_fields = ("user__username", "user__first_name", "user__last_name", "user__email")
     list_select_related = ("user",)

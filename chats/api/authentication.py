@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from chats.inbox.access import token_for_key
+from chats.inbox.language import activate_user_language
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -15,3 +16,10 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return token.user, token
+
+    def authenticate(self, request):
+        """Who the token is, and from here on their own language for the answer's texts."""
+        result = super().authenticate(request)
+        if result is not None:
+            activate_user_language(request=request, user=result[0])
+        return result

@@ -4,6 +4,7 @@ Domain errors (chats/errors.py) are plain exceptions; their status is decided he
 """
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -28,7 +29,7 @@ DOMAIN_STATUS = (
 
 
 class LicenseRequired(exceptions.PermissionDenied):
-    default_detail = "Chat needs the Engage license; ask your administrator."
+    default_detail = _("Chat needs the Engage license; ask your administrator.")
     default_code = "license_required"
 
 
@@ -48,11 +49,11 @@ def exception_handler(exc, context):
     """
     headers = {}
     if isinstance(exc, NotFound | Http404 | exceptions.NotFound):
-        body, status_code = {"code": "not_found", "detail": "Not found."}, 404
+        body, status_code = {"code": "not_found", "detail": _("Not found.")}, 404
     elif isinstance(exc, DomainError):
         body, status_code = {"code": exc.code, "detail": exc.detail, **exc.extra}, domain_status(exc)
     elif isinstance(exc, DjangoPermissionDenied):
-        body, status_code = {"code": "permission_denied", "detail": str(exc) or "Permission denied."}, 403
+        body, status_code = {"code": "permission_denied", "detail": str(exc) or _("Permission denied.")}, 403
     elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         # Session auth comes first in the settings, which would make DRF answer 403;
         # an unauthenticated client is told 401 and how to authenticate.
@@ -61,7 +62,7 @@ def exception_handler(exc, context):
         headers["WWW-Authenticate"] = "Token"
     elif isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        body, status_code = {"code": "invalid", "detail": "The request is not valid.", "errors": errors}, 400
+        body, status_code = {"code": "invalid", "detail": _("The request is not valid."), "errors": errors}, 400
     elif isinstance(exc, exceptions.APIException):
         body = {"code": _code_of(exc, exc.default_code), "detail": str(exc.detail)}
         status_code = exc.status_code

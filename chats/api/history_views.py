@@ -2,6 +2,7 @@
 import datetime
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -39,7 +40,7 @@ def _day_param(request, name: str) -> datetime.datetime | None:
     try:
         day = datetime.date.fromisoformat(text)
     except ValueError:
-        raise DomainError("invalid", f"`{name}` must be a date, YYYY-MM-DD.") from None
+        raise DomainError("invalid", _("`%(name)s` must be a date, YYYY-MM-DD.") % {"name": name}) from None
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
 
@@ -75,7 +76,7 @@ class AccountHistoryView(APIView):
     def get(self, request, account_id: int):
         fmt = request.query_params.get("format", "csv")
         if fmt not in FORMATS:
-            raise DomainError("invalid", "`format` must be csv, json or zip.")
+            raise DomainError("invalid", _("`format` must be csv, json or zip."))
         since, until = _day_param(request, "since"), _day_param(request, "until")
         if until is not None:
             until += datetime.timedelta(days=1)

@@ -1,6 +1,7 @@
 """API v1 endpoints that change conversations: send, end, typing, capture consent. Thin: the rules live in chats/conversations/."""
 import uuid
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -92,16 +93,16 @@ class ThreadMessagesView(views.ThreadMessagesView):
             template = template_by_reference(waba=thread.phone_number.waba, reference=values["template"],
                                              language=values.get("language"), hcp_language=thread.account.language)
             if template is None:
-                raise DomainError("template_not_found", "No template of this WhatsApp Business Account by that "
-                                                        "id, or by that name in that language.")
+                raise DomainError("template_not_found", _("No template of this WhatsApp Business Account by that "
+                                                        "id, or by that name in that language."))
         if values.get("media"):
             media = media_for_web_links().filter(pk=values["media"]).first()
             if media is None:
-                raise DomainError("invalid", "No such media item enabled for web links.")
+                raise DomainError("invalid", _("No such media item enabled for web links."))
         if values.get("reply_to"):
             reply_to = Message.objects.filter(pk=values["reply_to"], thread=thread).first()
             if reply_to is None:
-                raise DomainError("invalid", "You can only reply to a message of this thread.")
+                raise DomainError("invalid", _("You can only reply to a message of this thread."))
         message, created = message_send(
             thread=thread, sender=request.user, kind=values["kind"], client_id=client_id,
             text=values.get("text", ""), template=template, media=media, reply_to=reply_to,
@@ -166,7 +167,7 @@ class EndConversationView(APIView):
     )
     def post(self, request, thread_id: int):
         thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
-        _, closing = conversation_end(thread=thread, user=request.user)
+        _ended, closing = conversation_end(thread=thread, user=request.user)
         thread = selectors.thread_for_user(user=request.user, thread_id=thread_id)
         body = thread_state_event(thread=thread)
         return Response({"thread": thread.pk, "state": body["state"],
@@ -222,8 +223,8 @@ class CaptureConsentView(APIView):
         account = selectors.account_for_user(user=request.user, account_id=account_id)
         data = s.ConsentInput(data=request.data)
         data.is_valid(raise_exception=True)
-        thread, _ = thread_get_or_create(user=request.user, account=account,
-                                         phone_number_id=data.validated_data.get("phone_number"))
+        thread, _created = thread_get_or_create(user=request.user, account=account,
+                                                phone_number_id=data.validated_data.get("phone_number"))
         record, message, not_sent = consent_capture_and_confirm(
             account=account, user=request.user, method=data.validated_data["method"], thread=thread)
         return Response({

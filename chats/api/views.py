@@ -1,5 +1,6 @@
 """API v1 views: parse input, call a selector or service, shape the output. No rules here."""
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from knox.models import AuthToken
@@ -55,7 +56,7 @@ class TokenView(APIView):
         user = authenticate(request, **data.validated_data)
         if user is None:
             login_throttle.login_failed(username=username, ip=ip)
-            raise DomainError("invalid_credentials", "Unable to log in with these credentials.")
+            raise DomainError("invalid_credentials", _("Unable to log in with these credentials."))
         login_throttle.login_succeeded(username=username, ip=ip)
         key, token = api_token_issue(user=user)
         return Response({"token": key, "expiry": token.expiry})
@@ -69,7 +70,7 @@ class TokenRevokeView(APIView):
                                "user stand; a token also ends at its `expiry`.")
     def post(self, request):
         if not isinstance(request.auth, AuthToken):
-            raise DomainError("token_required", "Revoke with the token itself (Authorization: Token <key>).")
+            raise DomainError("token_required", _("Revoke with the token itself (Authorization: Token <key>)."))
         api_token_revoke(token=request.auth)
         return Response(status=204)
 

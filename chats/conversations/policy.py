@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chats.errors import SendRefused
 from chats.models import Account, AuditEvent, Conversation, Message, PhoneNumber, Thread
@@ -174,8 +175,8 @@ def route_inbound(*, conversation: Conversation, assignees: set[int], team: set[
 def conversation_lock(*, phone_number: PhoneNumber, account: Account) -> Conversation:
     """The (number, HCP) Conversation row, created if needed and locked for this transaction:
     two reps sending at once, or an HCP answer arriving meanwhile, are serialised on it."""
-    conversation, _ = Conversation.objects.select_for_update().get_or_create(phone_number=phone_number,
-                                                                            account=account)
+    conversation, _created = Conversation.objects.select_for_update().get_or_create(phone_number=phone_number,
+                                                                                     account=account)
     return conversation
 
 
@@ -258,25 +259,26 @@ def has_open_window(state: ThreadState) -> bool:
 def check_can_send(*, state: ThreadState, kind: str, template: MessageTemplate | None = None) -> None:
     """Raise SendRefused with the rule's code when this send is not allowed now."""
     if state.consent == ConsentStatus.OPTED_OUT:
-        raise SendRefused("opted_out", "The HCP opted out of WhatsApp messages; nothing can be sent.")
+        raise SendRefused("opted_out", _("The HCP opted out of WhatsApp messages; nothing can be sent."))
     if not is_opted_in(state.consent):
-        raise SendRefused("consent_required", "Capture the HCP's consent before sending anything.")
+        raise SendRefused("consent_required", _("Capture the HCP's consent before sending anything."))
     if state.locked_by_other:
         raise SendRefused(
             "conversation_locked",
-            "Another rep on this number has an open conversation with the HCP; wait until it ends or expires.",
+            _("Another rep on this number has an open conversation with the HCP; wait until it ends or expires."),
         )
     # Free text, media links and reactions are session messages: Meta takes them inside the window only.
     needs_window = kind in ("text", "media", "reaction") or (template is not None and template.kind == MessageTemplate.Kind.TEXT_ONLY)
     if template is not None and template.kind == MessageTemplate.Kind.META and not template.is_sendable_outside_window:
         raise SendRefused(
             "template_not_approved",
-            f"The template “{template.name}” is {template.meta_status or 'not approved'} at Meta; only APPROVED ones can be sent.",
+            _("The template “%(name)s” is %(status)s at Meta; only APPROVED ones can be sent.") % {
+                "name": template.name, "status": template.meta_status or _("not approved")},
         )
     if needs_window and not has_open_window(state):
         raise SendRefused(
             "window_closed",
-            "No open 24-hour window with this HCP: send an approved Meta template and wait for an answer.",
+            _("No open 24-hour window with this HCP: send an approved Meta template and wait for an answer."),
         )
 
 

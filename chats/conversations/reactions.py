@@ -13,6 +13,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chats import jobs
 from chats.compliance.audit import audit
@@ -116,7 +117,7 @@ def check_single_emoji(emoji: str) -> None:
     skin tones count as one), as WhatsApp shows one reaction per person."""
     parts = emoji.split("\u200d") if emoji and len(emoji) <= MAX_EMOJI_LENGTH else [""]
     if not all(_one_emoji(part) for part in parts):
-        raise DomainError("invalid_emoji", "Give one emoji, e.g. 👍, or nothing to remove your reaction.")
+        raise DomainError("invalid_emoji", _("Give one emoji, e.g. 👍, or nothing to remove your reaction."))
 
 
 def _one_emoji(part: str) -> bool:
@@ -158,10 +159,10 @@ def _rep_reaction_set(*, thread, user, message_id, emoji, now) -> tuple[Message,
     check_on_team(thread=thread)
     message = Message.objects.filter(pk=message_id, thread=thread).first()
     if message is None:
-        raise NotFound("not_found", "No such message in this thread.")
+        raise NotFound("not_found", _("No such message in this thread."))
     message.thread = thread
     if not message.wamid:
-        raise SendRefused("message_not_sent", "This message has not reached WhatsApp yet; react once it is sent.")
+        raise SendRefused("message_not_sent", _("This message has not reached WhatsApp yet; react once it is sent."))
     check_assigned(thread=thread)
     state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=thread.shared_history)
     check_can_send(state=state, kind="reaction")

@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chats.compliance.audit import audit
 from chats.conversations.announcements import publish_conversation_states, thread_state_event
@@ -84,7 +85,7 @@ def _message_send(*, thread, sender, kind, client_id, text, template, media, rep
         _check_same_request(existing, kind=kind, text=text, template=template, media=media, reply_to=reply_to)
         return existing, False
     if kind not in SEND_KINDS:
-        raise DomainError("invalid_kind", f"kind must be one of {', '.join(SEND_KINDS)}.")
+        raise DomainError("invalid_kind", _("kind must be one of %(kinds)s.") % {"kinds": ", ".join(SEND_KINDS)})
     state = thread_state(thread=thread, now=now, conversation=conversation, shared_history=thread.shared_history)
     _check_belongs(thread=thread, template=template, reply_to=reply_to)
     check_assigned(thread=thread)
@@ -93,12 +94,12 @@ def _message_send(*, thread, sender, kind, client_id, text, template, media, rep
     link, fields = None, {}
     if kind == "text":
         if not text.strip():
-            raise DomainError("invalid", "Write something to send.")
+            raise DomainError("invalid", _("Write something to send."))
         ensure_no_restricted_phrases(text=text, now=now)
         fields = {"kind": Kind.TEXT, "body": text}
     elif kind == "template":
         if template is None:
-            raise DomainError("invalid", "Choose a template to send.")
+            raise DomainError("invalid", _("Choose a template to send."))
         body, parameters = render_template(template=template, account=thread.account, user=sender,
                                            phone_number=thread.phone_number)
         if template.kind == MessageTemplate.Kind.TEXT_ONLY:
@@ -106,7 +107,7 @@ def _message_send(*, thread, sender, kind, client_id, text, template, media, rep
         fields = {"kind": Kind.TEMPLATE, "body": body, "template": template, "template_variables": parameters}
     else:
         if media is None or not media.web_link_enabled:
-            raise DomainError("invalid", "Choose a media item that is enabled for web links.")
+            raise DomainError("invalid", _("Choose a media item that is enabled for web links."))
         link = weblink_create(media_item=media, thread=thread, now=now)
         url = weblink_url(link=link)
         body = f"{text.strip()}\n\n{media.title}: {url}" if text.strip() else f"{media.title}: {url}"
@@ -153,8 +154,8 @@ def _check_same_request(existing: Message, *, kind, text, template, media, reply
     )
     if not same:
         raise IdempotencyKeyReused(
-            detail="This client_id (Idempotency-Key) already sent another message in this thread; "
-                   "use a new key for a new message.", message=existing.pk)
+            detail=_("This client_id (Idempotency-Key) already sent another message in this thread; "
+                     "use a new key for a new message."), message=existing.pk)
 
 
 def thread_fresh(thread: Thread, *, client_id: uuid.UUID | None = None) -> Thread:
@@ -178,21 +179,21 @@ def thread_fresh(thread: Thread, *, client_id: uuid.UUID | None = None) -> Threa
 def check_on_team(*, thread: Thread) -> None:
     # A rep taken off the HCP's account team loses the thread altogether (chats/inbox/access.py).
     if not thread.on_team:
-        raise NotFound("not_found", "No such thread.")
+        raise NotFound("not_found", _("No such thread."))
 
 
 def check_assigned(*, thread: Thread) -> None:
     # A rep taken off a number keeps the thread for reading, but may no longer speak for it.
     if not thread.is_assigned:
         raise SendRefused("phone_number_not_assigned",
-                          "You are no longer assigned to this WhatsApp number; ask your administrator.")
+                          _("You are no longer assigned to this WhatsApp number; ask your administrator."))
 
 
 def _check_belongs(*, thread: Thread, template: MessageTemplate | None, reply_to: Message | None) -> None:
     if template is not None and template.waba_id != thread.phone_number.waba_id:
-        raise DomainError("invalid", "That template belongs to another WhatsApp Business Account.")
+        raise DomainError("invalid", _("That template belongs to another WhatsApp Business Account."))
     if reply_to is not None and reply_to.thread_id != thread.pk:
-        raise DomainError("invalid", "You can only reply to a message of this thread.")
+        raise DomainError("invalid", _("You can only reply to a message of this thread."))
 
 
 def _after_queue(*, message: Message, thread: Thread, sender, now: datetime, conversation: Conversation,
@@ -232,9 +233,9 @@ def conversation_end(*, thread: Thread, user, now: datetime | None = None) -> tu
         # The same End again (a retry, a second tap): the first one's answer, nothing more.
         return conversation, _closing_sent(thread=thread, conversation=conversation)
     if not has_open_window(state):
-        raise SendRefused("window_closed", "There is no open conversation to end.")
+        raise SendRefused("window_closed", _("There is no open conversation to end."))
     if conversation.owner_id != user.pk:
-        raise SendRefused("not_window_owner", "Only the rep who holds the conversation can end it.")
+        raise SendRefused("not_window_owner", _("Only the rep who holds the conversation can end it."))
     conversation.ended_at = now
     conversation.ended_by = user
     conversation.save(update_fields=["ended_at", "ended_by", "updated_at"])
@@ -309,8 +310,8 @@ def consent_capture_and_confirm(*, account, user, method, thread: Thread | None,
     if chosen is None:
         return record, None, "no_confirmation_template"
     try:
-        message, _ = message_send(thread=thread, sender=user, kind="template", client_id=uuid.uuid4(),
-                                  template=chosen, now=now)
+        message, _created = message_send(thread=thread, sender=user, kind="template", client_id=uuid.uuid4(),
+                                         template=chosen, now=now)
     except SendRefused as refusal:
         return record, None, refusal.code
     return record, message, None

@@ -25,10 +25,11 @@ def has_engage_license(*, user) -> bool:
     return _grants_engage(getattr(user, "profile", None))
 
 
-def users_who_may_chat(*, user_ids) -> set[int]:
-    """Of these users, the active ones with the license, read afresh in one query (who may be notified)."""
-    return set(UserProfile.objects.filter(user_id__in=set(user_ids), has_engage_license=True, user__is_active=True)
-               .values_list("user_id", flat=True))
+def users_who_may_chat(*, user_ids) -> dict[int, str]:
+    """Of these users, the active ones with the license, read afresh in one query (who may be notified),
+    each with their language (UserProfile.language; "" when they follow the browser)."""
+    return dict(UserProfile.objects.filter(user_id__in=set(user_ids), has_engage_license=True, user__is_active=True)
+                .values_list("user_id", "language"))
 
 
 def has_engage_license_now(*, user_id: int) -> bool:

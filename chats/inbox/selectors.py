@@ -13,6 +13,7 @@ from django.db.models import (
     Count, DateTimeField, Exists, F, IntegerField, Lookup, OuterRef, Q, QuerySet, Subquery, Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from chats.errors import NotFound
 from chats.inbox.access import on_account_team
@@ -106,7 +107,7 @@ def account_for_user(*, user, account_id: int) -> Account:
     """One visible account with its summary; NotFound when the user may not see it."""
     account = _with_summary(_visible_accounts(user=user), user=user).filter(pk=account_id).first()
     if account is None:
-        raise NotFound("not_found", "No such account.")
+        raise NotFound("not_found", _("No such account."))
     return account
 
 
@@ -164,7 +165,7 @@ def thread_for_user(*, user, thread_id: int) -> Thread:
         .first()
     )
     if thread is None:
-        raise NotFound("not_found", "No such thread.")
+        raise NotFound("not_found", _("No such thread."))
     return thread
 
 

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 from chats.conversations.waiting import lock_wait_note
@@ -16,13 +17,13 @@ def _pick_number(*, user, phone_number_id: int | None) -> PhoneNumber:
     if phone_number_id is not None:
         number = PhoneNumber.objects.filter(pk=phone_number_id, assignments__user=user).first()
         if number is None:
-            raise DomainError("phone_number_not_assigned", "That phone number is not assigned to you.")
+            raise DomainError("phone_number_not_assigned", _("That phone number is not assigned to you."))
         return number
     numbers = list(PhoneNumber.objects.filter(assignments__user=user).order_by("id")[:2])
     if not numbers:
-        raise DomainError("no_phone_number", "You have no WhatsApp number assigned; ask your administrator.")
+        raise DomainError("no_phone_number", _("You have no WhatsApp number assigned; ask your administrator."))
     if len(numbers) > 1:
-        raise DomainError("phone_number_required", "You have several numbers; say which one to chat from.")
+        raise DomainError("phone_number_required", _("You have several numbers; say which one to chat from."))
     return numbers[0]
 
 

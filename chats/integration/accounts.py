@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from chats.compliance.changes import change_record, changed_values
 from chats.errors import Conflict, DomainError, NotFound
@@ -74,7 +75,7 @@ def _apply(*, integration: Integration, external_id: str, data: dict, create: bo
     try:
         account.full_clean()
     except ValidationError as exc:
-        raise DomainError("invalid", "The account is not valid.", errors=_validation_errors(exc)) from None
+        raise DomainError("invalid", _("The account is not valid."), errors=_validation_errors(exc)) from None
     fields, previous = changed_values(before, {name: getattr(account, name) for name in before})
     team_before = set() if created else set(account.team.values_list("username", flat=True))
     team = data.get("team")

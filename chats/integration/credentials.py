@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from chats.compliance.audit import audit
 from chats.errors import DomainError
@@ -60,7 +61,7 @@ def integration_create(*, name: str, scopes: list[str], actor=None) -> tuple[Int
     """A new integration with its own user (who cannot sign in) and its first token, returned this once."""
     name = (name or "").strip()
     if not name:
-        raise DomainError("invalid", "Give the integration a name.")
+        raise DomainError("invalid", _("Give the integration a name."))
     if Integration.objects.filter(name=name).exists():
         raise DomainError("invalid", f"An integration named {name!r} exists already.")
     username = f"integration.{slugify(name)[:120] or 'crm'}"
@@ -143,7 +144,7 @@ def webhook_subscribe(*, integration: Integration, url: str, event_types: list[s
         raise DomainError("webhook_url_refused", str(exc)) from None
     event_types = _check_event_types(event_types)
     if set(event_types) & set(SAFETY_CHANGE_TYPES) and Integration.Scope.SAFETY_READ not in integration.scopes:
-        raise DomainError("scope_required", "Safety-case changes need the `safety:read` scope.")
+        raise DomainError("scope_required", _("Safety-case changes need the `safety:read` scope."))
     if integration.subscriptions.count() >= WEBHOOK_SUBSCRIPTIONS_MAX:
         raise DomainError("too_many_subscriptions", f"An integration keeps at most {WEBHOOK_SUBSCRIPTIONS_MAX} "
                                                     "webhook subscriptions; delete one first.")

@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Min
 from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext_lazy as _
 
 from chats import jobs
 from chats.errors import DomainError, Gone
@@ -114,13 +115,13 @@ def seq_of(cursor: str | None) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        version, _, number = text.partition(":")
+        version, _colon, number = text.partition(":")
         if version != "c1" or not (number.isascii() and number.isdigit()):
             raise ValueError(text)
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise DomainError("invalid_cursor", "The cursor is not one this API gave out; start from "
-                                            "your last good cursor, or without one.") from None
+        raise DomainError("invalid_cursor", _("The cursor is not one this API gave out; start from "
+                                            "your last good cursor, or without one.")) from None
 
 
 def changes_after(*, seq: int, limit: int, types: set[str] | None = None) -> list[Change]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from chats.errors import NotFound
 from chats.models import Account, Message, Thread, WebhookSubscription, written_at_expression
@@ -36,7 +37,7 @@ def threads_for_integration(*, updated_since: datetime | None = None) -> QuerySe
 def thread_for_integration(*, thread_id: int) -> Thread:
     thread = Thread.objects.select_related("account", "phone_number", "user").filter(pk=thread_id).first()
     if thread is None:
-        raise NotFound("not_found", "No such thread.")
+        raise NotFound("not_found", _("No such thread."))
     return thread
 
 
@@ -61,5 +62,5 @@ def webhook_subscription_of(*, integration, subscription_id: int) -> WebhookSubs
     subscription = (WebhookSubscription.objects.select_related("integration")
                     .filter(integration=integration, pk=subscription_id).first())
     if subscription is None:
-        raise NotFound("not_found", "No such webhook subscription.")
+        raise NotFound("not_found", _("No such webhook subscription."))
     return subscription

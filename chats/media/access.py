@@ -3,6 +3,8 @@ and staff who may export that HCP's history (chats/compliance/export.py `may_exp
 Anyone else is told it does not exist."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from chats.compliance.export import may_export_history
 from chats.errors import NotFound
 from chats.inbox.access import has_engage_license
@@ -17,7 +19,7 @@ def media_message_for_user(*, user, message_id: int) -> Message:
     message = (Message.objects.select_related("thread")
                .filter(pk=message_id, kind=Message.Kind.INBOUND_MEDIA).first())
     if message is None or not _may_open(user, message) or not stored_media_name(message):
-        raise NotFound("not_found", "No such file.")
+        raise NotFound("not_found", _("No such file."))
     return message
 
 

@@ -13,6 +13,10 @@ class UserProfile(models.Model):
     has_engage_license = models.BooleanField(
         default=False, help_text="Without the Engage license a user gets no Chats tab and no chat API."
     )
+    # One of settings.LANGUAGES; blank follows the browser (Accept-Language).
+    language = models.CharField(
+        max_length=10, blank=True, choices=settings.LANGUAGES,
+        help_text="The web chat's and the API's language for this user; blank follows the browser.")
 
     def __str__(self):
         return f"Profile of {self.user}"

@@ -4,12 +4,19 @@ Three kinds: an HCP's new message in one of the rep's threads, the 12-hour warni
 the rep's window expires, and "you can write again" for a rep who waited behind another
 rep's window on a shared number (chats/conversations/waiting.py). A lock screen is not
 private: no message text is sent unless PUSH_MESSAGE_TEXT is on, only the HCP's name.
+Each is worded in the rep's own language (UserProfile.language; English when they follow the
+browser, which a push cannot ask).
 """
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chats import jobs
 from chats.inbox.access import users_who_may_chat
@@ -40,12 +47,15 @@ def notify(*, kind: str, ids: list[int]) -> dict[str, int]:
         notices = _new_messages(ids)
     else:
         threads = Thread.objects.filter(pk__in=ids).select_related("account").order_by("pk")
-        notices = [(t.user_id, (_expiry_warning if kind == EXPIRY_WARNING else _lock_ended)(t)) for t in threads]
+        word = _expiry_warning if kind == EXPIRY_WARNING else _lock_ended
+        notices = [(t.user_id, lambda t=t: word(t)) for t in threads]
     totals = {"sent": 0, "removed": 0, "failed": 0}
-    may_chat = users_who_may_chat(user_ids=[user_id for user_id, _ in notices]) if notices else set()
-    for user_id, notification in notices:
+    may_chat = users_who_may_chat(user_ids=[user_id for user_id, _words in notices]) if notices else {}
+    for user_id, words in notices:
         if user_id not in may_chat:
             continue
+        with translation.override(may_chat[user_id] or settings.LANGUAGE_CODE):
+            notification = words()
         for key, count in push_to_user(user_id=user_id, notification=notification).items():
             totals[key] += count
     return totals
@@ -55,8 +65,9 @@ def _thread_url(thread_id: int) -> str:
     return reverse("web-thread", args=[thread_id])
 
 
-def _new_messages(message_ids: list[int]) -> list[tuple[int, Notification]]:
-    """One notification per thread, about its latest new message (a batch may hold several)."""
+def _new_messages(message_ids: list[int]) -> list[tuple[int, Callable[[], Notification]]]:
+    """One notification per thread, about its latest new message (a batch may hold several), worded
+    when called (in the rep's language)."""
     latest: dict[int, Message] = {}
     counts: dict[int, int] = {}
     messages = (Message.objects.filter(pk__in=message_ids, direction=Message.Direction.INBOUND, thread__isnull=False)
@@ -64,37 +75,40 @@ def _new_messages(message_ids: list[int]) -> list[tuple[int, Notification]]:
     for message in messages:
         latest[message.thread_id] = message
         counts[message.thread_id] = counts.get(message.thread_id, 0) + 1
-    notices = []
-    for thread_id, message in latest.items():
-        name = message.thread.account.name
-        if settings.PUSH_MESSAGE_TEXT:
-            title, body = name, _excerpt(message)
-        else:
-            many = counts[thread_id]
-            title, body = "New message", (f"{name} sent you {many} messages." if many > 1 else f"{name} wrote to you.")
-        notices.append((message.thread.user_id, Notification(
-            title=title, body=body, tag=f"thread-{thread_id}", url=_thread_url(thread_id), kind=NEW_MESSAGES,
-            urgency="high")))
-    return notices
+    return [(message.thread.user_id, lambda m=message: _new_message(m, counts[m.thread_id]))
+            for message in latest.values()]
+
+
+def _new_message(message: Message, many: int) -> Notification:
+    name = message.thread.account.name
+    if settings.PUSH_MESSAGE_TEXT:
+        title, body = name, _excerpt(message)
+    else:
+        title = _("New message")
+        body = (ngettext("%(name)s sent you %(count)s message.", "%(name)s sent you %(count)s messages.", many)
+                % {"name": name, "count": many}) if many > 1 else _("%(name)s wrote to you.") % {"name": name}
+    return Notification(title=title, body=body, tag=f"thread-{message.thread_id}", url=_thread_url(message.thread_id),
+                        kind=NEW_MESSAGES, urgency="high")
 
 
 def _excerpt(message: Message) -> str:
     text = " ".join((message.body or "").split())
     if not text:
-        return "Sent a file." if message.kind == Message.Kind.INBOUND_MEDIA else "Sent a message."
+        return _("Sent a file.") if message.kind == Message.Kind.INBOUND_MEDIA else _("Sent a message.")
     return text if len(text) <= TEXT_MAX_CHARS else text[:TEXT_MAX_CHARS - 1].rstrip() + "…"
 
 
 def _expiry_warning(thread: Thread) -> Notification:
     return Notification(
-        title="Conversation expiring",
-        body=f"Your conversation with {thread.account.name} ends in under 12 hours; "
-             "after that only a Meta template can restart it.",
+        title=_("Conversation expiring"),
+        body=_("Your conversation with %(name)s ends in under 12 hours; after that only a Meta template can "
+               "restart it.") % {"name": thread.account.name},
         tag=f"thread-{thread.pk}-expiry", url=_thread_url(thread.pk), kind=EXPIRY_WARNING)
 
 
 def _lock_ended(thread: Thread) -> Notification:
     return Notification(
-        title="You can write again",
-        body=f"Another rep's conversation with {thread.account.name} has ended; you can chat with them now.",
+        title=_("You can write again"),
+        body=_("Another rep's conversation with %(name)s has ended; you can chat with them now.")
+        % {"name": thread.account.name},
         tag=f"thread-{thread.pk}-lock", url=_thread_url(thread.pk), kind=LOCK_ENDED)

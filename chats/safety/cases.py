@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chats.errors import DomainError
 from chats.models import Message, SafetyCase, SafetyCaseEvent, Thread
@@ -72,9 +73,9 @@ def safety_case_note(*, case: SafetyCase, author, note: str) -> SafetyCaseEvent:
     """The rep adds what they know to the case (appended to its trail; the case stays where it is)."""
     note = (note or "").strip()
     if not note:
-        raise DomainError("invalid", "Write a note.")
+        raise DomainError("invalid", _("Write a note."))
     if len(note) > NOTE_MAX_LENGTH:
-        raise DomainError("invalid", f"A note holds at most {NOTE_MAX_LENGTH:,} characters.")
+        raise DomainError("invalid", _("A note holds at most %(count)s characters.") % {"count": f"{NOTE_MAX_LENGTH:,}"})
     case = case_locked(case.pk)
     event = SafetyCaseEvent.objects.create(case=case, kind=SafetyCaseEvent.Kind.NOTE, actor=author, note=note)
     case_announce(case)
@@ -107,13 +108,13 @@ def may_work_safety_cases(*, user) -> bool:
 def safety_case_close(*, case: SafetyCase, actor, reason: str) -> SafetyCase:
     """Drug safety closes the case as not an adverse event, saying why. Never the rep."""
     if not may_work_safety_cases(user=actor):
-        raise DomainError("permission_denied", "Only drug safety may close a safety case.")
+        raise DomainError("permission_denied", _("Only drug safety may close a safety case."))
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("invalid", "Say why this is not an adverse event.")
+        raise DomainError("invalid", _("Say why this is not an adverse event."))
     case = case_locked(case.pk)
     if case.status == SafetyCase.Status.CLOSED:
-        raise DomainError("case_closed", f"Safety case {case.pk} is closed already.")
+        raise DomainError("case_closed", _("Safety case %(id)s is closed already.") % {"id": case.pk})
     case.status, case.closed_at, case.close_reason = SafetyCase.Status.CLOSED, timezone.now(), reason
     case.save(update_fields=["status", "closed_at", "close_reason"])
     SafetyCaseEvent.objects.create(case=case, kind=SafetyCaseEvent.Kind.CLOSED, actor=actor, note=reason)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chats.errors import DomainError
 from chats.models import SafetyCase, SafetyCaseEvent
@@ -40,12 +41,12 @@ def safety_case_forward(*, case: SafetyCase, actor) -> tuple[SafetyCase, bool]:
     (case, False) when it had been sent already. The row stays locked until the mail is handed to the
     backend, so two clicks send one mail; a backend that fails rolls the forward back."""
     if not may_work_safety_cases(user=actor):
-        raise DomainError("permission_denied", "Only drug safety may forward a safety case.")
+        raise DomainError("permission_denied", _("Only drug safety may forward a safety case."))
     case = case_locked(case.pk)
     if case.forwarded_at is not None:
         return case, False
     if case.status == SafetyCase.Status.CLOSED:
-        raise DomainError("case_closed", f"Safety case {case.pk} was closed as not an adverse event.")
+        raise DomainError("case_closed", _("Safety case %(id)s was closed as not an adverse event.") % {"id": case.pk})
     now = timezone.now()
     case.status, case.forwarded_at = SafetyCase.Status.FORWARDED, now
     event = SafetyCaseEvent(case=case, kind=SafetyCaseEvent.Kind.FORWARDED, actor=actor,

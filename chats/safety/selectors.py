@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from chats.errors import NotFound
 from chats.models import SafetyCase
@@ -74,7 +75,7 @@ def safety_case_for_rep(*, user, case_id: int) -> SafetyCase:
     case = (SafetyCase.objects.select_related("message__thread", "account", "rep")
             .filter(pk=case_id, message__thread__user=user).first())
     if case is None:
-        raise NotFound("not_found", "No such safety case.")
+        raise NotFound("not_found", _("No such safety case."))
     return case
 
 
@@ -82,5 +83,5 @@ def safety_case_with_trail(*, case_id: int) -> SafetyCase:
     case = (SafetyCase.objects.select_related("message", "account", "rep")
             .prefetch_related("trail__actor").filter(pk=case_id).first())
     if case is None:
-        raise NotFound("not_found", "No such safety case.")
+        raise NotFound("not_found", _("No such safety case."))
     return case

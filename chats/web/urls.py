@@ -10,4 +10,5 @@ urlpatterns = [
     path("hcps/<int:account_id>/chat/", views.account_chat, name="web-account-chat"),
     path("media/", views.media_list, name="web-media"),
     path("media/<int:media_id>/share/", views.media_share, name="web-media-share"),
+    path("language/", views.language, name="web-language"),
 ]

@@ -4,15 +4,17 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from chats.api.views import thread_detail
 from chats.errors import DomainError, NotFound
 from chats.inbox import selectors
 from chats.inbox.access import has_engage_license
+from chats.inbox.language import user_language_set
 from chats.inbox.services import thread_get_or_create
 from consent.selectors import consent_methods_offered, consent_type_for
 from media_links.selectors import media_for_web_links
@@ -135,3 +137,18 @@ def media_share(request, media_id: int):
     return _page(request, "chats/media_share.html", {
         "tab": "media", "item": item, "accounts": accounts, "query": query,
     })
+
+
+@require_POST
+@login_required
+def language(request):
+    """The menu's language choice: saved on the user's profile (blank follows the browser), then back
+    to the page it was picked on."""
+    try:
+        user_language_set(user=request.user, language=request.POST.get("language", "").strip())
+    except DomainError as error:
+        return HttpResponseBadRequest(error.detail, content_type="text/plain; charset=utf-8")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("home")
+    return redirect(back)

@@ -128,9 +128,10 @@ def browser():
 class Session:
     """A signed-in user in their own browser context."""
 
-    def __init__(self, browser, base: str, viewport: str, test_name: str):
+    def __init__(self, browser, base: str, viewport: str, test_name: str, **context_options):
+        """context_options: Playwright's, e.g. locale="fr-FR" (the browser's languages) or timezone_id."""
         self.base, self.viewport, self.test_name = base, viewport, test_name
-        self.context = browser.new_context(viewport=VIEWPORTS[viewport])
+        self.context = browser.new_context(viewport=VIEWPORTS[viewport], **context_options)
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
         self.errors: list[str] = []
@@ -176,12 +177,13 @@ class Session:
 
 @pytest.fixture
 def as_user(request, browser, server):
-    """as_user("rep.alex") → a signed-in Session at this test's viewport; closed after the test."""
+    """as_user("rep.alex") → a signed-in Session at this test's viewport; closed after the test.
+    Keyword arguments go to the browser context (as_user("rep.alex", locale="fr-FR"))."""
     base, viewport = server
     sessions: list[Session] = []
 
-    def make(username: str) -> Session:
-        session = Session(browser, base, viewport, request.node.originalname)
+    def make(username: str, **context_options) -> Session:
+        session = Session(browser, base, viewport, request.node.originalname, **context_options)
         sessions.append(session.login(username))
         return session
 

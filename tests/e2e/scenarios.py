@@ -8,6 +8,8 @@ Each uses generated demo HCPs that the flow tests never touch, so the tests stay
 - Alex ↔ Dr. Greta Garnier: an open window, for an HCP message that Meta delivers late;
 - Alex ↔ Dr. Hiro Haddad: an open window, messages Meta knows (wamids), a shared location and a
   contact card, for reactions both ways;
+- Alex ↔ Dr. Maya Moreau and Dr. Noah Nakamura: expiring in 4 hours, for the chat in French and in
+  English (a banner, bubbles and the chat list telling the same times);
 - Alex ↔ Dr. Quinn Quiroga (English: a closing template) and Dr. Daniel Dubois (French: none): an open
   window and 40 messages each, for End Conversation on a scrolled thread;
 - Blair ↔ Dr. Kavya Kowalski on the shared number: Alex's unanswered template (pending) and Alex's
@@ -28,6 +30,7 @@ SHARED = "100000000000001"
 LATE_THREAD = "Dr. Greta Garnier"
 REACTION_THREAD = "Dr. Hiro Haddad"
 REACTION_TARGET = "wamid.e2e.reaction.outbound"  # Alex's message that Hiro reacts to
+LANGUAGE_THREADS = {"fr": "Dr. Maya Moreau", "en": "Dr. Noah Nakamura"}
 END_THREADS = ("Dr. Quinn Quiroga", "Dr. Daniel Dubois")  # with and without a closing template
 PENDING_THREAD = "Dr. Kavya Kowalski"
 
@@ -78,7 +81,8 @@ def run() -> None:
         _thread(alex, account(name=name), shared, now - timedelta(hours=2))
 
     # expired (HCP wrote 30 hours ago) and expiring (20 hours ago)
-    for name, hours in (("Dr. Bruno Bernard", 30), ("Dr. Elena Eriksen", 20)):
+    for name, hours in (("Dr. Bruno Bernard", 30), ("Dr. Elena Eriksen", 20),
+                        *((name, 20) for name in LANGUAGE_THREADS.values())):
         hcp = account(name=name)
         thread = _thread(alex, hcp, shared, now - timedelta(hours=hours))
         inbound_at = now - timedelta(hours=hours)

@@ -6,7 +6,7 @@ import logging
 import pytest
 from py_vapid import Vapid02
 
-from chats.models import Message, PushSubscription
+from chats.models import Message, PushSubscription, UserProfile
 from chats.notifications.notices import NEW_MESSAGES, notify
 from chats.notifications.push import Notification, push_to_user
 from tests.api.conftest import api_client
@@ -103,6 +103,16 @@ def test_a_new_message_notification_holds_no_message_text_by_default(vapid, push
                      "tag": f"thread-{ada_wrote.thread_id}", "url": f"/chats/{ada_wrote.thread_id}/",
                      "kind": "message"}
     assert "dosage" not in json.dumps(shown)
+
+
+def test_a_notification_speaks_the_reps_own_language(vapid, push_service, new_device, alex, blair, ada_wrote):
+    # given Alex picked French (a push has no browser to ask: blank means English)
+    UserProfile.objects.filter(user=alex).update(language="fr")
+    device = new_device()
+    device.subscribe(alex)
+    notify(kind=NEW_MESSAGES, ids=[ada_wrote.pk])
+    shown = device.read(push_service.received[0])
+    assert (shown["title"], shown["body"]) == ("Nouveau message", "Dr. Ada Lovelace vous a écrit.")
 
 
 def test_the_setting_lets_the_message_text_in_truncated(vapid, settings, push_service, new_device, alex, ada_wrote):

@@ -170,8 +170,8 @@ def _build(size, alex, number):
 def test_chat_list_query_count_does_not_grow(size, alex, number, django_assert_num_queries):
     _build(size, alex, number)
     client = client_for(alex)
-    # session + user, profile (license), threads page, last messages, profile for the tab bar
-    with django_assert_num_queries(5):
+    # session, user with its profile (language, license), threads page, last messages
+    with django_assert_num_queries(4):
         response = client.get("/chats/")
     assert response.content.decode().count('data-testid="thread-item"') == size
 
@@ -182,5 +182,5 @@ def test_thread_page_query_count_does_not_grow(size, alex, number, waba, django_
     client = client_for(alex)
     # +2 when the opened HCP's consent is not captured: Consent Capture's methods and wording
     not_captured = not ConsentRecord.objects.filter(account=thread.account).exists()
-    with django_assert_num_queries(11 + 2 * not_captured):
+    with django_assert_num_queries(10 + 2 * not_captured):
         assert client.get(f"/chats/{thread.pk}/").status_code == 200

@@ -23,7 +23,7 @@
     }).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (data) {
         if (!response.ok) {
-          var error = new Error((data && data.detail) || "The server answered " + response.status + ".");
+          var error = new Error((data && data.detail) || fill(_("The server answered %(status)s."), { status: response.status }));
           error.status = response.status;
           error.code = data && data.code;
           error.data = data;
@@ -49,31 +49,67 @@
     return node;
   }
 
+  // --- translations and dates -----------------------------------------------------
+  // gettext, ngettext and interpolate come from Django's JavaScript catalog (/jsi18n/, loaded by
+  // base.html before this script); without it the English texts stand.
+  var _ = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (format, values, named) {
+    return named ? format.replace(/%\((\w+)\)s/g, function (all, key) { return String(values[key]); })
+      : format.replace(/%s/g, function () { return String(values.shift()); });
+  };
+  function fill(format, values) { return interpolate(format, values, true); }
+
+  // One set of formats for every date and time the chat shows (bubbles, the chat list, banners): the
+  // page's language in the browser's own variant of it when it has one (en-GB, fr-CA), so its own
+  // 12- or 24-hour clock; always in the browser's time zone.
+  var pageLang = document.documentElement.lang || "en";
+  var locale = (navigator.languages || [navigator.language]).filter(function (tag) {
+    return tag && tag.toLowerCase().split("-")[0] === pageLang.toLowerCase().split("-")[0];
+  })[0] || pageLang;
+  var FORMATS = {
+    time: { hour: "numeric", minute: "2-digit" },
+    weekday: { weekday: "short" },
+    weekdayLong: { weekday: "long" },
+    dayMonth: { day: "numeric", month: "short" },
+    date: { day: "numeric", month: "short", year: "2-digit" },
+  };
+  var formatters = {};
+  function format(name, date) {
+    if (!formatters[name]) formatters[name] = new Intl.DateTimeFormat(locale, FORMATS[name]);
+    return formatters[name].format(date);
+  }
+
   function dayDiff(date) {
     var today = new Date(); today.setHours(0, 0, 0, 0);
     var day = new Date(date); day.setHours(0, 0, 0, 0);
     return Math.round((today - day) / 86400000);
   }
 
-  // In the browser's time zone, like a phone: 14:03 today, "Yesterday 14:03", "Mon 14:03" this week, else a date.
+  // A message's time, like a phone: 14:03 today, "Yesterday 14:03", "Mon 14:03" this week, else a date.
   function clock(iso) {
     if (!iso) return "";
-    var date = new Date(iso), days = dayDiff(date);
-    var time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-    if (days <= 0) return time;
-    if (days === 1) return "Yesterday " + time;
-    if (days < 7) return date.toLocaleDateString([], { weekday: "short" }) + " " + time;
-    return date.toLocaleDateString([], { day: "numeric", month: "short" }) + " " + time;
+    var date = new Date(iso), days = dayDiff(date), time = format("time", date);
+    if (days <= 0 && days > -1) return time;
+    if (days === 1) return fill(_("Yesterday %(time)s"), { time: time });
+    if (days < 7 && days > -7) return fill(_("%(day)s %(time)s"), { day: format("weekday", date), time: time });
+    return fill(_("%(day)s %(time)s"), { day: format("dayMonth", date), time: time });
+  }
+
+  // A moment ahead (a window's expiry): its weekday and time.
+  function moment(iso) {
+    var date = new Date(iso);
+    return fill(_("%(day)s %(time)s"), { day: format("weekday", date), time: format("time", date) });
   }
 
   // The chat list's short form: the time today, else only the day.
   function when(iso) {
     if (!iso) return "";
     var date = new Date(iso), days = dayDiff(date);
-    if (days <= 0) return clock(iso);
-    if (days === 1) return "Yesterday";
-    if (days < 7) return date.toLocaleDateString([], { weekday: "long" });
-    return date.toLocaleDateString([], { day: "numeric", month: "short", year: "2-digit" });
+    if (days <= 0) return format("time", date);
+    if (days === 1) return _("Yesterday");
+    if (days < 7) return format("weekdayLong", date);
+    return format("date", date);
   }
 
   function initial(name) {
@@ -82,7 +118,8 @@
 
   var threadId = app.dataset.thread ? Number(app.dataset.thread) : null;
   var R = window.Rapport = {
-    api: api, uuid: uuid, el: el, clock: clock, when: when, threadId: threadId, handlers: [], resyncs: [],
+    api: api, uuid: uuid, el: el, clock: clock, when: when, moment: moment, _: _, ngettext: ngettext, fill: fill,
+    threadId: threadId, handlers: [], resyncs: [],
     log: [], // every live event applied, for tests and debugging
   };
 
@@ -106,7 +143,7 @@
     main.appendChild(el("span", "thread-item__name", thread.account.name));
     var last = thread.last_message;
     main.appendChild(el("span", "thread-item__last", last
-      ? (last.direction === "outbound" ? "You: " : "") + (last.body_preview || "") : "No messages yet"));
+      ? (last.direction === "outbound" ? _("You:") + " " : "") + (last.body_preview || "") : _("No messages yet")));
     var meta = el("span", "thread-item__meta");
     if (thread.last_activity_at) {
       var time = el("time", null, when(thread.last_activity_at));
@@ -114,7 +151,7 @@
       meta.appendChild(time);
     }
     var unread = el("span", "unread");
-    unread.appendChild(el("span", "visually-hidden", "Unread: "));
+    unread.appendChild(el("span", "visually-hidden", _("Unread:") + " "));
     unread.appendChild(el("span", "unread__n", String(thread.unread_count || 0)));
     unread.hidden = !thread.unread_count;
     meta.appendChild(unread);
@@ -128,7 +165,7 @@
       list.textContent = "";
       page.results.forEach(function (thread) { list.appendChild(threadItem(thread)); });
       empty.hidden = page.results.length > 0;
-      compose.textContent = page.results.length ? "Compose Chat" : "Start New Chat";
+      compose.textContent = page.results.length ? _("Compose Chat") : _("Start New Chat");
     });
   }
 
@@ -146,16 +183,23 @@
     var item = list.querySelector('[data-thread="' + threadOf + '"]');
     if (!item) { reloadThreadList(); return; }
     item.querySelector(".thread-item__last").textContent =
-      (message.direction === "outbound" ? "You: " : "") + (message.body || "").slice(0, 120);
+      (message.direction === "outbound" ? _("You:") + " " : "") + (message.body || "").slice(0, 120);
     var meta = item.querySelector(".thread-item__meta");
     var time = meta.querySelector("time");
     if (!time) { time = el("time"); meta.insertBefore(time, meta.firstChild); }
-    time.textContent = when(message.created_at);
-    time.setAttribute("datetime", message.created_at || "");
+    // The list shows the thread's latest activity as the server keeps it (last_activity_at): when the
+    // message was written, as its bubble says, and never moving back: a message Meta delivers late,
+    // written before the newest one, leaves the time alone.
+    var at = message.written_at || message.created_at, shown = time.getAttribute("datetime");
+    var newer = at && (!shown || new Date(at) >= new Date(shown));
+    if (newer) {
+      time.textContent = when(at);
+      time.setAttribute("datetime", at);
+    }
     if (message.direction === "inbound" && (threadOf !== threadId || document.hidden)) {
       setUnread(item, Number(item.querySelector(".unread__n").textContent || 0) + 1);
     }
-    if (list.firstElementChild !== item) list.insertBefore(item, list.firstElementChild);
+    if (newer && list.firstElementChild !== item) list.insertBefore(item, list.firstElementChild);
   }
 
   // --- live socket --------------------------------------------------------------
@@ -170,7 +214,7 @@
   function handle(event) {
     if (event.type === "hello") {
       attempts = 0;
-      setLive("live", "Live updates on");
+      setLive("live", _("Live updates on"));
       R.serverTime = event.server_time;
       if (helloSeen) { // a reconnect: re-read what may have changed while the socket was down
         reloadThreadList();
@@ -189,7 +233,7 @@
 
   function connect() {
     if (stopped) return;
-    setLive("connecting", helloSeen ? "Reconnecting…" : "Connecting…");
+    setLive("connecting", helloSeen ? _("Reconnecting…") : _("Connecting…"));
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = R.socket = new WebSocket(scheme + location.host + "/ws/chat/", ["rapport.v1"]);
     socket.onmessage = function (message) {
@@ -203,12 +247,13 @@
     };
     socket.onclose = function (event) {
       clearInterval(pingTimer);
-      if (event.code === 4401) { stopped = true; setLive("offline", "Signed out: reload the page to sign in again."); return; }
-      if (event.code === 4403) { stopped = true; setLive("offline", "Live updates need the Engage license."); return; }
+      if (event.code === 4401) { stopped = true; setLive("offline", _("Signed out: reload the page to sign in again.")); return; }
+      if (event.code === 4403) { stopped = true; setLive("offline", _("Live updates need the Engage license.")); return; }
       // Exponential backoff with jitter: 1 s doubling to 30 s.
       var delay = Math.min(30000, 1000 * Math.pow(2, attempts)) * (0.5 + Math.random() / 2);
       attempts += 1;
-      setLive("offline", "Offline: reconnecting in " + Math.round(delay / 1000) + " s…");
+      var seconds = Math.round(delay / 1000);
+      setLive("offline", fill(ngettext("Offline: reconnecting in %(seconds)s second…", "Offline: reconnecting in %(seconds)s seconds…", seconds), { seconds: seconds }));
       retryTimer = setTimeout(connect, delay);
     };
   }
@@ -241,16 +286,16 @@
       option.setAttribute("role", "option");
       option.dataset.account = account.id;
       option.appendChild(el("span", "search__name", account.name));
-      option.appendChild(el("span", "search__hint", account.has_thread ? "You have a chat"
-        : account.consent_status === "opted_in" ? "New chat" : account.consent_status === "opted_out" ? "Opted out" : "Consent not captured"));
+      option.appendChild(el("span", "search__hint", account.has_thread ? _("You have a chat")
+        : account.consent_status === "opted_in" ? _("New chat") : account.consent_status === "opted_out" ? _("Opted out") : _("Consent not captured")));
       option.addEventListener("mousedown", function (event) { event.preventDefault(); });
       option.addEventListener("click", function () { openThread(account.id); });
       results.appendChild(option);
     });
-    if (!accounts.length) results.appendChild(el("li", "search__none", "No accounts found"));
+    if (!accounts.length) results.appendChild(el("li", "search__none", _("No accounts found")));
     results.hidden = false;
     search.setAttribute("aria-expanded", "true");
-    status.textContent = accounts.length + " accounts found";
+    status.textContent = fill(ngettext("%(count)s account found", "%(count)s accounts found", accounts.length), { count: accounts.length });
   }
 
   function runSearch() {

@@ -12,21 +12,22 @@
   var publicKey = null;  // null: not known yet; "": push is off on the server
   var on = false, busy = false;
 
+  var _ = window.gettext || function (text) { return text; };  // Django's JavaScript catalogue (/jsi18n/)
   var TEXT = {
-    on: "Turn off notifications on this device",
-    off: "Turn on notifications on this device",
-    unsupported: "This browser cannot show notifications from Rapport. On iPhone and iPad, add Rapport to " +
-      "the Home Screen (Share, then Add to Home Screen) and turn them on from there.",
-    serverOff: "Notifications are not set up on this server; ask your administrator.",
-    loading: "Still checking whether notifications are available; try again in a moment.",
-    blocked: "Notifications are blocked for Rapport in this browser. Allow them in the browser's site " +
-      "settings, then try again.",
-    dismissed: "Notifications were not allowed, so they stay off on this device.",
-    failed: "This browser could not turn on notifications (its push service did not answer). " +
-      "They stay off on this device; try again later.",
-    saved: "Notifications are on for this device.",
-    removed: "Notifications are off on this device.",
-    network: "Could not reach Rapport; check the connection and try again."
+    on: _("Turn off notifications on this device"),
+    off: _("Turn on notifications on this device"),
+    unsupported: _("This browser cannot show notifications from Rapport. On iPhone and iPad, add Rapport to " +
+      "the Home Screen (Share, then Add to Home Screen) and turn them on from there."),
+    serverOff: _("Notifications are not set up on this server; ask your administrator."),
+    loading: _("Still checking whether notifications are available; try again in a moment."),
+    blocked: _("Notifications are blocked for Rapport in this browser. Allow them in the browser's site " +
+      "settings, then try again."),
+    dismissed: _("Notifications were not allowed, so they stay off on this device."),
+    failed: _("This browser could not turn on notifications (its push service did not answer). " +
+      "They stay off on this device; try again later."),
+    saved: _("Notifications are on for this device."),
+    removed: _("Notifications are off on this device."),
+    network: _("Could not reach Rapport; check the connection and try again.")
   };
 
   function say(text, kind) { status.textContent = text; status.dataset.kind = kind || ""; }
@@ -64,8 +65,11 @@
   }
 
   function registration() {
-    // The same worker register-sw.js installs; registering again returns it.
-    return navigator.serviceWorker.register("/sw.js").then(function () { return navigator.serviceWorker.ready; });
+    // The same worker register-sw.js installs, at the same address (with the page's language, for its
+    // offline page); registering again returns it.
+    var lang = encodeURIComponent(document.documentElement.lang || "");
+    return navigator.serviceWorker.register("/sw.js" + (lang ? "?lang=" + lang : ""))
+      .then(function () { return navigator.serviceWorker.ready; });
   }
 
   function askPermission() {

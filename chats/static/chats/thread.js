@@ -6,7 +6,7 @@
   var R = window.Rapport;
   var root = document.getElementById("thread");
   if (!R || !root || !R.threadId) return;
-  var api = R.api, el = R.el, threadId = R.threadId;
+  var api = R.api, el = R.el, threadId = R.threadId, _ = R._, ngettext = R.ngettext, fill = R.fill;
   var detail = JSON.parse(document.getElementById("thread-data").textContent);
   var state = detail.state;
   var accountId = Number(root.dataset.account);
@@ -17,12 +17,12 @@
   var RANK = { queued: 0, sent: 1, delivered: 2, read: 3 };
   var byId = new Map(), pending = new Map(); // id → message; client_id → optimistic message
   var TICKS = {
-    queued: ["Queued", '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" stroke-width="1.5"/><path d="M8 4.5V8l2.5 1.5" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round"/></svg>'],
-    sent: ["Sent", '<svg viewBox="0 0 16 16" width="16" height="14" aria-hidden="true"><path d="M2.5 8.5l3.5 3.5 7-8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>'],
-    delivered: ["Delivered", '<svg viewBox="0 0 20 16" width="20" height="14" aria-hidden="true"><path d="M1.5 8.5l3.5 3.5 7-8M8 11l1 1 7-8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>'],
-    failed: ["Not sent", '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><circle cx="8" cy="8" r="7" fill="currentColor"/><path d="M8 4v5M8 11.2v.3" stroke="#fff" stroke-width="1.8" stroke-linecap="round"/></svg>'],
+    queued: [_("Queued"), '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" stroke-width="1.5"/><path d="M8 4.5V8l2.5 1.5" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round"/></svg>'],
+    sent: [_("Sent"), '<svg viewBox="0 0 16 16" width="16" height="14" aria-hidden="true"><path d="M2.5 8.5l3.5 3.5 7-8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>'],
+    delivered: [_("Delivered"), '<svg viewBox="0 0 20 16" width="20" height="14" aria-hidden="true"><path d="M1.5 8.5l3.5 3.5 7-8M8 11l1 1 7-8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>'],
+    failed: [_("Not sent"), '<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><circle cx="8" cy="8" r="7" fill="currentColor"/><path d="M8 4v5M8 11.2v.3" stroke="#fff" stroke-width="1.8" stroke-linecap="round"/></svg>'],
   };
-  TICKS.read = ["Read", TICKS.delivered[1]];
+  TICKS.read = [_("Read"), TICKS.delivered[1]];
 
   function threadOf(m) { return m.thread !== undefined ? m.thread : m.thread_id; }
 
@@ -31,7 +31,7 @@
     var id = m.reply_to_id || (typeof m.reply_to === "number" ? m.reply_to : null);
     if (!id) return null;
     var quoted = byId.get(id);
-    return { id: id, direction: quoted ? quoted.direction : "", quote: quoted ? quoted.body.replace(/\s+/g, " ").slice(0, 80) : "Earlier message" };
+    return { id: id, direction: quoted ? quoted.direction : "", quote: quoted ? quoted.body.replace(/\s+/g, " ").slice(0, 80) : _("Earlier message") };
   }
 
   function bubble(m) {
@@ -45,15 +45,15 @@
     var quote = quoteOf(m);
     if (quote) {
       var q = el("blockquote", "bubble__quote");
-      q.appendChild(el("span", "bubble__quote-who", quote.direction === "inbound" ? detail.account.name : "You"));
+      q.appendChild(el("span", "bubble__quote-who", quote.direction === "inbound" ? detail.account.name : _("You")));
       q.appendChild(el("span", "bubble__quote-text", quote.quote));
       b.appendChild(q);
     }
     var templateName = (m.template && (m.template.display_name || m.template.name)) || m.template_label;
     if (m.kind === "template" && templateName) {
-      b.appendChild(el("span", "bubble__tag", "Template · " + templateName));
+      b.appendChild(el("span", "bubble__tag", fill(_("Template · %(name)s"), { name: templateName })));
     } else if (m.kind === "media_link") {
-      b.appendChild(el("span", "bubble__tag", "Media link"));
+      b.appendChild(el("span", "bubble__tag", _("Media link")));
     }
     if (m.kind === "inbound_media") {
       b.appendChild(el("div", "media"));
@@ -78,7 +78,7 @@
     // Reply, Copy and React without a long press or a right-click: a button of its own per bubble.
     var actions = el("button", "bubble__react bubble__actions", "⋯");
     actions.type = "button";
-    actions.setAttribute("aria-label", "Message actions");
+    actions.setAttribute("aria-label", _("Message actions"));
     actions.setAttribute("aria-haspopup", "menu");
     actions.setAttribute("aria-expanded", "false");
     actions.setAttribute("data-testid", "react-button");
@@ -93,7 +93,7 @@
   function richContent(b, m) {
     var media = m.media || {};
     if (m.kind === "location" && media.map_url) {
-      var link = el("a", "bubble__link", "Open in Maps");
+      var link = el("a", "bubble__link", _("Open in Maps"));
       link.href = media.map_url; link.target = "_blank"; link.rel = "noopener noreferrer";
       link.setAttribute("data-testid", "map-link");
       b.appendChild(link);
@@ -102,7 +102,7 @@
       media.contacts.forEach(function (c) {
         var card = el("div", "contact-card");
         card.setAttribute("data-testid", "contact-card");
-        card.appendChild(el("strong", "contact-card__name", c.name || "(no name)"));
+        card.appendChild(el("strong", "contact-card__name", c.name || _("(no name)")));
         if (c.org) card.appendChild(el("span", "contact-card__line", c.org));
         (c.phones || []).forEach(function (p) {
           var a = el("a", "contact-card__line", p.phone + (p.type ? " · " + p.type.toLowerCase() : ""));
@@ -129,7 +129,9 @@
       var chip = el("span", "reaction" + (r.status === "failed" ? " reaction--failed" : ""), r.emoji);
       chip.setAttribute("data-testid", "reaction");
       chip.setAttribute("data-by", r.by.type);
-      chip.title = (mine ? "You" : r.by.name) + (r.status === "failed" ? " — not sent: " + (r.failure_reason || "unknown reason") : "");
+      var who = mine ? _("You") : r.by.name;
+      chip.title = r.status === "failed"
+        ? fill(_("%(who)s — not sent: %(reason)s"), { who: who, reason: r.failure_reason || _("unknown reason") }) : who;
       box.appendChild(chip);
     });
     li.classList.toggle("msg--reacted", !!(m.reactions && m.reactions.length));
@@ -137,13 +139,13 @@
 
   // An HCP's file: a placeholder while Rapport fetches it, then the photo (tap for full size), a
   // player, or a download link; a readable reason when it could not be fetched.
-  var MEDIA_NAMES = { image: "Photo", sticker: "Sticker", video: "Video", audio: "Audio message", document: "Document" };
+  var MEDIA_NAMES = { image: _("Photo"), sticker: _("Sticker"), video: _("Video"), audio: _("Audio message"), document: _("Document") };
 
   function fileSize(bytes) {
     if (!bytes && bytes !== 0) return "";
-    if (bytes < 1024) return bytes + " B";
-    if (bytes < 1024 * 1024) return Math.round(bytes / 1024) + " KB";
-    return (bytes / 1024 / 1024).toFixed(1) + " MB";
+    if (bytes < 1024) return fill(_("%(size)s B"), { size: bytes });
+    if (bytes < 1024 * 1024) return fill(_("%(size)s KB"), { size: Math.round(bytes / 1024) });
+    return fill(_("%(size)s MB"), { size: (bytes / 1024 / 1024).toLocaleString(document.documentElement.lang || undefined, { maximumFractionDigits: 1, minimumFractionDigits: 1 }) });
   }
 
   function paintMedia(li, m) {
@@ -153,20 +155,21 @@
     box.className = "media media--" + media.status + " media--" + media.type;
     box.textContent = "";
     box.removeAttribute("role");
-    var name = media.voice ? "Voice message" : MEDIA_NAMES[media.type] || "File";
+    var name = media.voice ? _("Voice message") : MEDIA_NAMES[media.type] || _("File");
     if (media.status === "pending") {
       box.setAttribute("role", "status");
       box.setAttribute("data-testid", "media-pending");
-      box.appendChild(el("span", "media__label", name + " arriving…"));
+      box.appendChild(el("span", "media__label", fill(_("%(name)s arriving…"), { name: name })));
     } else if (media.status === "failed") {
       box.setAttribute("data-testid", "media-failed");
-      box.appendChild(el("span", "media__label", name + " not available: " + (media.failure || "unknown reason")));
+      box.appendChild(el("span", "media__label", fill(_("%(name)s not available: %(reason)s"), { name: name, reason: media.failure || _("unknown reason") })));
     } else if (media.type === "image" || media.type === "sticker") {
       var link = el("a", "media__open");
       link.href = media.url; link.target = "_blank"; link.rel = "noopener";
-      link.setAttribute("aria-label", name + (media.caption ? ": " + media.caption : "") + " (open full size)");
+      link.setAttribute("aria-label", media.caption ? fill(_("%(name)s: %(caption)s (open full size)"), { name: name, caption: media.caption })
+        : fill(_("%(name)s (open full size)"), { name: name }));
       var img = el("img", "media__image");
-      img.src = media.url; img.alt = media.caption || name + " from " + detail.account.name;
+      img.src = media.url; img.alt = media.caption || fill(_("%(name)s from %(hcp)s"), { name: name, hcp: detail.account.name });
       img.setAttribute("data-testid", "media-image");
       link.appendChild(img);
       box.appendChild(link);
@@ -200,7 +203,7 @@
     }
     var failed = li.querySelector(".bubble__failed");
     failed.hidden = m.status !== "failed";
-    failed.textContent = m.status === "failed" ? "Not sent: " + (m.failure_reason || m.failure_code || "unknown reason") : "";
+    failed.textContent = m.status === "failed" ? fill(_("Not sent: %(reason)s"), { reason: m.failure_reason || m.failure_code || _("unknown reason") }) : "";
     li.classList.toggle("msg--failed", m.status === "failed");
     paintReactions(li, m);
     paintSafety(li, m);
@@ -209,9 +212,9 @@
   // A possible adverse event in the HCP's message (docs/safety.md): marked, with a way to add what the rep
   // knows; drug safety forwards or closes the case, never the rep.
   var SAFETY_TEXT = {
-    open: "Possible adverse event — sent to Drug Safety",
-    forwarded: "Possible adverse event — forwarded to Drug Safety",
-    closed: "Drug Safety found no adverse event"
+    open: _("Possible adverse event — sent to Drug Safety"),
+    forwarded: _("Possible adverse event — forwarded to Drug Safety"),
+    closed: _("Drug Safety found no adverse event")
   };
 
   function safetyMark() {
@@ -219,7 +222,7 @@
     box.hidden = true;
     box.setAttribute("data-testid", "safety-mark");
     box.appendChild(el("span", "bubble__safety-text"));
-    var note = el("button", "bubble__safety-note", "Add a note");
+    var note = el("button", "bubble__safety-note", _("Add a note"));
     note.type = "button";
     note.setAttribute("data-testid", "safety-note");
     box.appendChild(note);
@@ -244,11 +247,11 @@
     var button = event.target.closest(".bubble__safety-note");
     if (!button) return;
     var box = button.closest(".bubble__safety"), done = box.querySelector(".bubble__safety-done");
-    var note = window.prompt("What do you know of this adverse event? (patient, product, dose, dates) Drug Safety reads it with the case.");
+    var note = window.prompt(_("What do you know of this adverse event? (patient, product, dose, dates) Drug Safety reads it with the case."));
     if (!note || !note.trim()) return;
     button.disabled = true;
     api("POST", "safety-cases/" + box.dataset.case + "/notes/", { note: note }).then(function () {
-      done.textContent = "Note added";
+      done.textContent = _("Note added");
     }).catch(function (error) { done.textContent = error.message; })
       .then(function () { button.disabled = false; });
   });
@@ -337,7 +340,7 @@
     earlierUrl = url;
     earlierItem.hidden = !url;
     earlierButton.removeAttribute("aria-busy");
-    earlierButton.textContent = "Load earlier messages";
+    earlierButton.textContent = _("Load earlier messages");
   }
 
   function oldestLoaded() {
@@ -360,7 +363,7 @@
     if (loadingEarlier) return loadingEarlier;
     // Not disabled while loading: a disabled button would drop the keyboard focus.
     earlierButton.setAttribute("aria-busy", "true");
-    earlierButton.textContent = "Loading earlier messages…";
+    earlierButton.textContent = _("Loading earlier messages…");
     // Keep what the user is looking at in place: the rows grow above it by exactly this much.
     var fromBottom = list.scrollHeight - list.scrollTop;
     loadingEarlier = api("GET", earlierUrl).then(function (data) {
@@ -369,7 +372,7 @@
       setEarlier(data.previous);
     }).catch(function (error) {
       setEarlier(earlierUrl);
-      footError.textContent = "Could not load earlier messages: " + error.message;
+      footError.textContent = fill(_("Could not load earlier messages: %(error)s"), { error: error.message });
     }).then(function () { loadingEarlier = null; fillView(); });
     return loadingEarlier;
   }
@@ -407,7 +410,7 @@
         setEarlier(data.previous);
         toBottom();
       }
-      if (!byId.size && !pending.size) list.setAttribute("data-empty", "No messages yet.");
+      if (!byId.size && !pending.size) list.setAttribute("data-empty", _("No messages yet."));
       else list.removeAttribute("data-empty");
       fillView();
     });
@@ -421,10 +424,10 @@
   // --- state: banners and footer ---------------------------------------------------
   var OPEN = ["open", "expiring"];
   var QUICK_LABEL = {
-    none: "Start the conversation with an approved template:",
-    expired: "The 24-hour window has closed. Restart the conversation with an approved template:",
-    ended: "The conversation ended. Start a new one with an approved template:",
-    awaiting_reply: "Waiting for the HCP to answer. You may send another approved template:",
+    none: _("Start the conversation with an approved template:"),
+    expired: _("The 24-hour window has closed. Restart the conversation with an approved template:"),
+    ended: _("The conversation ended. Start a new one with an approved template:"),
+    awaiting_reply: _("Waiting for the HCP to answer. You may send another approved template:"),
   };
   function show(name, on) { root.querySelector('[data-banner="' + name + '"]').hidden = !on; }
 
@@ -444,8 +447,10 @@
     $("banners-toggle").hidden = !root.querySelector(".banner:not([hidden])");
     if (w.expires_at) {
       var expires = new Date(w.expires_at);
-      root.querySelector("[data-expires]").textContent = "at " + expires.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" }) +
-        " (in " + Math.max(0, Math.round((expires - Date.now()) / 3600000)) + " h)";
+      // the same formats as the bubbles' times (chat.js), in the browser's time zone
+      var hours = Math.max(0, Math.round((expires - Date.now()) / 3600000));
+      root.querySelector("[data-expires]").textContent = fill(
+        _("at %(when)s (in %(hours)s h)"), { when: R.moment(w.expires_at), hours: hours });
     }
     var windowOpen = OPEN.indexOf(w.status) >= 0 && state.can_send_text;
     $("window-area").hidden = !windowOpen;
@@ -454,10 +459,10 @@
     // Where the composer would be, say why it is not (the footer never silently vanishes).
     var note = "";
     if (!windowOpen && !state.can_send_template) {
-      if (state.consent === "not_captured") note = "Consent required: capture this HCP's consent (Consent Capture, above) before you write.";
-      else if (state.consent === "opted_out") note = "This HCP opted out of WhatsApp messages; you can write again only after they opt in.";
-      else if (state.locked_by_other) note = "Another rep is in a conversation with this HCP; you can write when it ends or expires.";
-      else note = "You cannot write in this thread right now.";
+      if (state.consent === "not_captured") note = _("Consent required: capture this HCP's consent (Consent Capture, above) before you write.");
+      else if (state.consent === "opted_out") note = _("This HCP opted out of WhatsApp messages; you can write again only after they opt in.");
+      else if (state.locked_by_other) note = _("Another rep is in a conversation with this HCP; you can write when it ends or expires.");
+      else note = _("You cannot write in this thread right now.");
     }
     $("foot-note").textContent = note;
     $("foot-note").hidden = !note;
@@ -503,8 +508,8 @@
           // Network trouble: keep the bubble and offer a retry with the same client_id.
           entry.el.classList.add("msg--unsent");
           var failed = entry.el.querySelector(".bubble__failed");
-          failed.hidden = false; failed.textContent = "Not sent (connection problem). ";
-          var retry = el("button", "link-button", "Retry");
+          failed.hidden = false; failed.textContent = _("Not sent (connection problem).") + " ";
+          var retry = el("button", "link-button", _("Retry"));
           retry.type = "button";
           retry.addEventListener("click", function () { send(payload, preview, clientId); });
           failed.appendChild(retry);
@@ -584,8 +589,9 @@
     sendButton.disabled = blocked || !text.value.trim();
     text.setAttribute("aria-invalid", blocked ? "true" : "false");
     composerError.textContent = blocked
-      ? "Remove the highlighted restricted phrase" + (matches.length > 1 ? "s" : "") + " before sending: " +
-        matches.map(function (m) { return "“" + text.value.slice(utf16Offset(text.value, m.start), utf16Offset(text.value, m.end)) + "”"; }).join(", ")
+      ? fill(ngettext("Remove the highlighted restricted phrase before sending: %(phrases)s",
+                      "Remove the highlighted restricted phrases before sending: %(phrases)s", matches.length), {
+        phrases: matches.map(function (m) { return "“" + text.value.slice(utf16Offset(text.value, m.start), utf16Offset(text.value, m.end)) + "”"; }).join(", ") })
       : "";
   }
 
@@ -667,11 +673,11 @@
     li.querySelector(".bubble__actions").setAttribute("aria-expanded", "true");
     var reply = menu.querySelector('[data-action="reply"]');
     reply.disabled = $("window-area").hidden || !li.dataset.id;
-    reply.title = reply.disabled ? "Replies need an open conversation" : "";
+    reply.title = reply.disabled ? _("Replies need an open conversation") : "";
     var m = byId.get(Number(li.dataset.id)), mine = m && (m.reactions || []).filter(function (r) { return r.by.type === "rep"; })[0];
     menu.querySelectorAll('[data-action="react"]').forEach(function (button) {
       button.disabled = reply.disabled || !(m && m.wamid);
-      button.title = button.disabled ? "Reactions need an open conversation" : "";
+      button.title = button.disabled ? _("Reactions need an open conversation") : "";
       button.setAttribute("aria-checked", String(!!mine && mine.emoji === button.dataset.emoji));
     });
     var box = menu.getBoundingClientRect();
@@ -776,10 +782,10 @@
     return ok;
   }
   function copyText(value) {
-    var copied = function () { footError.textContent = ""; R.copied = value; note("Copied"); };
+    var copied = function () { footError.textContent = ""; R.copied = value; note(_("Copied")); };
     var fallback = function () {
       if (copyByCommand(value)) copied();
-      else note("Could not copy: select the text and copy it");
+      else note(_("Could not copy: select the text and copy it"));
     };
     if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(value).then(copied, fallback);
     else fallback();
@@ -788,7 +794,7 @@
   // --- dialogs: templates, media, end -------------------------------------------------
   function choices(listEl, items, label, onPick) {
     listEl.textContent = "";
-    if (!items.length) listEl.appendChild(el("li", "empty", "Nothing to choose here."));
+    if (!items.length) listEl.appendChild(el("li", "empty", _("Nothing to choose here.")));
     items.forEach(function (item) {
       var li = el("li");
       var button = el("button", "choice");
@@ -813,7 +819,7 @@
     return api("GET", "templates/?thread=" + threadId + (category ? "&category=" + category : "")).then(function (items) {
       choices($("template-list"), items, function (t) {
         return [el("span", "choice__title", t.display_name),
-                el("span", "choice__badge" + (t.kind === "meta" ? "" : " choice__badge--text"), t.kind === "meta" ? "Meta" : "Text Only"),
+                el("span", "choice__badge" + (t.kind === "meta" ? "" : " choice__badge--text"), t.kind === "meta" ? _("Meta") : _("Text Only")),
                 el("span", "choice__sub", t.preview)];
       }, function (t) {
         picked = t;
@@ -847,7 +853,7 @@
     box.textContent = "";
     var note = $("media-note").value.trim();
     if (note) box.appendChild(el("p", null, note));
-    box.appendChild(el("p", "preview__link", mediaPicked.title + ": a tracked link to " + mediaPicked.url + " (created when you send)"));
+    box.appendChild(el("p", "preview__link", fill(_("%(title)s: a tracked link to %(url)s (created when you send)"), { title: mediaPicked.title, url: mediaPicked.url })));
   }
   function pickMedia(item) {
     mediaPicked = item; $("media-send").disabled = false; $("media-error").textContent = "";
@@ -863,7 +869,7 @@
     (media ? Promise.resolve(media) : api("GET", "media/")).then(function (items) {
       media = items;
       choices($("media-list"), items, function (m) {
-        return [el("span", "choice__title", m.title), el("span", "choice__badge", m.kind === "website" ? "Website" : "CLM presentation")];
+        return [el("span", "choice__title", m.title), el("span", "choice__badge", m.kind === "website" ? _("Website") : _("CLM presentation"))];
       }, pickMedia);
       $("media-dialog").showModal();
       if (preselect) {
@@ -888,8 +894,10 @@
   // Where the messages are, the thread says that the rep ended it (after the closing message, if one
   // went out); it takes the focus, as End Conversation is gone from the footer.
   function endNote(closingSent) {
-    var li = el("li", "end-note", "You ended the conversation at " + R.clock(new Date().toISOString()) + "; " +
-      (closingSent ? "the closing message went to " + detail.account.name + "." : "no closing message was sent."));
+    var at = R.clock(new Date().toISOString());
+    var li = el("li", "end-note", closingSent
+      ? fill(_("You ended the conversation at %(time)s; the closing message went to %(name)s."), { time: at, name: detail.account.name })
+      : fill(_("You ended the conversation at %(time)s; no closing message was sent."), { time: at }));
     li.setAttribute("data-testid", "end-note");
     li.tabIndex = -1;
     list.appendChild(li);
@@ -929,7 +937,8 @@
     api("POST", "accounts/" + accountId + "/consent/", { method: method }).then(function (result) {
       $("consent-dialog").close();
       if (result.confirmation) upsert(result.confirmation);
-      footError.textContent = result.confirmation_not_sent ? "Consent captured; the confirmation was not sent (" + result.confirmation_not_sent + ")." : "";
+      footError.textContent = result.confirmation_not_sent
+        ? fill(_("Consent captured; the confirmation was not sent (%(reason)s)."), { reason: result.confirmation_not_sent }) : "";
       return refreshState();
     }).catch(function (error) { $("consent-error").textContent = error.message; })
       .then(function () { button.disabled = !pickedMethod(); });
@@ -979,7 +988,7 @@
   loadMessages().then(function () {
     markRead();
     if (root.dataset.share) {
-      if ($("window-area").hidden) footError.textContent = "A media link can be sent only inside an open conversation; start one with a template first.";
+      if ($("window-area").hidden) footError.textContent = _("A media link can be sent only inside an open conversation; start one with a template first.");
       else openMedia(root.dataset.share);
     }
   });

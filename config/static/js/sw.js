@@ -2,7 +2,9 @@
 // it when a navigation cannot reach the server; everything else goes to the network as usual, so
 // conversations are never served stale from a cache.
 var CACHE = "rapport-offline-v1";
-var OFFLINE_URL = "/offline/";
+// The language of the pages that installed it (register-sw.js): the offline page speaks it too.
+var LANG = new URL(self.location.href).searchParams.get("lang") || "";
+var OFFLINE_URL = "/offline/" + (LANG ? "?lang=" + encodeURIComponent(LANG) : "");
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.add(new Request(OFFLINE_URL, { cache: "reload" })); }));
