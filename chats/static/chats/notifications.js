@@ -129,10 +129,12 @@
   show(false);
   api("GET", "key/").then(function (result) {
     publicKey = result.ok && result.data.enabled ? result.data.public_key : "";
-    if (!publicKey) { button.disabled = true; say(TEXT.serverOff, "muted"); return; }
+    // A server without VAPID keys sends no push: nothing for a rep to turn on, so no button (it stays hidden).
+    if (!publicKey) return;
+    root.hidden = false;
     if (!supported || Notification.permission !== "granted") return;
     registration().then(function (reg) { return reg.pushManager.getSubscription(); }).then(function (sub) {
       if (sub) return save(sub).then(function () { show(true); });
     }).catch(function () { /* stays shown as off */ });
-  }, function () { publicKey = ""; say(TEXT.network, "error"); });
+  }, function () { publicKey = ""; });  // the key could not be read: no button on this page
 })();
