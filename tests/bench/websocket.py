@@ -30,6 +30,11 @@ from tests.bench._load import build_request, run_step
 RATE = int(os.environ.get("BENCH_WS_RATE", 200))
 # The HCPs who write during the measured run (each one's first message creates its conversation and thread).
 HCPS = int(os.environ.get("BENCH_WS_HCPS", 200))
+# A database in service has history: messages of other reps and HCPs (chats/devtools/scale.py), with
+# statistics. On a new, empty database the look-ups would be planned for empty tables (a sequential scan
+# of chats_message, kept by the worker's prepared statements and slower with every message stored) until
+# autovacuum first analysed them, a minute later; 0: the empty database.
+HISTORY_MESSAGES = int(os.environ.get("BENCH_WS_HISTORY", 100_000))
 SECONDS = float(os.environ.get("BENCH_WS_SECONDS", 10))
 TARGET_P99_MS = 100.0
 WARM_HCPS, WARM_RATE, WARM_SECONDS = 50, 100, 3
@@ -112,6 +117,12 @@ def run() -> None:
         print(SKIPPED)
         return
     print(f"machine: {machine()}; {RATE} webhooks/s for {SECONDS:g} s")
+    if HISTORY_MESSAGES:
+        from chats.devtools.scale import generate_scale_data
+
+        generate_scale_data(accounts=max(20, HISTORY_MESSAGES // 20), messages=HISTORY_MESSAGES, reps=20,
+                            force=True, log=lambda *args: None)
+        print(f"history: {HISTORY_MESSAGES} messages of 20 other reps (BENCH_WS_HISTORY), analysed")
     # HCPS measured (each one's first message creates its conversation and thread during the
     # run), 50 more only for the warm-up
     _users, number, accounts, tokens = make_world(hcps=HCPS + WARM_HCPS)
