@@ -47,7 +47,7 @@ def test_the_chat_list_and_a_thread_in_each_language_tell_one_time(as_user, lang
     expect(page.get_by_test_id("pill-end")).to_have_text(texts["end"])
     bubble_times = page.locator(".msg .bubble__meta time")
     expect(bubble_times).to_have_count(2)
-    alex.shot(f"expiring-{language}")
+    alex.shot(f"expiring-{language}", docs=f"thread-expiring-{language}")
     # and the banner's time and the bubbles' times are in one format: the locale's own
     expires = page.locator("[data-expires]").inner_text()
     assert CLOCK.search(expires), expires
