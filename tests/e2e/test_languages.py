@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.scenarios import LANGUAGE_THREADS
+from tests.e2e.test_accessibility import axe_violations, describe
 from tests.e2e.test_thread_paging_and_states import post_late_hcp_message
 
 # Auckland is UTC+13 in December: a time written in UTC anywhere would show a different hour.
@@ -48,6 +49,8 @@ def test_the_chat_list_and_a_thread_in_each_language_tell_one_time(as_user, lang
     bubble_times = page.locator(".msg .bubble__meta time")
     expect(bubble_times).to_have_count(2)
     alex.shot(f"expiring-{language}", docs=f"thread-expiring-{language}")
+    # and, in either language, axe finds nothing serious on it (tests/e2e/test_accessibility.py)
+    assert not describe(f"thread ({language})", axe_violations(page))
     # and the banner's time and the bubbles' times are in one format: the locale's own
     expires = page.locator("[data-expires]").inner_text()
     assert CLOCK.search(expires), expires
