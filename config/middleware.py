@@ -81,6 +81,11 @@ API_PREFIX = "/api/"
 _STATUS_CODES = {400: "invalid", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
                  405: "method_not_allowed", 406: "not_acceptable", 413: "too_large", 415: "unsupported_media_type",
                  429: "throttled", 500: "server_error"}
+# In the caller's language (HTTP's own phrases, translated); another status keeps HTTP's English phrase.
+_STATUS_DETAILS = {400: _("Bad Request."), 401: _("Unauthorized."), 403: _("Forbidden."),
+                   404: _("Not Found."), 405: _("Method Not Allowed."), 406: _("Not Acceptable."),
+                   413: _("Request Entity Too Large."), 415: _("Unsupported Media Type."),
+                   429: _("Too Many Requests."), 500: _("Internal Server Error.")}
 request_logger = logging.getLogger("django.request")
 
 
@@ -127,7 +132,8 @@ class ApiJsonMiddleware:
 def _as_json(response: HttpResponse) -> JsonResponse:
     status = response.status_code
     code = _STATUS_CODES.get(status, "error")
-    detail = HTTPStatus(status).phrase + "." if status in HTTPStatus._value2member_map_ else "Error."
+    detail = _STATUS_DETAILS.get(status) or (
+        HTTPStatus(status).phrase + "." if status in HTTPStatus._value2member_map_ else _("Error."))
     converted = JsonResponse({"code": code, "detail": detail}, status=status)
     for header in ("Allow", "Retry-After", "WWW-Authenticate"):
         if header in response:

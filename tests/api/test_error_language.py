@@ -76,3 +76,11 @@ def test_answers_given_before_the_language_is_chosen_follow_the_header_too(clien
                            HTTP_ACCEPT_LANGUAGE="fr", CONTENT_LENGTH=str(10 ** 9))
     assert (response.status_code, response.json()["code"]) == (413, "too_large")
     assert response.json()["detail"].startswith("Le corps de la requête")
+
+
+@pytest.mark.parametrize("language, detail", [("en", "Not Found."), ("fr", "Introuvable.")])
+def test_an_unknown_api_path_answers_in_the_callers_language(alex, language, detail):
+    # the URL resolver's 404, which never reaches DRF: ApiJsonMiddleware words it (config/middleware.py)
+    response = api_client(alex).get("/api/v1/no-such-thing/", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "detail": detail}
