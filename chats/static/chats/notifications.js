@@ -37,25 +37,9 @@
     button.setAttribute("aria-pressed", isOn ? "true" : "false");
   }
 
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    if (match) return decodeURIComponent(match[1]);
-    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
-
-  function api(method, path, body) {
-    var headers = { Accept: "application/json" };
-    if (method !== "GET") { headers["X-CSRFToken"] = csrfToken(); headers["Content-Type"] = "application/json"; }
-    return fetch("/api/v1/push/" + path, {
-      method: method, credentials: "same-origin", headers: headers,
-      body: body === undefined ? undefined : JSON.stringify(body)
-    }).then(function (response) {
-      return response.json().catch(function () { return null; }).then(function (data) {
-        return { ok: response.ok, status: response.status, data: data || {} };
-      });
-    });
-  }
+  // The web chat's API helper (chat.js, loaded before this file): JSON both ways, the CSRF token, and an
+  // Error carrying the server's `detail` and `status` when the answer is not a success.
+  var api = window.Rapport.api;
 
   function keyBytes(base64url) {
     var padded = (base64url + "===".slice((base64url.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
@@ -81,12 +65,9 @@
   }
 
   function save(subscription) {
-    return api("POST", "subscribe/", subscription.toJSON()).then(function (result) {
-      if (!result.ok) {
-        subscription.unsubscribe().catch(function () {});
-        throw new Error(result.data.detail || TEXT.network);
-      }
-      return result;
+    return api("POST", "push/subscribe/", subscription.toJSON()).catch(function (error) {
+      if (error.status) subscription.unsubscribe().catch(function () {});  // the server refused it
+      throw error;
     });
   }
 
@@ -108,7 +89,9 @@
   function turnOff() {
     return registration().then(function (reg) { return reg.pushManager.getSubscription(); }).then(function (sub) {
       if (!sub) return null;
-      return api("POST", "unsubscribe/", { endpoint: sub.endpoint }).then(function () { return sub.unsubscribe(); });
+      return api("POST", "push/unsubscribe/", { endpoint: sub.endpoint })
+        .catch(function (error) { if (!error.status) throw error; })  // the server's refusal: off here all the same
+        .then(function () { return sub.unsubscribe(); });
     }).then(function () { show(false); say(TEXT.removed, "ok"); });
   }
 
@@ -127,8 +110,8 @@
   // On load: learn whether the server sends push and whether this device is on already. Nothing here
   // asks for permission; a device that is on is handed to the server again (it may have forgotten it).
   show(false);
-  api("GET", "key/").then(function (result) {
-    publicKey = result.ok && result.data.enabled ? result.data.public_key : "";
+  api("GET", "push/key/").then(function (data) {
+    publicKey = data && data.enabled ? data.public_key : "";
     // A server without VAPID keys sends no push: nothing for a rep to turn on, so no button (it stays hidden).
     if (!publicKey) return;
     root.hidden = false;
