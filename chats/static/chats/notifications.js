@@ -9,7 +9,7 @@
   var button = root.querySelector("[data-push-button]");
   var status = root.querySelector("[data-push-status]");
   var supported = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
-  var publicKey = null;  // null: not known yet; "": push is off on the server
+  var publicKey = null;  // the server's key; the button is shown only once it is known
   var on = false, busy = false;
 
   var _ = window.gettext || function (text) { return text; };  // Django's JavaScript catalogue (/jsi18n/)
@@ -18,8 +18,6 @@
     off: _("Turn on notifications on this device"),
     unsupported: _("This browser cannot show notifications from Rapport. On iPhone and iPad, add Rapport to " +
       "the Home Screen (Share, then Add to Home Screen) and turn them on from there."),
-    serverOff: _("Notifications are not set up on this server; ask your administrator."),
-    loading: _("Still checking whether notifications are available; try again in a moment."),
     blocked: _("Notifications are blocked for Rapport in this browser. Allow them in the browser's site " +
       "settings, then try again."),
     dismissed: _("Notifications were not allowed, so they stay off on this device."),
@@ -98,8 +96,6 @@
   button.addEventListener("click", function () {
     if (busy) return;
     if (!supported) { say(TEXT.unsupported, "error"); return; }
-    if (publicKey === null) { say(TEXT.loading, "error"); return; }
-    if (publicKey === "") { say(TEXT.serverOff, "error"); return; }
     busy = true;
     button.setAttribute("aria-busy", "true");
     (on ? turnOff() : turnOn()).catch(function (error) {
@@ -119,5 +115,5 @@
     registration().then(function (reg) { return reg.pushManager.getSubscription(); }).then(function (sub) {
       if (sub) return save(sub).then(function () { show(true); });
     }).catch(function () { /* stays shown as off */ });
-  }, function () { publicKey = ""; });  // the key could not be read: no button on this page
+  }, function () { /* the key could not be read: no button on this page */ });
 })();
