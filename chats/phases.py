@@ -30,12 +30,11 @@ def phase(name: str):
     if not PHASES_FILE:
         yield
         return
-    started = time.perf_counter()
+    begin(name)
     try:
         yield
     finally:
-        totals = _totals()
-        totals[name] = totals.get(name, 0.0) + time.perf_counter() - started
+        end(name)
 
 
 def begin(name: str) -> None:

@@ -54,16 +54,19 @@ def _saved_id(owner, name: str) -> int | None:
     return owner.pk
 
 
+def _row(entry: AuditEntry, at) -> dict:
+    """The entry as its AuditEvent row, by attribute name, in the model's field order."""
+    return {"kind": entry.kind, "at": at, "actor_id": entry.actor_id, "account_id": entry.account_id,
+            "phone_number_id": entry.phone_number_id, "thread_id": _saved_id(entry.thread, "thread"),
+            "message_id": _saved_id(entry.message, "message"), "details": entry.details}
+
+
 def audit_save(entries: list[AuditEntry]) -> list[AuditEntry]:
     """Insert the rows built by `audit_entry`, in their order, with one statement."""
     if not entries:
         return entries
     at = timezone.now()
-    ids = insert_rows(AuditEvent, [
-        {"kind": e.kind, "at": at, "actor_id": e.actor_id, "account_id": e.account_id,
-         "phone_number_id": e.phone_number_id, "thread_id": _saved_id(e.thread, "thread"),
-         "message_id": _saved_id(e.message, "message"), "details": e.details}
-        for e in entries])
+    ids = insert_rows(AuditEvent, [_row(e, at) for e in entries])
     for entry, pk in zip(entries, ids, strict=True):
         entry.pk, entry.at = pk, at
     return entries
@@ -72,8 +75,5 @@ def audit_save(entries: list[AuditEntry]) -> list[AuditEntry]:
 def audit(*, kind: str, **fields) -> AuditEvent:
     """Record one compliance-relevant happening now; returns the stored row."""
     entry = audit_save([audit_entry(kind=kind, **fields)])[0]
-    return AuditEvent.from_db(
-        connection.alias, ["id", "kind", "at", "actor_id", "account_id", "phone_number_id", "thread_id", "message_id",
-                           "details"],
-        [entry.pk, entry.kind, entry.at, entry.actor_id, entry.account_id, entry.phone_number_id,
-         _saved_id(entry.thread, "thread"), _saved_id(entry.message, "message"), entry.details])
+    row = _row(entry, entry.at)
+    return AuditEvent.from_db(connection.alias, ["id", *row], [entry.pk, *row.values()])
