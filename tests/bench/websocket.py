@@ -101,10 +101,9 @@ def _warm_up(port: int, number, accounts) -> None:
 
 
 def _analyze() -> None:
-    """Statistics, as a database in service has them (autovacuum analyses a table within a minute of its
-    changes): the bench's database is new, and the worker's sessions would otherwise keep plans made for
-    empty tables (a sequential scan of chats_message for the drain's look-up by wamid, prepared once and
-    kept, slower with every message stored; docs/performance.md)."""
+    """Statistics of the rows the bench itself has just written (its HCPs, their teams, the warm-up's
+    conversations and threads), as autovacuum would have them in service; the history's were taken when it
+    was generated."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
