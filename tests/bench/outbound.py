@@ -26,7 +26,7 @@ from tests.bench._common import (
     SKIPPED, bin_path, child_env, cloud_secrets, free_port, machine, make_world, services_available, start, stop, summary, wait_http,
     wait_worker, worker_command,
 )
-from tests.whatsapp.fake_graph import start_fake_graph
+from tests.whatsapp.fake_graph import most_in_any_window, start_fake_graph
 
 LATENCY_SENDS = int(os.environ.get("BENCH_OUTBOUND_SENDS", 100))
 BURST = int(os.environ.get("BENCH_OUTBOUND_BURST", 200))
@@ -43,15 +43,6 @@ def _open_threads(user, number, accounts) -> list[Thread]:
                                     window_expires_at=now + timedelta(hours=24))
         threads.append(Thread.objects.create(user=user, account=account, phone_number=number, last_activity_at=now))
     return threads
-
-
-def _max_in_any_second(times: list[float]) -> int:
-    times, best, lo = sorted(times), 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= 1.0:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def _wait_for(fake, n: int, timeout: float) -> None:
@@ -126,7 +117,7 @@ def run() -> None:
         accepted = time.monotonic() - start_burst
         _wait_for(fake, before + BURST, BURST / MPS + 60)
         burst = [r.at for r in fake.messages_posted()[before:]]
-        peak = _max_in_any_second(burst)
+        peak = most_in_any_window(burst)
         span = (max(burst) - min(burst)) if burst else 0
         print(f"burst: {BURST} sends accepted by the API in {accepted:.1f} s; {len(burst)} reached Graph over "
               f"{span:.1f} s ({len(burst) / span if span else 0:.1f}/s); most in any 1-second window: {peak} "

@@ -164,3 +164,14 @@ def start_fake_graph() -> tuple[FakeGraph, ThreadingHTTPServer]:
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return fake, server
+
+
+def most_in_any_window(times: list[float], span: float = 1.0) -> int:
+    """The most of `times` (a fake Graph's receipt stamps, in seconds) that fall in any `span` seconds: what a
+    per-number rate limit must hold to."""
+    times, most, first = sorted(times), 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= span:
+            first += 1
+        most = max(most, last - first + 1)
+    return most

@@ -7,11 +7,7 @@ from django.conf import settings as django_settings
 
 from chats.whatsapp import ratelimit
 from chats.whatsapp.backends import CloudBackend
-
-
-def _max_in_any_second(times: list[float], span: float = 1.0) -> int:
-    times = sorted(times)
-    return max(sum(1 for t in times if start <= t < start + span) for start in times)
+from tests.whatsapp.fake_graph import most_in_any_window
 
 
 # The limiter spaces the 1st and 6th sends of a number by its window, 1.05 s. The fake
@@ -52,7 +48,7 @@ def test_a_burst_never_exceeds_mps_in_any_second(fake_graph, settings):
     mine = [r.at for r in fake_graph.messages_posted() if f"/{number_id}/" in r.path]
     other = [r.at for r in fake_graph.messages_posted() if f"/{other_id}/" in r.path]
     assert len(mine) == 12 and len(other) == 5
-    assert _max_in_any_second(mine, JITTER_ALLOWANCE_SPAN) <= 5, _report(mine)
+    assert most_in_any_window(mine, JITTER_ALLOWANCE_SPAN) <= 5, _report(mine)
     assert max(mine) - min(mine) >= 2.0  # 12 at 5/s needs three windows
     assert max(other) - min(other) < 1.0  # another number is not slowed by this one
 
