@@ -19,7 +19,8 @@ class AddressRefused(ValueError):
     """The URL is not one Rapport posts to; the message says why."""
 
 
-def _is_internal(address: str) -> bool:
+def is_internal(address: str) -> bool:
+    """Loopback, private, link-local, reserved or multicast (an IPv4 address written as IPv6 included)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
@@ -49,7 +50,7 @@ def check_webhook_url(url: str) -> Pinned:
     except (OSError, ValueError, UnicodeError) as exc:
         raise AddressRefused(f"{parts.hostname} does not resolve ({exc}).") from None
     if not settings.INTEGRATION_WEBHOOK_ALLOW_PRIVATE:
-        internal = sorted(address for address in found if _is_internal(address))
+        internal = sorted(address for address in found if is_internal(address))
         if internal:
             raise AddressRefused(f"{parts.hostname} resolves to {', '.join(internal)}, a loopback or private "
                                  f"address; Rapport posts only to public addresses "

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -12,6 +11,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.db import IntegrityError, transaction
 
 from chats.errors import Conflict, DomainError
+from chats.integration.addresses import is_internal
 from chats.models import PushSubscription
 from chats.notifications.push import push_enabled
 
@@ -54,10 +54,10 @@ def check_endpoint(endpoint: str) -> None:
     if parts.scheme not in (("https", "http") if private_ok else ("https",)) or not parts.hostname:
         raise DomainError("invalid_subscription", "The endpoint must be an https URL of a push service.")
     try:
-        address = ipaddress.ip_address(parts.hostname)
+        internal = is_internal(parts.hostname)  # the rule webhooks' addresses follow (chats/integration/addresses.py)
     except ValueError:
         return  # a name: push services are named hosts
-    if not private_ok and not address.is_global:
+    if not private_ok and internal:
         raise DomainError("invalid_subscription", "The endpoint must be a push service on the internet.")
 
 

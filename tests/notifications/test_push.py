@@ -178,6 +178,15 @@ def test_a_private_endpoint_is_refused_on_the_services_profile(settings, vapid, 
     assert (response.status_code, response.json()["code"]) == (400, "invalid_subscription")
 
 
+@pytest.mark.parametrize("host", ["10.1.2.3", "[::ffff:127.0.0.1]", "224.0.0.1", "[ff02::1]"])
+def test_an_internal_or_multicast_address_is_refused_as_webhooks_refuse_it(settings, vapid, alex, new_device, host):
+    settings.PUSH_ALLOW_PRIVATE_ENDPOINTS = False
+    body = {**new_device().as_json(), "endpoint": f"https://{host}/push/abc"}
+    response = api_client(alex).post("/api/v1/push/subscribe/", body, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_subscription")
+    assert not PushSubscription.objects.exists()
+
+
 def test_subscribe_without_keys_on_the_server_is_a_409(settings, alex, new_device):
     settings.VAPID_PUBLIC_KEY = ""
     response = api_client(alex).post("/api/v1/push/subscribe/", new_device().as_json(), format="json")
